@@ -1,0 +1,42 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// The kernels' hot loops must compile to AVX2 + FMA: on baseline x86-64 Swift's SIMD fma
+// becomes a libm call per lane (20x slower, measured). Other architectures use their defaults.
+#if arch(x86_64)
+let vectorFlags: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell"])]
+#else
+let vectorFlags: [SwiftSetting] = []
+#endif
+
+let package = Package(
+    name: "Understudy",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "understudy", targets: ["understudy"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CJSONC", pkgConfig: "json-c",
+                       providers: [.apt(["libjson-c-dev"])]),
+        .target(name: "Kernels", dependencies: ["COpenBLAS"], swiftSettings: vectorFlags),
+        .target(name: "Model", dependencies: ["Kernels"], swiftSettings: vectorFlags),
+        .target(name: "JSONRPC", dependencies: ["CJSONC"]),
+        .executableTarget(
+            name: "understudy",
+            dependencies: [
+                "Kernels", "Model", "JSONRPC",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: vectorFlags),
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels"], swiftSettings: vectorFlags),
+        .testTarget(name: "ModelTests", dependencies: ["Model", "Kernels"], swiftSettings: vectorFlags),
+        .testTarget(name: "JSONRPCTests", dependencies: ["JSONRPC"]),
+    ]
+)

@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct Understudy: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "understudy",
+        abstract: "An offline code assistant: a small distilled model served as a language server.",
+        version: "0.1.0",
+        subcommands: [])
+}

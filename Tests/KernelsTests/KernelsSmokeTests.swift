@@ -1,0 +1,9 @@
+import Testing
+@testable import Kernels
+
+@Test func ggmlTypeSizesMatchGGML() {
+    #expect(GGMLType.q8_0.rowBytes(64) == 68)
+    #expect(GGMLType.q4_0.rowBytes(32) == 18)
+    #expect(GGMLType.q4_0.rowBytes(33) == nil)
+    #expect(GGMLType.f16.rowBytes(3) == 6)
+}
