@@ -26,17 +26,19 @@ let package = Package(
                        providers: [.apt(["libjson-c-dev"])]),
         .target(name: "Kernels", dependencies: ["COpenBLAS"], swiftSettings: vectorFlags),
         .target(name: "Model", dependencies: ["Kernels"], swiftSettings: vectorFlags),
+        .target(name: "Training", dependencies: ["Model", "Kernels"], swiftSettings: vectorFlags),
         .target(name: "JSONRPC", dependencies: ["CJSONC"]),
         .executableTarget(
             name: "understudy",
             dependencies: [
-                "Kernels", "Model", "JSONRPC",
+                "Kernels", "Model", "Training", "JSONRPC",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: vectorFlags),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"], swiftSettings: vectorFlags),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Kernels"], swiftSettings: vectorFlags),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Model", "Kernels"], swiftSettings: vectorFlags),
         .testTarget(name: "JSONRPCTests", dependencies: ["JSONRPC"]),
     ]
 )
