@@ -7,3 +7,9 @@ import Testing
     #expect(GGMLType.q4_0.rowBytes(33) == nil)
     #expect(GGMLType.f16.rowBytes(3) == 6)
 }
+
+@Test func ggmlTypeNamesAreGGMLs() {
+    #expect(GGMLType.q8_0.description == "Q8_0")
+    #expect(GGMLType.q4_K.description == "Q4_K")
+    #expect(GGMLType.allCases.allSatisfy { !$0.description.isEmpty })
+}

@@ -1,0 +1,61 @@
+/// A fill-in-the-middle prompt: `<fim_prefix>` prefix `<fim_suffix>` suffix `<fim_middle>` (PSM order).
+public struct FIMPrompt: Sendable, Equatable {
+    public var tokens: [Int32]
+    /// Bytes of the prefix (counted back from the cursor) and suffix (from the cursor) the prompt covers.
+    public var prefixBytes: Int
+    public var suffixBytes: Int
+}
+
+/// Builds FIM prompts within a token budget, keeping the text nearest the cursor.
+public struct FIMPromptBuilder: Sendable {
+    public let tokenizer: BPETokenizer
+    /// Most tokens the prompt may take, special tokens included.
+    public var maxTokens: Int
+    /// Share of the budget the suffix keeps when both sides are longer than the budget.
+    public var suffixShare: Double
+
+    /// Code tokens rarely cover more than this many bytes; windows are cut from the text at this rate
+    /// before tokenizing so a large file is never tokenized whole.
+    static let bytesPerTokenBound = 8
+
+    public init(tokenizer: BPETokenizer, maxTokens: Int, suffixShare: Double = 0.25) {
+        self.tokenizer = tokenizer
+        self.maxTokens = maxTokens
+        self.suffixShare = suffixShare
+    }
+
+    /// The prompt for a cursor between `prefix` and `suffix` (UTF-8 bytes of the document).
+    public func build(prefix: some Collection<UInt8>, suffix: some Collection<UInt8>) throws -> FIMPrompt {
+        guard let pre = tokenizer.specials.fimPrefix, let suf = tokenizer.specials.fimSuffix,
+              let mid = tokenizer.specials.fimMiddle else {
+            throw ModelError.tokenizer("the vocabulary has no fill-in-the-middle tokens")
+        }
+        let budget = max(0, maxTokens - 3)
+        let windowBytes = budget * Self.bytesPerTokenBound
+
+        // Prefix: the last bytes before the cursor, starting at a line start so the first token is clean.
+        var prefixStart = prefix.index(prefix.endIndex, offsetBy: -min(prefix.count, windowBytes))
+        if prefixStart != prefix.startIndex, let newline = prefix[prefixStart...].firstIndex(of: 0x0A) {
+            prefixStart = prefix.index(after: newline)
+        }
+        var prefixTokens = tokenizer.encode(bytes: Array(prefix[prefixStart...]))
+
+        // Suffix: the first bytes after the cursor, ending at a line end.
+        var suffixEnd = suffix.index(suffix.startIndex, offsetBy: min(suffix.count, windowBytes))
+        if suffixEnd != suffix.endIndex, let newline = suffix[..<suffixEnd].lastIndex(of: 0x0A) {
+            suffixEnd = suffix.index(after: newline)
+        }
+        var suffixTokens = tokenizer.encode(bytes: Array(suffix[..<suffixEnd]))
+
+        if prefixTokens.count + suffixTokens.count > budget {
+            let suffixKeep = min(suffixTokens.count, max(Int(Double(budget) * suffixShare), budget - prefixTokens.count))
+            let prefixKeep = min(prefixTokens.count, budget - suffixKeep)
+            prefixTokens.removeFirst(prefixTokens.count - prefixKeep)
+            suffixTokens.removeLast(suffixTokens.count - suffixKeep)
+        }
+        let prefixBytes = prefixTokens.reduce(0) { $0 + tokenizer.tokenBytes($1).count }
+        let suffixBytes = suffixTokens.reduce(0) { $0 + tokenizer.tokenBytes($1).count }
+        return FIMPrompt(tokens: [pre] + prefixTokens + [suf] + suffixTokens + [mid],
+                         prefixBytes: prefixBytes, suffixBytes: suffixBytes)
+    }
+}

@@ -1,0 +1,219 @@
+import Kernels
+
+/// The mutable state of one generation stream: KV cache, scratch buffers and worker threads.
+///
+/// A context remembers which tokens its cache holds, so a new prompt that shares a prefix with the
+/// last one only evaluates the tokens after the shared part. Not thread-safe: use from one thread.
+public final class InferenceContext: @unchecked Sendable {
+    public let model: LlamaModel
+    /// Positions the KV cache holds.
+    public let contextSize: Int
+    /// Largest number of tokens evaluated in one batched pass; longer inputs are split.
+    public let maxBatch: Int
+    public let pool: ThreadPool
+    /// The tokens whose keys and values are in the cache, in order.
+    public private(set) var tokens: [Int32] = []
+    /// How many prompt tokens the last `evaluate(prompt:)` found already in the cache.
+    public private(set) var lastReusedCount = 0
+
+    private let keys: [UnsafeMutablePointer<Float>]    // per layer: [contextSize][kvDim]
+    private let values: [UnsafeMutablePointer<Float>]
+    private let x, xb, xb2, q, k, v, att, gate, up: UnsafeMutablePointer<Float>
+    private var logitsBuffer: UnsafeMutablePointer<Float>
+    private var logitsRows: Int
+
+    /// Batches smaller than this run token by token: sgemm only pays off once the weights are reused.
+    private static let batchThreshold = 8
+
+    public init(model: LlamaModel, contextSize: Int? = nil, threads: Int, maxBatch: Int = 512) {
+        let c = model.config
+        self.model = model
+        self.contextSize = max(1, contextSize ?? c.contextLength)
+        self.maxBatch = max(1, maxBatch)
+        pool = ThreadPool(threads: max(1, threads))
+        let cacheCount = self.contextSize * c.kvDim
+        keys = (0..<c.layers).map { _ in .allocate(capacity: cacheCount) }
+        values = (0..<c.layers).map { _ in .allocate(capacity: cacheCount) }
+        let b = self.maxBatch
+        func buffer(_ n: Int) -> UnsafeMutablePointer<Float> {
+            let p = UnsafeMutablePointer<Float>.allocate(capacity: n)
+            p.initialize(repeating: 0, count: n)
+            return p
+        }
+        x = buffer(b * c.dim); xb = buffer(b * c.dim); xb2 = buffer(b * c.dim)
+        q = buffer(b * c.dim); att = buffer(b * c.dim)
+        k = buffer(b * c.kvDim); v = buffer(b * c.kvDim)
+        gate = buffer(b * c.hiddenDim); up = buffer(b * c.hiddenDim)
+        logitsBuffer = buffer(c.vocabularySize)
+        logitsRows = 1
+    }
+
+    deinit {
+        for p in keys + values + [x, xb, xb2, q, k, v, att, gate, up, logitsBuffer] { p.deallocate() }
+    }
+
+    /// Forgets every cached token after the first `count`.
+    public func truncate(to count: Int) {
+        tokens.removeLast(max(0, tokens.count - max(0, count)))
+    }
+
+    /// Clears the cache.
+    public func reset() { tokens.removeAll(keepingCapacity: true) }
+
+    /// Evaluates `prompt`, reusing the cached prefix it shares with the last evaluation, and returns the
+    /// logits that predict the token after it.
+    public func evaluate(prompt: [Int32]) throws -> [Float] {
+        precondition(!prompt.isEmpty, "evaluate(prompt:) needs at least one token")
+        var shared = 0
+        let limit = min(tokens.count, prompt.count - 1)   // the last token is always run, for its logits
+        while shared < limit && tokens[shared] == prompt[shared] { shared += 1 }
+        truncate(to: shared)
+        lastReusedCount = shared
+        return try append(Array(prompt[shared...]))
+    }
+
+    /// Runs `newTokens` after the cached ones and returns the logits after the last of them.
+    @discardableResult
+    public func append(_ newTokens: [Int32]) throws -> [Float] {
+        try run(newTokens, allLogits: false)
+        return Array(UnsafeBufferPointer(start: logitsBuffer, count: model.config.vocabularySize))
+    }
+
+    /// Runs `newTokens` and returns the logits after each of them (row i predicts the token after newTokens[i]).
+    public func appendReturningAllLogits(_ newTokens: [Int32]) throws -> [[Float]] {
+        let vocab = model.config.vocabularySize
+        var rows: [[Float]] = []
+        var start = 0
+        while start < newTokens.count {
+            let end = min(newTokens.count, start + maxBatch)
+            try run(Array(newTokens[start..<end]), allLogits: true)
+            for i in 0..<(end - start) {
+                rows.append(Array(UnsafeBufferPointer(start: logitsBuffer + i * vocab, count: vocab)))
+            }
+            start = end
+        }
+        return rows
+    }
+
+    private func run(_ newTokens: [Int32], allLogits: Bool) throws {
+        let c = model.config
+        guard !newTokens.isEmpty else { return }
+        if let bad = newTokens.first(where: { $0 < 0 || Int($0) >= c.vocabularySize }) {
+            throw ModelError.invalidToken(bad, vocabularySize: c.vocabularySize)
+        }
+        guard tokens.count + newTokens.count <= contextSize else {
+            throw ModelError.contextFull(needed: tokens.count + newTokens.count, available: contextSize)
+        }
+        if allLogits { reserveLogits(rows: min(maxBatch, newTokens.count)) }
+        var start = 0
+        while start < newTokens.count {
+            let end = min(newTokens.count, start + maxBatch)
+            let chunk = Array(newTokens[start..<end])
+            let isLast = end == newTokens.count
+            if chunk.count < Self.batchThreshold && !allLogits {
+                for (i, token) in chunk.enumerated() {
+                    forwardOne(token, wantLogits: isLast && i == chunk.count - 1)
+                }
+            } else {
+                forwardBatch(chunk, logits: allLogits ? .all : (isLast ? .last : .none))
+            }
+            start = end
+        }
+    }
+
+    private func reserveLogits(rows: Int) {
+        guard rows > logitsRows else { return }
+        logitsBuffer.deallocate()
+        logitsBuffer = .allocate(capacity: rows * model.config.vocabularySize)
+        logitsRows = rows
+    }
+
+    // MARK: - One token (generation): matrix-vector products
+
+    private func forwardOne(_ token: Int32, wantLogits: Bool) {
+        let c = model.config, w = model.weights
+        let position = tokens.count
+        embed(token, into: x)
+        for (l, layer) in w.layers.enumerated() {
+            rmsNorm(x, weight: layer.attentionNorm, count: c.dim, epsilon: c.normEpsilon, into: xb)
+            matvec(layer.query, xb, into: q, pool: pool)
+            let keyRow = keys[l] + position * c.kvDim, valueRow = values[l] + position * c.kvDim
+            matvec(layer.key, xb, into: keyRow, pool: pool)
+            matvec(layer.value, xb, into: valueRow, pool: pool)
+            applyRoPE(q, heads: c.heads, headDim: c.headDim, position: position, theta: c.ropeTheta)
+            applyRoPE(keyRow, heads: c.kvHeads, headDim: c.headDim, position: position, theta: c.ropeTheta)
+            attention(query: q, keys: keys[l], values: values[l], length: position + 1,
+                      heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, into: att, pool: pool)
+            matvec(layer.attentionOutput, att, into: xb2, pool: pool)
+            add(x, xb2, count: c.dim, into: x)
+
+            rmsNorm(x, weight: layer.ffnNorm, count: c.dim, epsilon: c.normEpsilon, into: xb)
+            matvec(layer.gate, xb, into: gate, pool: pool)
+            matvec(layer.up, xb, into: up, pool: pool)
+            swiglu(gate: gate, up: up, count: c.hiddenDim, into: gate)
+            matvec(layer.down, gate, into: xb2, pool: pool)
+            add(x, xb2, count: c.dim, into: x)
+        }
+        tokens.append(token)
+        guard wantLogits else { return }
+        rmsNorm(x, weight: w.outputNorm, count: c.dim, epsilon: c.normEpsilon, into: xb)
+        matvec(w.output, xb, into: logitsBuffer, pool: pool)
+    }
+
+    // MARK: - A batch of tokens (prompt processing): matrix-matrix products through sgemm
+
+    private enum LogitRows { case none, last, all }
+
+    private func forwardBatch(_ batch: [Int32], logits: LogitRows) {
+        let c = model.config, w = model.weights
+        let n = batch.count, start = tokens.count
+        for (i, token) in batch.enumerated() { embed(token, into: x + i * c.dim) }
+        for (l, layer) in w.layers.enumerated() {
+            normRows(x, weight: layer.attentionNorm, rows: n, into: xb)
+            matmul(layer.query, xb, batch: n, into: q, pool: pool)
+            matmul(layer.key, xb, batch: n, into: k, pool: pool)
+            matmul(layer.value, xb, batch: n, into: v, pool: pool)
+            for i in 0..<n {
+                applyRoPE(q + i * c.dim, heads: c.heads, headDim: c.headDim, position: start + i, theta: c.ropeTheta)
+                applyRoPE(k + i * c.kvDim, heads: c.kvHeads, headDim: c.headDim, position: start + i, theta: c.ropeTheta)
+            }
+            (keys[l] + start * c.kvDim).update(from: k, count: n * c.kvDim)
+            (values[l] + start * c.kvDim).update(from: v, count: n * c.kvDim)
+            causalAttention(queries: q, count: n, start: start, keys: keys[l], values: values[l],
+                            heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, into: att, pool: pool)
+            matmul(layer.attentionOutput, att, batch: n, into: xb2, pool: pool)
+            add(x, xb2, count: n * c.dim, into: x)
+
+            normRows(x, weight: layer.ffnNorm, rows: n, into: xb)
+            matmul(layer.gate, xb, batch: n, into: gate, pool: pool)
+            matmul(layer.up, xb, batch: n, into: up, pool: pool)
+            swiglu(gate: gate, up: up, count: n * c.hiddenDim, into: gate)
+            matmul(layer.down, gate, batch: n, into: xb2, pool: pool)
+            add(x, xb2, count: n * c.dim, into: x)
+        }
+        tokens.append(contentsOf: batch)
+        switch logits {
+        case .none:
+            break
+        case .last:
+            rmsNorm(x + (n - 1) * c.dim, weight: w.outputNorm, count: c.dim, epsilon: c.normEpsilon, into: xb)
+            matvec(w.output, xb, into: logitsBuffer, pool: pool)
+        case .all:
+            normRows(x, weight: w.outputNorm, rows: n, into: xb)
+            matmul(w.output, xb, batch: n, into: logitsBuffer, pool: pool)
+        }
+    }
+
+    private func normRows(_ input: UnsafeMutablePointer<Float>, weight: [Float], rows: Int, into out: UnsafeMutablePointer<Float>) {
+        let c = model.config
+        for i in 0..<rows {
+            rmsNorm(input + i * c.dim, weight: weight, count: c.dim, epsilon: c.normEpsilon, into: out + i * c.dim)
+        }
+    }
+
+    private func embed(_ token: Int32, into out: UnsafeMutablePointer<Float>) {
+        let e = model.weights.tokenEmbedding
+        let rowBytes = e.type.rowBytes(e.cols)!
+        Quantization.dequantize(e.type, e.data + Int(token) * rowBytes, count: e.cols, into: out)
+    }
+}

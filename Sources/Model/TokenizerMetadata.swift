@@ -1,0 +1,72 @@
+import Kernels
+
+/// The `tokenizer.ggml.*` data of a byte-level BPE vocabulary, as stored in GGUF.
+public struct TokenizerMetadata: Sendable, Equatable {
+    public var tokens: [String]
+    public var merges: [String]
+    public var tokenTypes: [Int32]
+    public var preTokenizer: String
+    public var specials: SpecialTokens
+
+    public init(tokens: [String], merges: [String], tokenTypes: [Int32], preTokenizer: String, specials: SpecialTokens) {
+        self.tokens = tokens
+        self.merges = merges
+        self.tokenTypes = tokenTypes
+        self.preTokenizer = preTokenizer
+        self.specials = specials
+    }
+
+    /// Reads the vocabulary of a GGUF file.
+    public init(gguf file: GGUFFile) throws(ModelError) {
+        guard let model = file["tokenizer.ggml.model"]?.string else { throw .missingMetadata("tokenizer.ggml.model") }
+        guard model == "gpt2" else { throw .tokenizer("tokenizer model '\(model)' is not supported (only byte-level BPE, 'gpt2')") }
+        guard let tokens = file["tokenizer.ggml.tokens"]?.strings else { throw .missingMetadata("tokenizer.ggml.tokens") }
+        guard let merges = file["tokenizer.ggml.merges"]?.strings else { throw .missingMetadata("tokenizer.ggml.merges") }
+        let types = file["tokenizer.ggml.token_type"]?.ints?.map { Int32(truncatingIfNeeded: $0) }
+            ?? [Int32](repeating: 1, count: tokens.count)
+        guard types.count == tokens.count else {
+            throw .badMetadata("tokenizer.ggml.token_type", "\(types.count) types for \(tokens.count) tokens")
+        }
+        func id(_ key: String) throws(ModelError) -> Int32? {
+            guard let value = file[key] else { return nil }
+            guard let i = value.int, i >= 0, i < tokens.count else {
+                throw .badMetadata(key, "not a token id below \(tokens.count)")
+            }
+            return Int32(i)
+        }
+        self.init(tokens: tokens, merges: merges, tokenTypes: types,
+                  preTokenizer: file["tokenizer.ggml.pre"]?.string ?? "default",
+                  specials: SpecialTokens(
+                    endOfText: try id("tokenizer.ggml.eos_token_id"),
+                    fimPrefix: try id("tokenizer.ggml.fim_pre_token_id"),
+                    fimSuffix: try id("tokenizer.ggml.fim_suf_token_id"),
+                    fimMiddle: try id("tokenizer.ggml.fim_mid_token_id"),
+                    fimPad: try id("tokenizer.ggml.fim_pad_token_id")))
+    }
+
+    /// Writes the keys llama.cpp reads for a "gpt2" (byte-level BPE) vocabulary.
+    public func write(to writer: inout GGUFWriter) {
+        writer.set("tokenizer.ggml.model", .string("gpt2"))
+        writer.set("tokenizer.ggml.pre", .string(preTokenizer))
+        writer.set("tokenizer.ggml.tokens", .array(GGUFArray(elementType: .string, values: tokens.map { .string($0) })))
+        writer.set("tokenizer.ggml.token_type", .array(GGUFArray(elementType: .int32, values: tokenTypes.map { .int32($0) })))
+        writer.set("tokenizer.ggml.merges", .array(GGUFArray(elementType: .string, values: merges.map { .string($0) })))
+        let ids: [(String, Int32?)] = [
+            ("tokenizer.ggml.eos_token_id", specials.endOfText),
+            ("tokenizer.ggml.bos_token_id", specials.endOfText),
+            ("tokenizer.ggml.padding_token_id", specials.fimPad ?? specials.endOfText),
+            ("tokenizer.ggml.fim_pre_token_id", specials.fimPrefix),
+            ("tokenizer.ggml.fim_suf_token_id", specials.fimSuffix),
+            ("tokenizer.ggml.fim_mid_token_id", specials.fimMiddle),
+            ("tokenizer.ggml.fim_pad_token_id", specials.fimPad),
+        ]
+        for (key, id) in ids { if let id { writer.set(key, .uint32(UInt32(id))) } }
+        writer.set("tokenizer.ggml.add_bos_token", .bool(false))
+        writer.set("tokenizer.ggml.add_eos_token", .bool(false))
+    }
+
+    /// The tokenizer this vocabulary describes.
+    public func makeTokenizer() throws -> BPETokenizer {
+        try BPETokenizer(tokens: tokens, merges: merges, tokenTypes: tokenTypes, preTokenizer: preTokenizer, specials: specials)
+    }
+}

@@ -1,0 +1,47 @@
+import ArgumentParser
+import Model
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Options shared by every command that runs a model.
+struct ModelOptions: ParsableArguments {
+    @Option(name: .long, help: "The GGUF model file.")
+    var model: String
+
+    @Option(name: .long, help: "Worker threads (default: all cores).")
+    var threads: Int?
+
+    var threadCount: Int { threads ?? defaultThreadCount }
+
+    func validate() throws {
+        if let threads, !(1...256).contains(threads) {
+            throw ValidationError("--threads must be between 1 and 256, not \(threads)")
+        }
+    }
+
+    /// Loads the model, turning any failure into a one-line message.
+    func load() throws -> LlamaModel {
+        do {
+            return try LlamaModel(path: model)
+        } catch {
+            throw CLIError("cannot load model \(model): \(error)")
+        }
+    }
+}
+
+/// Online cores, the default thread count.
+var defaultThreadCount: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
+
+/// A failure reported to the user as one line, without a stack trace.
+struct CLIError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Writes to standard error (standard output is reserved for results).
+func printError(_ text: String) {
+    var line = text
+    if !line.hasSuffix("\n") { line += "\n" }
+    fputs(line, stderr)
+}

@@ -1,0 +1,40 @@
+import Testing
+@testable import Model
+
+@Test func fimPromptHasTheSpecialTokensInPSMOrder() throws {
+    let tokenizer = try ModelFixtures.byteVocabulary().makeTokenizer()
+    let prompt = try FIMPromptBuilder(tokenizer: tokenizer, maxTokens: 100)
+        .build(prefix: Array("func f() {\n    ret".utf8), suffix: Array("\n}\n".utf8))
+    let s = tokenizer.specials
+    #expect(prompt.tokens.first == s.fimPrefix)
+    #expect(prompt.tokens.last == s.fimMiddle)
+    let suffixMarker = try #require(prompt.tokens.firstIndex(of: s.fimSuffix!))
+    #expect(tokenizer.decode(Array(prompt.tokens[1..<suffixMarker])) == Array("func f() {\n    ret".utf8))
+    #expect(tokenizer.decode(Array(prompt.tokens[(suffixMarker + 1)..<(prompt.tokens.count - 1)])) == Array("\n}\n".utf8))
+    #expect(prompt.prefixBytes == 18 && prompt.suffixBytes == 3)
+}
+
+@Test func fimPromptKeepsTheTextNearestTheCursorWithinBudget() throws {
+    let tokenizer = try ModelFixtures.byteVocabulary().makeTokenizer()
+    let prefix = Array((0..<300).map { "line \($0) of the prefix\n" }.joined().utf8) + Array("let x = ".utf8)
+    let suffix = Array((0..<300).map { "line \($0) of the suffix\n" }.joined().utf8)
+    for budget in [8, 40, 200, 1000] {
+        let prompt = try FIMPromptBuilder(tokenizer: tokenizer, maxTokens: budget).build(prefix: prefix, suffix: suffix)
+        #expect(prompt.tokens.count <= budget)
+        let marker = try #require(prompt.tokens.firstIndex(of: tokenizer.specials.fimSuffix!))
+        let keptPrefix = tokenizer.decode(Array(prompt.tokens[1..<marker]))
+        let keptSuffix = tokenizer.decode(Array(prompt.tokens[(marker + 1)...].dropLast()))
+        #expect(prefix.suffix(keptPrefix.count).elementsEqual(keptPrefix), "prefix ends at the cursor")
+        #expect(suffix.prefix(keptSuffix.count).elementsEqual(keptSuffix), "suffix starts at the cursor")
+        if budget >= 40 { #expect(keptSuffix.count > 0 && keptPrefix.count > keptSuffix.count) }
+    }
+}
+
+@Test func fimPromptNeedsFIMTokens() throws {
+    var vocabulary = ModelFixtures.byteVocabulary()
+    vocabulary.specials.fimMiddle = nil
+    let tokenizer = try vocabulary.makeTokenizer()
+    #expect(throws: ModelError.self) {
+        try FIMPromptBuilder(tokenizer: tokenizer, maxTokens: 50).build(prefix: Array("a".utf8), suffix: Array("b".utf8))
+    }
+}

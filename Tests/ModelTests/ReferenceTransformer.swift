@@ -1,0 +1,80 @@
+import Foundation
+@testable import Model
+
+/// A plain, obviously-correct llama forward pass over float arrays: the reference the fast path is checked against.
+struct ReferenceTransformer {
+    let c: LlamaConfig
+    let tensor: (String) -> [Float]
+
+    /// Logits after each token of `tokens`, starting from an empty cache.
+    func logits(_ tokens: [Int32], tiedOutput: Bool = false) -> [[Float]] {
+        let d = c.dim, hd = c.headDim
+        var keys = [[[Float]]](repeating: [], count: c.layers)    // [layer][position][kvDim]
+        var values = keys
+        let embedding = tensor("token_embd.weight")
+        let output = tiedOutput ? embedding : tensor("output.weight")
+        var result: [[Float]] = []
+        for (pos, token) in tokens.enumerated() {
+            var x = Array(embedding[Int(token) * d ..< (Int(token) + 1) * d])
+            for l in 0..<c.layers {
+                let p = "blk.\(l)."
+                let xb = rmsNorm(x, tensor(p + "attn_norm.weight"))
+                var q = matvec(tensor(p + "attn_q.weight"), xb, rows: d)
+                var k = matvec(tensor(p + "attn_k.weight"), xb, rows: c.kvDim)
+                let v = matvec(tensor(p + "attn_v.weight"), xb, rows: c.kvDim)
+                rope(&q, pos); rope(&k, pos)
+                keys[l].append(k); values[l].append(v)
+                var att = [Float](repeating: 0, count: d)
+                for h in 0..<c.heads {
+                    let kv = h / (c.heads / c.kvHeads)
+                    var scores = (0...pos).map { t -> Float in
+                        var s: Float = 0
+                        for i in 0..<hd { s += q[h * hd + i] * keys[l][t][kv * hd + i] }
+                        return s / Float(hd).squareRoot()
+                    }
+                    let m = scores.max()!
+                    scores = scores.map { expf($0 - m) }
+                    let total = scores.reduce(0, +)
+                    for t in 0...pos { for i in 0..<hd { att[h * hd + i] += scores[t] / total * values[l][t][kv * hd + i] } }
+                }
+                let o = matvec(tensor(p + "attn_output.weight"), att, rows: d)
+                for i in 0..<d { x[i] += o[i] }
+                let xf = rmsNorm(x, tensor(p + "ffn_norm.weight"))
+                let g = matvec(tensor(p + "ffn_gate.weight"), xf, rows: c.hiddenDim)
+                let u = matvec(tensor(p + "ffn_up.weight"), xf, rows: c.hiddenDim)
+                let h = (0..<c.hiddenDim).map { g[$0] / (1 + expf(-g[$0])) * u[$0] }
+                let down = matvec(tensor(p + "ffn_down.weight"), h, rows: d)
+                for i in 0..<d { x[i] += down[i] }
+            }
+            result.append(matvec(output, rmsNorm(x, tensor("output_norm.weight")), rows: c.vocabularySize))
+        }
+        return result
+    }
+
+    private func rmsNorm(_ x: [Float], _ w: [Float]) -> [Float] {
+        let ms = x.reduce(0) { $0 + $1 * $1 } / Float(x.count)
+        let s = 1 / (ms + c.normEpsilon).squareRoot()
+        return x.indices.map { x[$0] * s * w[$0] }
+    }
+
+    private func matvec(_ w: [Float], _ x: [Float], rows: Int) -> [Float] {
+        (0..<rows).map { r in
+            var s: Float = 0
+            for i in 0..<x.count { s += w[r * x.count + i] * x[i] }
+            return s
+        }
+    }
+
+    /// Adjacent pairs rotated by position · base^(-2i/headDim), head by head.
+    private func rope(_ v: inout [Float], _ pos: Int) {
+        let hd = c.headDim
+        for h in 0..<(v.count / hd) {
+            for i in stride(from: 0, to: hd, by: 2) {
+                let angle = Float(pos) * powf(c.ropeTheta, -Float(i) / Float(hd))
+                let a = v[h * hd + i], b = v[h * hd + i + 1]
+                v[h * hd + i] = a * cosf(angle) - b * sinf(angle)
+                v[h * hd + i + 1] = a * sinf(angle) + b * cosf(angle)
+            }
+        }
+    }
+}

@@ -1,0 +1,136 @@
+import Foundation
+import Kernels
+import Testing
+@testable import Model
+
+private func maxAbsDifference(_ a: [Float], _ b: [Float]) -> Float {
+    zip(a, b).map { abs($0 - $1) }.max() ?? 0
+}
+
+private let sampleTokens: [Int32] = [1, 70, 80, 90, 100, 110, 120, 30, 40, 50, 60, 265, 266, 3, 200, 2, 9, 10, 11, 12]
+
+@Test(arguments: [false, true])
+func forwardPassMatchesReference(tied: Bool) throws {
+    let (model, weights) = try ModelFixtures.model(tiedOutput: tied)
+    let reference = ReferenceTransformer(c: model.config, tensor: weights.tensor).logits(sampleTokens, tiedOutput: tied)
+    let context = InferenceContext(model: model, threads: 2)
+    let sequential = try sampleTokens.map { try context.append([$0]) }
+    context.reset()
+    let batched = try context.appendReturningAllLogits(sampleTokens)
+    for i in sampleTokens.indices {
+        #expect(maxAbsDifference(sequential[i], reference[i]) < 1e-3, "token-by-token, position \(i)")
+        #expect(maxAbsDifference(batched[i], reference[i]) < 1e-3, "batched, position \(i)")
+    }
+}
+
+@Test func groupedQueryAndFullAttentionBothLoad() throws {
+    for kvHeads in [1, 4] {
+        let (model, weights) = try ModelFixtures.model(kvHeads: kvHeads)
+        let reference = ReferenceTransformer(c: model.config, tensor: weights.tensor).logits(Array(sampleTokens.prefix(6)))
+        let context = InferenceContext(model: model, threads: 1)
+        let last = try context.append(Array(sampleTokens.prefix(6)))
+        #expect(maxAbsDifference(last, reference[5]) < 1e-3)
+    }
+}
+
+@Test(arguments: [GGMLType.f16, .q8_0, .q4_0])
+func quantizedModelsStayCloseToFloat(type: GGMLType) throws {
+    let (model, weights) = try ModelFixtures.model(type: type)
+    let reference = ReferenceTransformer(c: model.config, tensor: weights.tensor).logits(sampleTokens)
+    let context = InferenceContext(model: model, threads: 2)
+    let rows = try context.appendReturningAllLogits(sampleTokens)
+    let tolerance: Float = type == .q4_0 ? 0.35 : type == .q8_0 ? 0.05 : 0.01
+    var agree = 0
+    for i in sampleTokens.indices {
+        let range = reference[i].max()! - reference[i].min()!
+        #expect(maxAbsDifference(rows[i], reference[i]) < tolerance * range, "\(type) position \(i)")
+        if Sampler.argmax(rows[i]) == Sampler.argmax(reference[i]) { agree += 1 }
+    }
+    if type != .q4_0 { #expect(agree >= sampleTokens.count - 1) }
+}
+
+@Test func promptPrefixIsReusedFromTheCache() throws {
+    let (model, _) = try ModelFixtures.model()
+    let context = InferenceContext(model: model, threads: 2)
+    let a: [Int32] = Array(sampleTokens.prefix(12))
+    let b: [Int32] = Array(sampleTokens.prefix(9)) + [77, 78, 79, 80]
+    _ = try context.evaluate(prompt: a)
+    let reused = try context.evaluate(prompt: b)
+    #expect(context.lastReusedCount == 9)
+    #expect(context.tokens == b)
+    let fresh = InferenceContext(model: model, threads: 1)
+    #expect(maxAbsDifference(reused, try fresh.evaluate(prompt: b)) < 1e-4)
+    // The same prompt again re-runs only its last token.
+    _ = try context.evaluate(prompt: b)
+    #expect(context.lastReusedCount == b.count - 1)
+}
+
+@Test func badTokensAndFullContextAreErrors() throws {
+    let (model, _) = try ModelFixtures.model()
+    let context = InferenceContext(model: model, contextSize: 4, threads: 1)
+    #expect(throws: ModelError.invalidToken(-1, vocabularySize: model.config.vocabularySize)) { try context.append([-1]) }
+    #expect(throws: ModelError.self) { try context.append([Int32(model.config.vocabularySize)]) }
+    #expect(throws: ModelError.contextFull(needed: 5, available: 4)) { try context.append([5, 6, 7, 8, 9]) }
+    #expect(context.tokens.isEmpty)
+}
+
+@Test func generationHonoursItsStopRules() throws {
+    let (model, _) = try ModelFixtures.model()
+    let context = InferenceContext(model: model, threads: 1)
+    let prompt: [Int32] = [1, 70, 80, 3, 90, 2]
+    let long = try context.generate(prompt: prompt, options: GenerationOptions(maxTokens: 10, singleLine: false))
+    #expect(long.tokens.count <= 10)
+    #expect(long.stopReason == .maxTokens || long.stopReason == .endOfText)
+    #expect(long.promptTokens == prompt.count)
+    // The same prompt again reuses everything but its last token, and greedy decoding repeats itself.
+    let again = try context.generate(prompt: prompt, options: GenerationOptions(maxTokens: 10, singleLine: false))
+    #expect(again.reusedTokens == prompt.count - 1)
+    #expect(again.tokens == long.tokens)
+    let single = try context.generate(prompt: prompt, options: GenerationOptions(maxTokens: 40, singleLine: true))
+    #expect(!single.bytes.contains(0x0A))
+    var polls = 0
+    let cancelled = try context.generate(prompt: prompt, options: GenerationOptions(maxTokens: 40, singleLine: false)) {
+        polls += 1
+        return polls > 2
+    }
+    #expect(cancelled.stopReason == .cancelled)
+    #expect(cancelled.tokens.count == 2)
+    let timed = try context.generate(prompt: prompt, options: GenerationOptions(maxTokens: 40, timeBudget: .zero, singleLine: false))
+    #expect(timed.stopReason == .timeBudget)
+    #expect(timed.tokens.isEmpty)
+}
+
+@Test func samplerIsGreedyAtZeroTemperatureAndReproducibleWithASeed() {
+    var rng = SplitMix64(seed: 3)
+    let logits = (0..<100).map { _ in Float(rng.next() % 1000) / 100 }
+    var greedy = Sampler(.greedy)
+    #expect(greedy.sample(logits) == Sampler.argmax(logits))
+    var topOne = Sampler(SamplingSettings(temperature: 1, topK: 1, seed: 9))
+    #expect(topOne.sample(logits) == Sampler.argmax(logits))
+    var a = Sampler(SamplingSettings(temperature: 0.8, seed: 5)), b = Sampler(SamplingSettings(temperature: 0.8, seed: 5))
+    let drawsA = (0..<50).map { _ in a.sample(logits) }, drawsB = (0..<50).map { _ in b.sample(logits) }
+    #expect(drawsA == drawsB)
+    // top-k 5 only ever draws among the five largest logits.
+    var five = Sampler(SamplingSettings(temperature: 2, topK: 5, topP: 1, seed: 1))
+    let allowed = Set(logits.indices.sorted { logits[$0] > logits[$1] }.prefix(5).map { Int32($0) })
+    #expect((0..<200).allSatisfy { _ in allowed.contains(five.sample(logits)) })
+}
+
+@Test func loadingRejectsWrongArchitectureAndMissingTensors() throws {
+    let vocabulary = ModelFixtures.byteVocabulary()
+    let config = ModelFixtures.config(vocabularySize: vocabulary.tokens.count)
+    let weights = RandomLlamaWeights(config: config, seed: 1)
+    let path = ModelFixtures.temporaryPath("broken.gguf")
+    defer { unlink(path) }
+    try LlamaFileWriter.write(config: config, tokenizer: vocabulary, tiedOutput: false, matrixType: .f32, name: "x",
+                              metadata: [("general.architecture", .string("gpt2"))], tensor: weights.tensor, to: path)
+    #expect(throws: ModelError.unsupportedArchitecture("gpt2")) { try LlamaModel(path: path) }
+
+    var writer = GGUFWriter()
+    config.write(to: &writer)
+    vocabulary.write(to: &writer)
+    try writer.addTensor(name: "token_embd.weight", type: .f32, dimensions: [config.dim, config.vocabularySize],
+                         data: LlamaFileWriter.encode(weights.tensor("token_embd.weight"), as: .f32, rowLength: config.dim))
+    try writer.write(to: path)
+    #expect(throws: ModelError.missingTensor("blk.0.attn_norm.weight")) { try LlamaModel(path: path) }
+}

@@ -1,0 +1,126 @@
+#!/usr/bin/env python3
+"""llama.cpp (through llama-cpp-python) as a peer for Understudy's cross-checks and benchmarks.
+
+Subcommands:
+  read-gguf FILE...                 list what the `gguf` package reads from each file
+  tokenize MODEL FILE               print llama.cpp's token ids for a file's bytes (JSON)
+  logits MODEL IDS_JSON OUT         write llama.cpp's logits after every token (float32 rows)
+  bench MODEL [-p 512] [-n 128] [-r 5] [-t 2]
+                                    pp/tg tokens/s measured inside llama.cpp (its perf counters)
+"""
+import argparse
+import ctypes
+import json
+import random
+import sys
+import time
+
+
+def read_gguf(paths):
+    import gguf
+    for path in paths:
+        reader = gguf.GGUFReader(path)
+        arch = reader.fields["general.architecture"]
+        arch_name = bytes(arch.parts[arch.data[0]]).decode()
+        types = {}
+        for t in reader.tensors:
+            types[t.tensor_type.name] = types.get(t.tensor_type.name, 0) + 1
+        tokens = reader.fields["tokenizer.ggml.tokens"]
+        print(f"{path}: gguf reads {len(reader.fields)} keys, {len(reader.tensors)} tensors {types}, "
+              f"architecture {arch_name}, {len(tokens.data)} tokens")
+
+
+def load(model, n_ctx=2048, logits_all=False, threads=2):
+    from llama_cpp import Llama
+    return Llama(model_path=model, n_ctx=n_ctx, n_batch=512, n_ubatch=512, n_threads=threads,
+                 n_threads_batch=threads, logits_all=logits_all, verbose=False)
+
+
+def tokenize(model, path):
+    import llama_cpp
+    # vocab_only loads just the tokenizer, as llama.cpp's own tokenize tool does.
+    params = llama_cpp.llama_model_default_params()
+    params.vocab_only = True
+    m = llama_cpp.llama_model_load_from_file(model.encode(), params)
+    vocab = llama_cpp.llama_model_get_vocab(m)
+    data = open(path, "rb").read()
+    cap = len(data) + 16
+    buf = (llama_cpp.llama_token * cap)()
+    n = llama_cpp.llama_tokenize(vocab, data, len(data), buf, cap, False, False)
+    if n < 0:
+        raise SystemExit(f"llama_tokenize failed: {n}")
+    print(json.dumps(list(buf[:n])))
+    llama_cpp.llama_model_free(m)
+
+
+def logits(model, ids_path, out_path):
+    import numpy as np
+    ids = json.load(open(ids_path))
+    llm = load(model, n_ctx=max(64, len(ids)), logits_all=True)
+    llm.reset()
+    llm.eval(ids)
+    np.asarray(llm.scores[: len(ids)], dtype=np.float32).tofile(out_path)
+
+
+def bench(model, p, n, reps, threads):
+    import llama_cpp
+    llm = load(model, n_ctx=max(p, n), threads=threads)
+    ctx = llm.ctx
+    n_vocab = llm.n_vocab()
+    rng = random.Random(42)
+
+    def decode(tokens):
+        arr = (llama_cpp.llama_token * len(tokens))(*tokens)
+        batch = llama_cpp.llama_batch_get_one(arr, len(tokens))
+        if llama_cpp.llama_decode(ctx, batch) != 0:
+            raise SystemExit("llama_decode failed")
+
+    def clear():
+        mem = llama_cpp.llama_get_memory(ctx)
+        llama_cpp.llama_memory_clear(mem, True)
+
+    results = []
+    for name, count, run in [
+        (f"pp{p}", p, lambda toks: decode(toks)),
+        (f"tg{n}", n, lambda toks: [decode([t]) for t in toks]),
+    ]:
+        if count == 0:
+            continue
+        toks = [rng.randrange(n_vocab) for _ in range(count)]
+        rates = []
+        for rep in range(reps + 1):
+            clear()
+            start = time.perf_counter()
+            run(toks)
+            elapsed = time.perf_counter() - start
+            if rep > 0:
+                rates.append(count / elapsed)
+        mean = sum(rates) / len(rates)
+        sd = (sum((r - mean) ** 2 for r in rates) / max(1, len(rates) - 1)) ** 0.5
+        results.append((name, mean, sd))
+    for name, mean, sd in results:
+        print(f"| llama.cpp | {threads} | {name} | {mean:.2f} ± {sd:.2f} |")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    a = sub.add_parser("read-gguf"); a.add_argument("paths", nargs="+")
+    a = sub.add_parser("tokenize"); a.add_argument("model"); a.add_argument("file")
+    a = sub.add_parser("logits"); a.add_argument("model"); a.add_argument("ids"); a.add_argument("out")
+    a = sub.add_parser("bench"); a.add_argument("model")
+    a.add_argument("-p", type=int, default=512); a.add_argument("-n", type=int, default=128)
+    a.add_argument("-r", type=int, default=5); a.add_argument("-t", type=int, default=2)
+    args = ap.parse_args()
+    if args.cmd == "read-gguf":
+        read_gguf(args.paths)
+    elif args.cmd == "tokenize":
+        tokenize(args.model, args.file)
+    elif args.cmd == "logits":
+        logits(args.model, args.ids, args.out)
+    else:
+        bench(args.model, args.p, args.n, args.r, args.t)
+
+
+if __name__ == "__main__":
+    main()
