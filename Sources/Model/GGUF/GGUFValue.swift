@@ -1,5 +1,6 @@
 /// The type tag GGUF writes before every metadata value.
-public enum GGUFValueType: UInt32, Sendable, CaseIterable, CustomStringConvertible {
+// Interpolating a case prints its name ("uint32"), which is how the summary and errors show it.
+public enum GGUFValueType: UInt32, Sendable, CaseIterable {
     case uint8 = 0, int8, uint16, int16, uint32, int32, float32, bool, string, array, uint64, int64, float64
 
     /// Bytes one value of this type takes on disk, or nil for strings and arrays (variable length).
@@ -21,8 +22,6 @@ public enum GGUFValueType: UInt32, Sendable, CaseIterable, CustomStringConvertib
         default: return fixedSize!
         }
     }
-
-    public var description: String { String(describing: self) }
 }
 
 /// A GGUF array: arrays keep their element type even when empty.
