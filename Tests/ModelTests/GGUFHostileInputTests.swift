@@ -120,8 +120,10 @@ import Testing
         #expect(load(oneTensor(dims: [16], offset: 4)) == .misalignedTensor(name: "w", offset: 4, alignment: 32))
         #expect(load(oneTensor(dims: [16], offset: 32)) == .tensorOutOfBounds(name: "w", offset: 32, byteCount: 64, dataSize: 64))
         #expect(load(oneTensor(dims: [17]))?.description == "tensor \"w\" needs bytes 0..<68 of the data section, which has 64 bytes")
-        #expect(load(oneTensor(dims: [16], offset: UInt64.max & ~31)) != nil)
-        #expect(load(oneTensor(dims: [16], offset: UInt64(Int.max) & ~31)) != nil)
+        #expect(load(oneTensor(dims: [16], offset: UInt64.max & ~31))
+                == .tooLarge(what: "data offset of tensor \"w\"", count: UInt64.max & ~31, offset: 49))
+        #expect(load(oneTensor(dims: [16], offset: UInt64(Int.max) & ~31))?.description
+                == "tensor \"w\" needs 64 bytes at offset 9223372036854775776 of the data section, which has 64 bytes")
         var r = RawGGUF(); r.header(tensors: 2, kvs: 0)
         for _ in 0 ..< 2 { r.string("t"); r.u32(1); r.u64(1); r.u32(0); r.u64(0) }
         r.raw([UInt8](repeating: 0, count: 64))

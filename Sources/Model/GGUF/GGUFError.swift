@@ -75,7 +75,9 @@ public enum GGUFError: Error, Equatable, CustomStringConvertible {
         case let .invalidDimensions(tensor, dims, reason):
             return "tensor \"\(tensor)\" has invalid dimensions \(dims): \(reason)"
         case let .tensorOutOfBounds(name, offset, byteCount, dataSize):
-            return "tensor \"\(name)\" needs bytes \(offset)..<\(offset &+ byteCount) of the data section, which has \(dataSize) bytes"
+            let (end, overflow) = offset.addingReportingOverflow(byteCount)
+            let range = overflow ? "\(byteCount) bytes at offset \(offset)" : "bytes \(offset)..<\(end)"
+            return "tensor \"\(name)\" needs \(range) of the data section, which has \(dataSize) bytes"
         case let .misalignedTensor(name, offset, alignment):
             return "tensor \"\(name)\" data offset \(offset) is not a multiple of the alignment \(alignment)"
         case let .badAlignment(a):

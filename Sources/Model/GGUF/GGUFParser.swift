@@ -141,9 +141,10 @@ enum GGUFParser {
             let rawType = try r.u32("type of tensor \"\(name)\"")
             guard let type = GGMLType(rawValue: rawType) else { throw .unknownTensorType(rawType, tensor: name) }
             let (elements, bytes) = try GGUFTensorInfo.sizes(name: name, dimensions: raw, type: type)
+            let offsetAt = r.position
             let rawOffset = try r.u64("data offset of tensor \"\(name)\"")
             guard rawOffset <= UInt64(Int.max) else {
-                throw .tensorOutOfBounds(name: name, offset: Int.max, byteCount: bytes, dataSize: r.remaining)
+                throw .tooLarge(what: "data offset of tensor \"\(name)\"", count: rawOffset, offset: offsetAt)
             }
             let offset = Int(rawOffset)
             guard offset % alignment == 0 else {
