@@ -163,7 +163,7 @@ import Testing
         let tiny = dir.appendingPathComponent("tiny.gguf").path
         _ = FileManager.default.createFile(atPath: tiny, contents: Data("GGUF".utf8))
         #expect(ggufError { _ = try GGUFFile(path: tiny) }?.description == "GGUF file is 4 bytes; a GGUF header alone needs 24")
-        #expect(ggufError { _ = try GGUFFile(path: dir.path) } != nil)
+        #expect(ggufError { _ = try GGUFFile(path: dir.path) }?.description == "open \(dir.path): Is a directory (errno 21)")
         let badDir = dir.appendingPathComponent("no/such/dir/x.gguf").path
         #expect(ggufError { try GGUFWriter().write(to: badDir) }?.description.contains("No such file or directory") == true)
     }

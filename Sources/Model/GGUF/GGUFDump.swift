@@ -6,8 +6,8 @@ extension GGUFFile {
         let style = GGUFValueStyle(arrayPreview: arrayPreview, maxStringLength: maxStringLength)
         var lines: [String] = []
         let totalTensorBytes = tensors.reduce(0) { $0 + $1.byteCount }
-        lines.append("GGUF v\(version), \(fileSize) bytes (\(formatBytes(fileSize))), alignment \(alignment), "
-                     + "data section at offset \(dataOffset)")
+        let size = fileSize < 1024 ? "\(fileSize) bytes" : "\(formatBytes(fileSize)) (\(fileSize) bytes)"
+        lines.append("GGUF v\(version), \(size), alignment \(alignment), data section at offset \(dataOffset)")
         lines.append("")
         lines.append("Metadata (\(metadata.count) keys):")
         for (key, value) in metadata {

@@ -39,7 +39,9 @@ public final class GGUFFile: @unchecked Sendable {
         defer { close(fd) }
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw .io(path: path, operation: "fstat", errno: errno) }
-        guard (st.st_mode & S_IFMT) == S_IFREG else { throw .io(path: path, operation: "open", errno: EISDIR) }
+        guard (st.st_mode & S_IFMT) == S_IFREG else {
+            throw .io(path: path, operation: "open", errno: (st.st_mode & S_IFMT) == S_IFDIR ? EISDIR : EINVAL)
+        }
         let size = Int(st.st_size)
         // mmap rejects length 0, and nothing shorter than a header can be GGUF anyway.
         guard size >= GGUFLimits.headerSize else {
