@@ -15,7 +15,7 @@ struct Info: ParsableCommand {
     func run() throws {
         let file: GGUFFile
         do { file = try GGUFFile(path: path) } catch { throw CLIError("cannot read \(path): \(error)") }
-        if verbose { print(ggufSummary(file)) }
+        if verbose { print(file.summary()) }
         let model: LlamaModel
         do { model = try LlamaModel(file: file, path: path) } catch { throw CLIError("\(path): \(error)") }
         let c = model.config
