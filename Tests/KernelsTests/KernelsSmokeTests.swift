@@ -7,3 +7,10 @@ import Testing
     #expect(GGMLType.q4_0.rowBytes(33) == nil)
     #expect(GGMLType.f16.rowBytes(3) == 6)
 }
+
+@Test func ggmlTypeNamesAreGGMLs() {
+    #expect(GGMLType.q4_0.description == "Q4_0")
+    #expect(GGMLType.iq2_xxs.description == "IQ2_XXS")
+    #expect(GGMLType.bf16.description == "BF16")
+    #expect(Set(GGMLType.allCases.map(\.description)).count == GGMLType.allCases.count)
+}
