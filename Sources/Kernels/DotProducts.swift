@@ -90,21 +90,39 @@ func dotQ8_0(_ w: UnsafeRawPointer, _ x: UnsafeRawPointer, blocks: Int) -> Float
     return acc.sum()
 }
 
+/// Like `pairDot`, but `a` holds unsigned 4-bit codes (0...15, one per byte) that stand for code - 8.
+@inline(__always)
+func nibblePairDot(_ a: SIMD16<Int16>, _ b: SIMD16<Int16>) -> SIMD8<Int32> {
+    let aEven = (a & 0x0F) &- 8, aOdd = (a &>> 8) &- 8
+    let bEven = (b &<< 8) &>> 8, bOdd = b &>> 8
+    let pairs = unsafeBitCast(aEven &* bEven &+ aOdd &* bOdd, to: SIMD8<Int32>.self)
+    return ((pairs &<< 16) &>> 16) &+ (pairs &>> 16)
+}
+
 /// Dot product of `blocks` Q4_0 weight blocks with `blocks` Q8_0 activation blocks.
+///
+/// Byte-lane SIMD (SIMD32<UInt8>) arithmetic is scalarized by the compiler (measured 40x slower), so
+/// the nibbles are split with 64-bit lanes: lanes 0-1 keep the low nibbles (elements 0..<16), lanes
+/// 2-3 the high ones (elements 16..<32), matching the activation's element order.
 @inline(__always)
 func dotQ4_0(_ w: UnsafeRawPointer, _ x: UnsafeRawPointer, blocks: Int) -> Float {
     var acc = SIMD8<Float>()
     var wb = w, xb = x
     for _ in 0..<blocks {
         let d = halfToFloat(wb.loadUnaligned(as: UInt16.self)) * halfToFloat(xb.loadUnaligned(as: UInt16.self))
-        let packed = wb.loadUnaligned(fromByteOffset: 2, as: SIMD16<UInt8>.self)
-        // Elements 0..<16 are the low nibbles, 16..<32 the high ones; minus 8 wraps to signed bytes.
-        let bytes = SIMD32<UInt8>(lowHalf: packed & 0x0F, highHalf: packed &>> 4) &- 8
-        let sums = pairDot(unsafeBitCast(bytes, to: SIMD16<Int16>.self),
-                           xb.loadUnaligned(fromByteOffset: 2, as: SIMD16<Int16>.self))
+        let packed = wb.loadUnaligned(fromByteOffset: 2, as: SIMD2<UInt64>.self)
+        let codes = (SIMD4<UInt64>(packed[0], packed[1], packed[0], packed[1]) &>> SIMD4<UInt64>(0, 0, 4, 4))
+            & 0x0F0F_0F0F_0F0F_0F0F
+        let sums = nibblePairDot(unsafeBitCast(codes, to: SIMD16<Int16>.self),
+                                 xb.loadUnaligned(fromByteOffset: 2, as: SIMD16<Int16>.self))
         acc.addProduct(SIMD8<Float>(sums), SIMD8<Float>(repeating: d))
         wb += 18
         xb += 34
     }
     return acc.sum()
+}
+
+/// Sums a[i] * b[i] over `count` floats with AVX2 FMA (8-wide, four accumulators).
+public func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
+    dotF32(a, b, count: count)
 }
