@@ -10,8 +10,10 @@ import COpenBLAS
 ///
 /// Dispatch bumps an atomic generation counter. Idle workers spin on it for `spinMicroseconds`
 /// (so back-to-back kernels in a forward pass start in a few microseconds) and then block on a
-/// condition variable (so an idle language server burns no CPU). The pool also owns the kernels'
-/// reusable scratch memory: one shared buffer and one per thread.
+/// condition variable (so an idle language server burns no CPU). Chunks are claimed through an atomic
+/// ticket rather than assigned, so when a worker is descheduled (a busy machine) the caller runs its
+/// chunk instead of waiting a whole timeslice. The pool also owns the kernels' reusable scratch memory:
+/// one shared buffer and one per thread.
 ///
 /// Only one thread may dispatch on a pool at a time, and bodies must not dispatch on the same pool.
 /// Creating a pool sets OpenBLAS to one thread: the kernels split BLAS work over the pool themselves,
@@ -53,6 +55,9 @@ public final class ThreadPool: @unchecked Sendable {
     }
 
     /// Runs body(range, threadIndex) over a split of 0..<count into at most threadCount contiguous chunks; returns when all finish.
+    ///
+    /// `threadIndex` names the thread running the chunk (use it to pick per-thread scratch); one thread
+    /// may run several chunks one after another.
     public func parallelFor(_ count: Int, _ body: (Range<Int>, Int) -> Void) {
         guard count > 0 else { return }
         let chunks = min(count, state.threadCount)
@@ -84,19 +89,23 @@ private final class PoolState: @unchecked Sendable {
 
     let threadCount: Int
     let spinNanoseconds: UInt64
+    /// Bumped once per dispatch; workers wait for it to change.
     private let generation = Atomic<Int>(0)
-    private let remaining = Atomic<Int>(0)
+    /// Packs (generation << 32) | (chunks << 16) | claimed, so a late worker can neither claim a chunk
+    /// of a finished dispatch nor read that dispatch's chunk count from plain storage.
+    private let ticket = Atomic<Int>(0)
+    private let finished = Atomic<Int>(0)
     private let sleepers = Atomic<Int>(0)
     private let stopping = Atomic<Bool>(false)
-    // Written only by the dispatcher before the generation bump (release) and read by workers after
-    // observing it (acquire), so plain storage is race-free.
+    // Written only by the dispatcher before the ticket/generation stores (release) and read by workers
+    // only after claiming a chunk of that dispatch (acquire), so plain storage is race-free.
     private var body: Body?
     private var count = 0
-    private var chunks = 0
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private let condition: UnsafeMutablePointer<pthread_cond_t>
 
     init(threadCount: Int, spinNanoseconds: UInt64) {
+        precondition(threadCount < 1 << 15, "ThreadPool: \(threadCount) threads is too many")
         self.threadCount = threadCount
         self.spinNanoseconds = spinNanoseconds
         mutex = .allocate(capacity: 1)
@@ -115,19 +124,46 @@ private final class PoolState: @unchecked Sendable {
     func run(count: Int, chunks: Int, body: @escaping Body) {
         self.body = body
         self.count = count
-        self.chunks = chunks
-        remaining.store(threadCount - 1, ordering: .relaxed)
-        generation.add(1, ordering: .sequentiallyConsistent)
+        finished.store(0, ordering: .relaxed)
+        let current = generation.load(ordering: .relaxed) &+ 1
+        ticket.store(((current & 0x7FFF_FFFF) << 32) | (chunks << 16), ordering: .releasing)
+        generation.store(current, ordering: .sequentiallyConsistent)
         wakeSleepers()
-        body(ThreadPool.chunk(0, of: chunks, count: count), 0)
+        claimChunks(generation: current, thread: 0)
         var spins = 0
-        while remaining.load(ordering: .acquiring) != 0 {
+        while finished.load(ordering: .acquiring) != chunks {
             spins += 1
-            // A descheduled worker should get the core rather than watch us spin.
+            // A descheduled worker holding a chunk should get the core rather than watch us spin.
             if spins & 0xFFF == 0 { sched_yield() }
         }
         // Drop the reference before returning so withoutActuallyEscaping sees the closure unescaped.
         self.body = nil
+    }
+
+    /// Claims and runs chunks of dispatch `generation` until none are left.
+    private func claimChunks(generation: Int, thread: Int) {
+        let tag = (generation & 0x7FFF_FFFF) << 32
+        var current = ticket.load(ordering: .acquiring)
+        while true {
+            let chunks = (current >> 16) & 0xFFFF, claimed = current & 0xFFFF
+            guard current & ~0xFFFF_FFFF == tag, claimed < chunks else { return }
+            let (exchanged, original) = ticket.compareExchange(
+                expected: current, desired: current + 1, ordering: .acquiringAndReleasing)
+            if exchanged {
+                runChunk(claimed, of: chunks, thread: thread)
+                finished.add(1, ordering: .releasing)
+                current = ticket.load(ordering: .acquiring)
+            } else {
+                current = original
+            }
+        }
+    }
+
+    // Not inlined so the worker's temporary reference to the body is released before it reports done.
+    @inline(never)
+    private func runChunk(_ index: Int, of chunks: Int, thread: Int) {
+        guard let body else { return }
+        body(ThreadPool.chunk(index, of: chunks, count: count), thread)
     }
 
     func stop() {
@@ -151,16 +187,8 @@ private final class PoolState: @unchecked Sendable {
         while true {
             seen = waitForGeneration(after: seen)
             if stopping.load(ordering: .acquiring) { return }
-            runChunk(index)
-            remaining.subtract(1, ordering: .releasing)
+            claimChunks(generation: seen, thread: index)
         }
-    }
-
-    // Not inlined so the worker's temporary reference to the body is released before it reports done.
-    @inline(never)
-    private func runChunk(_ index: Int) {
-        guard index < chunks, let body else { return }
-        body(ThreadPool.chunk(index, of: chunks, count: count), index)
     }
 
     private func waitForGeneration(after seen: Int) -> Int {

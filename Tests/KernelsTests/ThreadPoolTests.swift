@@ -8,16 +8,18 @@ private func visits(_ pool: ThreadPool, count: Int) -> (counts: [Int], chunks: I
     for i in 0..<max(count, 1) { (counts + i).initialize(to: Atomic(0)) }
     defer { counts.deinitialize(count: max(count, 1)); counts.deallocate() }
     let chunks = Atomic<Int>(0)
-    let threadsSeen = Mutex<Set<Int>>([])
+    // Chunks are claimed dynamically, so one thread may run several, but never two at once.
+    let running = Mutex<Set<Int>>([])
     pool.parallelFor(count) { range, thread in
         #expect(!range.isEmpty)
         #expect(thread >= 0 && thread < pool.threadCount)
         chunks.add(1, ordering: .relaxed)
-        threadsSeen.withLock { seen in
-            #expect(!seen.contains(thread), "thread index \(thread) got two chunks")
-            seen.insert(thread)
+        running.withLock { busy in
+            #expect(!busy.contains(thread), "thread index \(thread) runs two chunks at once")
+            busy.insert(thread)
         }
         for i in range { counts[i].add(1, ordering: .relaxed) }
+        _ = running.withLock { $0.remove(thread) }
     }
     return ((0..<count).map { counts[$0].load(ordering: .relaxed) }, chunks.load(ordering: .relaxed))
 }
@@ -26,7 +28,7 @@ private func visits(_ pool: ThreadPool, count: Int) -> (counts: [Int], chunks: I
 func parallelForRunsEveryIndexExactlyOnce(threads: Int) {
     let pool = ThreadPool(threads: threads)
     #expect(pool.threadCount == threads)
-    for count in [0, 1, threads - 1, threads, threads + 1, 7, 1000] where count >= 0 {
+    for count in [0, 1, threads - 1, threads, threads + 1, 7, 1000] {
         let (counts, chunks) = visits(pool, count: count)
         #expect(counts == [Int](repeating: 1, count: count), "count \(count)")
         #expect(chunks == min(count, threads))
@@ -51,6 +53,17 @@ func parallelForRunsEveryIndexExactlyOnce(threads: Int) {
         let (counts, _) = visits(pool, count: 9)
         #expect(counts == [Int](repeating: 1, count: 9))
     }
+}
+
+@Test func lateWorkersNeverRunStaleChunks() {
+    // Many tiny dispatches with blocking workers: late wake-ups must find the ticket exhausted or move
+    // on to the current dispatch, never re-run an old one.
+    let pool = ThreadPool(threads: 4, spinMicroseconds: 0)
+    let total = Atomic<Int>(0)
+    for _ in 0..<3000 {
+        pool.parallelFor(4) { range, _ in total.add(range.count, ordering: .relaxed) }
+    }
+    #expect(total.load(ordering: .relaxed) == 12000)
 }
 
 @Test func chunksAreContiguousAndBalanced() {
