@@ -1,3 +1,5 @@
+import COpenBLAS
+
 // Scaled dot-product attention over a KV cache laid out [position][kvHeads * headDim], with grouped
 // query heads (query head h reads kv head h / (heads / kvHeads)). Score rows live in the pool's
 // per-thread scratch, so no call allocates once the scratch has grown to the longest context seen.
@@ -26,13 +28,13 @@ public func attention(query q: UnsafePointer<Float>, keys: UnsafePointer<Float>,
         output.update(repeating: 0, count: headDim)
         guard length > 0 else { return }
         let scores = scratch.floats(length)
-        for t in 0..<length {
-            scores[t] = dotF32(query, keys + t * kvDim + offset, count: headDim) * scale
-        }
+        // sgemv over the strided cache rows measured 1.3x faster than a dot product per position
+        // (134 -> 102 µs for 6 heads x 48 over 512 positions, one thread).
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(length), Int32(headDim), scale, keys + offset,
+                    Int32(kvDim), query, 1, 0, scores, 1)
         softmax(scores, count: length)
-        for t in 0..<length {
-            addScaled(values + t * kvDim + offset, by: scores[t], count: headDim, into: output)
-        }
+        cblas_sgemv(CblasRowMajor, CblasTrans, Int32(length), Int32(headDim), 1, values + offset,
+                    Int32(kvDim), scores, 1, 0, output, 1)
     }
     if length * heads * headDim >= attentionParallelThreshold {
         pool.parallelFor(heads) { range, thread in
@@ -84,23 +86,6 @@ public func causalAttention(queries: UnsafePointer<Float>, count n: Int, start: 
     }
     pool.parallelFor(heads * blocks) { range, thread in
         for item in range { attendBlock(item, pool.threadScratch[thread]) }
-    }
-}
-
-/// out[i] += a * x[i].
-@inline(__always)
-func addScaled(_ x: UnsafePointer<Float>, by a: Float, count: Int, into out: UnsafeMutablePointer<Float>) {
-    let rx = UnsafeRawPointer(x), ro = UnsafeMutableRawPointer(out)
-    var i = 0
-    while i + 8 <= count {
-        var v = ro.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
-        v.addProduct(rx.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self), SIMD8(repeating: a))
-        ro.storeBytes(of: v, toByteOffset: i * 4, as: SIMD8<Float>.self)
-        i += 8
-    }
-    while i < count {
-        out[i] += a * x[i]
-        i += 1
     }
 }
 
