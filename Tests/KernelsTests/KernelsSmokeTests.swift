@@ -12,4 +12,7 @@ import Testing
     #expect(GGMLType.q8_0.description == "Q8_0")
     #expect(GGMLType.q4_K.description == "Q4_K")
     #expect(GGMLType.allCases.allSatisfy { !$0.description.isEmpty })
+    #expect(GGMLType.iq2_xxs.description == "IQ2_XXS")
+    #expect(GGMLType.bf16.description == "BF16")
+    #expect(Set(GGMLType.allCases.map(\.description)).count == GGMLType.allCases.count)
 }

@@ -1,0 +1,160 @@
+import ArgumentParser
+import COpenBLAS
+import Foundation
+import Kernels
+
+/// Measures the kernels' throughput on model-sized shapes (build with -c release for real numbers).
+struct BenchKernels: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench-kernels",
+        abstract: "Print GFLOP/s of the SIMD and BLAS kernels at the default model's shapes.")
+
+    @Option(help: "Threads for the parallel rows (the single-thread rows always use 1).")
+    var threads: Int = 2
+
+    @Option(help: "Seconds to spend measuring each row.")
+    var seconds: Double = 0.3
+
+    func validate() throws {
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+        guard seconds > 0 else { throw ValidationError("--seconds must be positive") }
+    }
+
+    func run() throws {
+        let single = ThreadPool(threads: 1)
+        let pool = ThreadPool(threads: threads)
+        print("kernel".padding(toLength: 44, withPad: " ", startingAt: 0), "threads", "      µs/call", "   GFLOP/s")
+
+        let a = randomFloats(4096), b = randomFloats(4096)
+        for n in [288, 4096] {
+            var sink: Float = 0
+            report("f32 dot \(n)", 1, flops: 2 * n) { sink += dot(a, b, count: n) }
+            if sink.isNaN { print("") }
+        }
+
+        let x = randomFloats(8192 * 768)
+        let y = UnsafeMutablePointer<Float>.allocate(capacity: 8192 * 768)
+        defer { y.deallocate() }
+        var matrices: [GGMLType: [String: WeightMatrix]] = [:]
+        var storage: [UnsafeMutableRawPointer] = []
+        defer { storage.forEach { $0.deallocate() } }
+        let shapes = [(288, 288), (288, 768), (768, 288), (8192, 288)]
+        for type in [GGMLType.f32, .f16, .q8_0, .q4_0] {
+            for (rows, cols) in shapes {
+                let bytes = UnsafeMutableRawPointer.allocate(byteCount: type.rowBytes(cols)! * rows, alignment: 64)
+                storage.append(bytes)
+                let values = randomFloats(rows * cols)
+                Quantization.quantize(type, values, count: rows * cols, into: bytes)
+                matrices[type, default: [:]]["\(rows)x\(cols)"] = WeightMatrix(type: type, rows: rows, cols: cols, data: bytes)
+            }
+        }
+
+        for type in [GGMLType.q8_0, .q4_0, .f16, .f32] {
+            for shape in ["288x768", "768x288", "8192x288"] {
+                let w = matrices[type]![shape]!
+                for p in [single, pool] where p === single || threads > 1 {
+                    report("matvec \(type) \(shape)", p.threadCount, flops: 2 * w.rows * w.cols) {
+                        matvec(w, x, into: y, pool: p)
+                    }
+                }
+            }
+        }
+
+        for type in [GGMLType.f32, .f16, .q8_0, .q4_0] {
+            for shape in ["768x288", "288x768"] {
+                let w = matrices[type]![shape]!
+                report("matmul \(type) \(shape) batch 512", threads, flops: 2 * 512 * w.rows * w.cols) {
+                    matmul(w, x, batch: 512, into: y, pool: pool)
+                }
+            }
+        }
+        // The alternative we rejected: one sgemm call threaded by OpenBLAS itself.
+        let w32 = matrices[.f32]!["768x288"]!
+        openblas_set_num_threads(Int32(threads))
+        report("sgemm 768x288 batch 512 (OpenBLAS threads)", threads, flops: 2 * 512 * 768 * 288) {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, 512, 768, 288, 1,
+                        x, 288, w32.data.assumingMemoryBound(to: Float.self), 288, 0, y, 768)
+        }
+        openblas_set_num_threads(1)
+
+        let heads = 6, headDim = 48, dim = heads * headDim
+        let keys = randomFloats(512 * dim), values = randomFloats(512 * dim)
+        // Useful work only: the causal mask halves QKᵀ and PV.
+        let causalFlops = 2 * 2 * heads * headDim * 512 * 513 / 2
+        report("causal attention 512 tokens (6x48)", threads, flops: causalFlops) {
+            causalAttention(queries: x, count: 512, start: 0, keys: keys, values: values, heads: heads,
+                            kvHeads: heads, headDim: headDim, into: y, pool: pool)
+        }
+        for p in [single, pool] where p === single || threads > 1 {
+            report("attention 1 query over 512 (6x48)", p.threadCount, flops: 4 * heads * headDim * 512) {
+                attention(query: x, keys: keys, values: values, length: 512, heads: heads, kvHeads: heads,
+                          headDim: headDim, into: y, pool: p)
+            }
+        }
+        report("empty parallelFor dispatch", threads, flops: 0) {
+            pool.parallelFor(threads) { _, _ in }
+        }
+
+        print("\nmodel-shaped token (7 matvecs x 6 layers + classifier + attention over 256):")
+        for type in [GGMLType.q8_0, .q4_0] {
+            let m = matrices[type]!
+            let perToken = timePerCall {
+                for _ in 0..<6 {
+                    for _ in 0..<4 { matvec(m["288x288"]!, x, into: y, pool: pool) }
+                    matvec(m["768x288"]!, x, into: y, pool: pool)
+                    matvec(m["768x288"]!, x, into: y, pool: pool)
+                    matvec(m["288x768"]!, x, into: y, pool: pool)
+                    attention(query: x, keys: keys, values: values, length: 256, heads: heads, kvHeads: heads,
+                              headDim: headDim, into: y, pool: pool)
+                }
+                matvec(m["8192x288"]!, x, into: y, pool: pool)
+            }
+            print("  \(type), \(threads) threads: \(String(format: "%.3f", perToken * 1e3)) ms/token, "
+                  + "\(String(format: "%.0f", 1 / perToken)) tokens/s")
+        }
+        print("\nprompt-shaped batch of 512 (matmuls of 6 layers + causal attention; logits for the last token only):")
+        for type in [GGMLType.q8_0, .q4_0] {
+            let m = matrices[type]!
+            let perBatch = timePerCall {
+                for _ in 0..<6 {
+                    for _ in 0..<4 { matmul(m["288x288"]!, x, batch: 512, into: y, pool: pool) }
+                    matmul(m["768x288"]!, x, batch: 512, into: y, pool: pool)
+                    matmul(m["768x288"]!, x, batch: 512, into: y, pool: pool)
+                    matmul(m["288x768"]!, x, batch: 512, into: y, pool: pool)
+                    causalAttention(queries: x, count: 512, start: 0, keys: keys, values: values, heads: heads,
+                                    kvHeads: heads, headDim: headDim, into: y, pool: pool)
+                }
+                matvec(m["8192x288"]!, x, into: y, pool: pool)
+            }
+            print("  \(type), \(threads) threads: \(String(format: "%.1f", perBatch * 1e3)) ms/batch, "
+                  + "\(String(format: "%.0f", 512 / perBatch)) tokens/s")
+        }
+    }
+
+    /// Prints one table row: time per call and GFLOP/s.
+    private func report(_ name: String, _ threadCount: Int, flops: Int, _ body: () -> Void) {
+        let perCall = timePerCall(body)
+        let gflops = flops > 0 ? String(format: "%10.2f", Double(flops) / perCall / 1e9) : "         -"
+        print(name.padding(toLength: 44, withPad: " ", startingAt: 0),
+              String(format: "%7d %13.2f", threadCount, perCall * 1e6), gflops)
+    }
+
+    /// Seconds per call of `body`, after a warm-up, averaged over about `seconds` of calls.
+    private func timePerCall(_ body: () -> Void) -> Double {
+        for _ in 0..<3 { body() }
+        var calls = 0
+        let start = DispatchTime.now().uptimeNanoseconds
+        var elapsed: UInt64 = 0
+        repeat {
+            body()
+            calls += 1
+            elapsed = DispatchTime.now().uptimeNanoseconds - start
+        } while Double(elapsed) < seconds * 1e9
+        return Double(elapsed) / 1e9 / Double(calls)
+    }
+
+    private func randomFloats(_ count: Int) -> [Float] {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<count).map { _ in Float.random(in: -1...1, using: &generator) }
+    }
+}

@@ -1,0 +1,48 @@
+import Testing
+@testable import Kernels
+
+@Test(arguments: [(6, 6, 8), (6, 2, 8), (6, 3, 48), (4, 1, 16)], [1, 5, 200])
+func attentionMatchesReference(shape: (Int, Int, Int), length: Int) {
+    let (heads, kvHeads, headDim) = shape
+    var random = TestRandom(seed: UInt64(heads * 100 + kvHeads * 10 + length))
+    let q = random.floats(heads * headDim, scale: 2)
+    let keys = random.floats(length * kvHeads * headDim, scale: 2)
+    let values = random.floats(length * kvHeads * headDim)
+    var out = [Float](repeating: .nan, count: heads * headDim)
+    let pool = ThreadPool(threads: 2)
+    attention(query: q, keys: keys, values: values, length: length, heads: heads, kvHeads: kvHeads,
+              headDim: headDim, into: &out, pool: pool)
+    let expected = referenceAttention(query: q, keys: keys, values: values, length: length,
+                                      heads: heads, kvHeads: kvHeads, headDim: headDim)
+    #expect(maxDifference(out, expected) <= 2e-6)
+}
+
+@Test(arguments: [(3, 0), (3, 9), (70, 0), (70, 13), (130, 5)], [(6, 2), (6, 6)])
+func causalAttentionMatchesReference(batch: (Int, Int), heads shape: (Int, Int)) {
+    let (n, start) = batch
+    let (heads, kvHeads) = shape
+    let headDim = 16, total = start + n
+    let qDim = heads * headDim, kvDim = kvHeads * headDim
+    var random = TestRandom(seed: UInt64(n * 31 + start))
+    let queries = random.floats(n * qDim, scale: 2)
+    let keys = random.floats(total * kvDim, scale: 2)
+    let values = random.floats(total * kvDim)
+    var out = [Float](repeating: .nan, count: n * qDim)
+    let pool = ThreadPool(threads: 2)
+    causalAttention(queries: queries, count: n, start: start, keys: keys, values: values,
+                    heads: heads, kvHeads: kvHeads, headDim: headDim, into: &out, pool: pool)
+    for i in 0..<n {
+        // Token i may see positions 0...start+i only.
+        let expected = referenceAttention(query: queries, queryOffset: i * qDim, keys: keys, values: values,
+                                          length: start + i + 1, heads: heads, kvHeads: kvHeads, headDim: headDim)
+        let got = Array(out[(i * qDim)..<((i + 1) * qDim)])
+        #expect(maxDifference(got, expected) <= 2e-5, "token \(i)")
+    }
+}
+
+@Test func attentionOverNothingIsZero() {
+    var out = [Float](repeating: .nan, count: 8)
+    attention(query: [Float](repeating: 1, count: 8), keys: [], values: [], length: 0, heads: 2, kvHeads: 1,
+              headDim: 4, into: &out, pool: ThreadPool(threads: 1))
+    #expect(out == [Float](repeating: 0, count: 8))
+}

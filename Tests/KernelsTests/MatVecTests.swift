@@ -1,0 +1,92 @@
+import Testing
+@testable import Kernels
+
+/// W (rows x cols, random, stored as `type`) and x, with y computed by `matvec`.
+private func runMatvec(_ type: GGMLType, rows: Int, cols: Int, threads: Int, seed: UInt64)
+    -> (weights: [Float], x: [Float], y: [Float]) {
+    var random = TestRandom(seed: seed)
+    let stored = quantized(type, random.floats(rows * cols, scale: 0.5))
+    let weights = dequantized(type, stored, count: rows * cols)
+    let x = random.floats(cols, scale: 2)
+    var y = [Float](repeating: .nan, count: rows)
+    let pool = ThreadPool(threads: threads)
+    stored.withUnsafeBytes { w in
+        let matrix = WeightMatrix(type: type, rows: rows, cols: cols, data: w.baseAddress!)
+        matvec(matrix, x, into: &y, pool: pool)
+    }
+    return (weights, x, y)
+}
+
+private func referenceDot(_ weights: [Float], row: Int, _ x: [Float]) -> (dot: Double, magnitude: Double) {
+    var dot = 0.0, magnitude = 0.0
+    for c in 0..<x.count {
+        let p = Double(weights[row * x.count + c]) * Double(x[c])
+        dot += p
+        magnitude += abs(p)
+    }
+    return (dot, magnitude)
+}
+
+@Test(arguments: [GGMLType.f32, .f16, .q8_0, .q4_0], [(37, 96), (300, 288), (64, 768)])
+func matvecMatchesScalarReference(type: GGMLType, shape: (Int, Int)) {
+    let (rows, cols) = shape
+    let (weights, x, y) = runMatvec(type, rows: rows, cols: cols, threads: 2, seed: UInt64(rows * cols))
+    // Quantized types also quantize x to q8_0 (relative error ~1/254 per element).
+    let relative = type == .f32 || type == .f16 ? 1e-5 : 1.5e-2
+    for r in 0..<rows {
+        let (dot, magnitude) = referenceDot(weights, row: r, x)
+        #expect(abs(Double(y[r]) - dot) <= relative * magnitude + 1e-5, "\(type) row \(r): \(y[r]) vs \(dot)")
+    }
+}
+
+@Test(arguments: [GGMLType.q8_0, .q4_0])
+func integerDotEqualsDequantizedQ8Dot(type: GGMLType) {
+    // With x rounded through q8_0 exactly as matvec does, the integer dot must equal the float dot of
+    // the dequantized values up to float accumulation error.
+    let rows = 50, cols = 288
+    let (weights, x, y) = runMatvec(type, rows: rows, cols: cols, threads: 1, seed: 11)
+    let xq = dequantized(.q8_0, quantized(.q8_0, x), count: cols)
+    for r in 0..<rows {
+        let (dot, magnitude) = referenceDot(weights, row: r, xq)
+        #expect(abs(Double(y[r]) - dot) <= 1e-5 * magnitude + 1e-5, "\(type) row \(r): \(y[r]) vs \(dot)")
+    }
+}
+
+@Test func matvecIsIdenticalAcrossThreadCounts() {
+    let one = runMatvec(.q4_0, rows: 777, cols: 288, threads: 1, seed: 5).y
+    let three = runMatvec(.q4_0, rows: 777, cols: 288, threads: 3, seed: 5).y
+    #expect(one == three)
+}
+
+@Test(arguments: [GGMLType.f32, .f16, .q8_0, .q4_0], [1, 5, 40])
+func matmulMatchesReferenceAndMatvec(type: GGMLType, batch: Int) {
+    let rows = 300, cols = 288
+    var random = TestRandom(seed: UInt64(batch))
+    let stored = quantized(type, random.floats(rows * cols, scale: 0.5))
+    let weights = dequantized(type, stored, count: rows * cols)
+    let x = random.floats(batch * cols)
+    var y = [Float](repeating: .nan, count: batch * rows)
+    var rowByRow = [Float](repeating: .nan, count: batch * rows)
+    let pool = ThreadPool(threads: 2)
+    stored.withUnsafeBytes { w in
+        let matrix = WeightMatrix(type: type, rows: rows, cols: cols, data: w.baseAddress!)
+        matmul(matrix, x, batch: batch, into: &y, pool: pool)
+        x.withUnsafeBufferPointer { xs in
+            rowByRow.withUnsafeMutableBufferPointer { out in
+                for i in 0..<batch {
+                    matvec(matrix, xs.baseAddress! + i * cols, into: out.baseAddress! + i * rows, pool: pool)
+                }
+            }
+        }
+    }
+    let quantizesX = type == .q8_0 || type == .q4_0
+    for i in 0..<batch {
+        for r in 0..<rows {
+            let row = Array(x[(i * cols)..<((i + 1) * cols)])
+            let (dot, magnitude) = referenceDot(weights, row: r, row)
+            let value = Double(y[i * rows + r]), viaMatvec = Double(rowByRow[i * rows + r])
+            #expect(abs(value - dot) <= 1e-5 * magnitude + 1e-5, "\(type) [\(i)][\(r)]: \(value) vs \(dot)")
+            #expect(abs(value - viaMatvec) <= (quantizesX ? 1.5e-2 : 1e-5) * magnitude + 1e-5)
+        }
+    }
+}
