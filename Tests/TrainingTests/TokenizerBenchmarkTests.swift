@@ -6,13 +6,16 @@ import Training
 /// Measures trainer and encoder speed on a real source tree; runs only when asked.
 ///
 ///     UNDERSTUDY_TOKENIZER_BENCH=/path/to/python3.11 [UNDERSTUDY_TOKENIZER_OUT=/tmp/tok] \
+///         [UNDERSTUDY_TOKENIZER_EXTRA=/tmp/fuzz] \
 ///         swift test -c release -Xswiftc -enable-testing --filter TokenizerBenchmarkTests
 ///
 /// With UNDERSTUDY_TOKENIZER_OUT set it also writes tokenizer.json, vocabulary.json (GGUF arrays) and
-/// samples.json (file paths with our ids) for scripts/check-hf-tokenizer.py.
+/// samples.json (file paths with our ids) for scripts/check-hf-tokenizer.py. Every file under
+/// UNDERSTUDY_TOKENIZER_EXTRA is encoded into samples.json too, without being trained on.
 struct TokenizerBenchmarkTests {
     static let sourceRoot = ProcessInfo.processInfo.environment["UNDERSTUDY_TOKENIZER_BENCH"]
     static let outputDirectory = ProcessInfo.processInfo.environment["UNDERSTUDY_TOKENIZER_OUT"]
+    static let extraDirectory = ProcessInfo.processInfo.environment["UNDERSTUDY_TOKENIZER_EXTRA"]
 
     @Test(.enabled(if: sourceRoot != nil))
     func trainAndEncodeSourceTree() throws {
@@ -64,17 +67,24 @@ struct TokenizerBenchmarkTests {
                                          "token_types": vocabulary!.tokenTypes.map(Int.init),
                                          "pre": vocabulary!.preTokenizer]
             try JSONSerialization.data(withJSONObject: arrays).write(to: URL(fileURLWithPath: output + "/vocabulary.json"))
-            let samples = zip(files, encoded).map { ["path": $0, "ids": $1.map(Int.init)] as [String: Any] }
+            var samples = zip(files, encoded).map { ["path": $0, "ids": $1.map(Int.init)] as [String: Any] }
+            for path in try Self.sourceFiles(under: Self.extraDirectory ?? "/nonexistent", suffix: "") {
+                let ids = tokenizer.encode(bytes: try Array(Data(contentsOf: URL(fileURLWithPath: path))))
+                samples.append(["path": path, "ids": ids.map(Int.init)])
+            }
             try JSONSerialization.data(withJSONObject: samples).write(to: URL(fileURLWithPath: output + "/samples.json"))
         }
     }
 
-    /// Every .py file under `root`, skipping installed packages, in a stable order.
-    static func sourceFiles(under root: String) throws -> [String] {
-        let enumerator = FileManager.default.enumerator(atPath: root)!
+    /// Every file ending in `suffix` under `root`, skipping installed packages, in a stable order.
+    static func sourceFiles(under root: String, suffix: String = ".py") throws -> [String] {
+        guard let enumerator = FileManager.default.enumerator(atPath: root) else { return [] }
         var files: [String] = []
         while let relative = enumerator.nextObject() as? String {
-            if relative.hasSuffix(".py") && !relative.contains("site-packages") { files.append(root + "/" + relative) }
+            var isDirectory: ObjCBool = false
+            let path = root + "/" + relative
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else { continue }
+            if relative.hasSuffix(suffix) && !relative.contains("site-packages") { files.append(path) }
         }
         return files.sorted()
     }
