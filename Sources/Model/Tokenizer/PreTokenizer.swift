@@ -4,8 +4,9 @@
 /// `'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+`:
 /// - "gpt-2": that regex alone;
 /// - "starcoder" (also "refact", "smollm", "codeshell"): first every \p{N} code point is cut out on
-///   its own, then the regex runs inside the text between digits. This is the one we train with: it
-///   keeps indentation runs whole and gives numbers no spurious merges.
+///   its own, then the regex runs inside the text between digits. This is the one we train with:
+///   indentation stays one whitespace run (its last space joins the next word) and numbers cannot
+///   grow arbitrary multi-digit tokens.
 /// Differences from llama.cpp, by design: an invalid UTF-8 byte becomes its own pre-token (llama.cpp
 /// replaces it with U+FFFD, so it cannot round-trip), and it cuts the text like a digit does.
 public struct PreTokenizer: Sendable, Equatable {
