@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Model
 #if canImport(Glibc)
 import Glibc
@@ -43,5 +44,5 @@ struct CLIError: Error, CustomStringConvertible {
 func printError(_ text: String) {
     var line = text
     if !line.hasSuffix("\n") { line += "\n" }
-    fputs(line, stderr)
+    FileHandle.standardError.write(Data(line.utf8))
 }

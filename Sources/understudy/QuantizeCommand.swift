@@ -2,7 +2,7 @@ import ArgumentParser
 import Kernels
 import Model
 
-extension GGMLType: @retroactive ExpressibleByArgument {
+extension GGMLType: ExpressibleByArgument {
     public init?(argument: String) {
         switch argument.lowercased() {
         case "f32": self = .f32

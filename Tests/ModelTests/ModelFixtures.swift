@@ -38,7 +38,7 @@ enum ModelFixtures {
     }
 
     /// The pre-tokenizer the fixtures use: the first the tokenizer supports.
-    static var defaultPreTokenizer: String { "gpt2" }
+    static var defaultPreTokenizer: String { "starcoder" }
 
     static func config(vocabularySize: Int, kvHeads: Int = 2) -> LlamaConfig {
         LlamaConfig(vocabularySize: vocabularySize, dim: 64, hiddenDim: 96, layers: 2, heads: 4, kvHeads: kvHeads,

@@ -1,18 +1,6 @@
 import Testing
 @testable import Model
 
-/// A small deterministic generator so random tests are reproducible.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// Builds GGUF-style arrays: 5 control tokens, the 256 byte tokens (ids 5...260), then one token per merge.
 struct HandVocabulary {
     static let specialTexts = ["<|endoftext|>", "<fim_prefix>", "<fim_middle>", "<fim_suffix>", "<fim_pad>"]
@@ -102,7 +90,7 @@ struct TokenizerBPETests {
     @Test func randomBytesRoundTrip() throws {
         let vocab = HandVocabulary(merges: [("Ġ", "Ġ"), ("e", "r"), ("i", "n"), ("Ġ", "t"), ("Ã", "©"), ("ĠĠ", "ĠĠ")])
         let tokenizer = try vocab.tokenizer()
-        var rng = SplitMix64(state: 42)
+        var rng = SplitMix64(seed: 42)
         let ascii = Array(" \t\n\r".utf8) + Array("abcdefghijklmnopqrstuvwxyz0123456789(){}[]:;,.'\"".utf8)
         for _ in 0..<300 {
             let length = Int.random(in: 0...200, using: &rng)

@@ -33,20 +33,39 @@ func forwardPassMatchesReference(tied: Bool) throws {
     }
 }
 
+/// The weights a quantized file really holds: each matrix quantized and read back.
+private func storedTensor(_ weights: RandomLlamaWeights, type: GGMLType) -> (String) -> [Float] {
+    { name in
+        let values = weights.tensor(name)
+        let dims = llamaTensorLayout(weights.config, tiedOutput: false).first { $0.name == name }!.dimensions
+        let stored = LlamaFileWriter.storageType(dimensions: dims, matrixType: type)
+        let bytes = LlamaFileWriter.encode(values, as: stored, rowLength: dims[0])
+        var out = [Float](repeating: 0, count: values.count)
+        bytes.withUnsafeBytes { Quantization.dequantize(stored, $0.baseAddress!, count: values.count, into: &out) }
+        return out
+    }
+}
+
 @Test(arguments: [GGMLType.f16, .q8_0, .q4_0])
-func quantizedModelsStayCloseToFloat(type: GGMLType) throws {
+func quantizedModelsMatchAReferenceOnTheirStoredWeights(type: GGMLType) throws {
     let (model, weights) = try ModelFixtures.model(type: type)
-    let reference = ReferenceTransformer(c: model.config, tensor: weights.tensor).logits(sampleTokens)
+    let reference = ReferenceTransformer(c: model.config, tensor: storedTensor(weights, type: type)).logits(sampleTokens)
     let context = InferenceContext(model: model, threads: 2)
-    let rows = try context.appendReturningAllLogits(sampleTokens)
-    let tolerance: Float = type == .q4_0 ? 0.35 : type == .q8_0 ? 0.05 : 0.01
+    // The batched path multiplies float activations by the dequantized weights: as exact as F32.
+    let batched = try context.appendReturningAllLogits(sampleTokens)
+    // The token-by-token path quantizes activations to Q8_0 first (as ggml does): close, not exact.
+    context.reset()
+    let sequential = try sampleTokens.map { try context.append([$0]) }
     var agree = 0
     for i in sampleTokens.indices {
         let range = reference[i].max()! - reference[i].min()!
-        #expect(maxAbsDifference(rows[i], reference[i]) < tolerance * range, "\(type) position \(i)")
-        if Sampler.argmax(rows[i]) == Sampler.argmax(reference[i]) { agree += 1 }
+        #expect(maxAbsDifference(batched[i], reference[i]) < 1e-3 * range, "\(type) batched, position \(i)")
+        // Q4_0 weights are coarser, so the same activation rounding moves the logits a little more.
+        let tolerance: Float = type == .f16 ? 1e-3 : type == .q8_0 ? 0.05 : 0.08
+        #expect(maxAbsDifference(sequential[i], reference[i]) < tolerance * range, "\(type) sequential, position \(i)")
+        if Sampler.argmax(sequential[i]) == Sampler.argmax(reference[i]) { agree += 1 }
     }
-    if type != .q4_0 { #expect(agree >= sampleTokens.count - 1) }
+    #expect(agree >= sampleTokens.count - (type == .q4_0 ? 2 : 1))
 }
 
 @Test func promptPrefixIsReusedFromTheCache() throws {

@@ -25,7 +25,7 @@ public struct FIMPromptBuilder: Sendable {
     }
 
     /// The prompt for a cursor between `prefix` and `suffix` (UTF-8 bytes of the document).
-    public func build(prefix: some Collection<UInt8>, suffix: some Collection<UInt8>) throws -> FIMPrompt {
+    public func build(prefix: some BidirectionalCollection<UInt8>, suffix: some BidirectionalCollection<UInt8>) throws -> FIMPrompt {
         guard let pre = tokenizer.specials.fimPrefix, let suf = tokenizer.specials.fimSuffix,
               let mid = tokenizer.specials.fimMiddle else {
             throw ModelError.tokenizer("the vocabulary has no fill-in-the-middle tokens")

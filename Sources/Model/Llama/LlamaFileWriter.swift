@@ -3,7 +3,7 @@ import Kernels
 /// Writes llama models as GGUF files llama.cpp can load.
 public enum LlamaFileWriter {
     /// llama.cpp's `general.file_type` for a file whose matrices are mostly `type`.
-    static func fileType(_ type: GGMLType) -> UInt32 {
+    public static func fileType(_ type: GGMLType) -> UInt32 {
         switch type {
         case .f16: return 1
         case .q4_0: return 2
