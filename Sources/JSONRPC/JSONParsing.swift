@@ -54,6 +54,9 @@ extension JSONValue {
     /// - A repeated key keeps its first position and its last value.
     /// - Object keys are C strings inside json-c, so a key containing U+0000 is cut at it.
     ///   String values keep U+0000 intact.
+    /// - json-c's strict mode still accepts single-quoted keys (`{'a':1}`), raw control characters
+    ///   inside strings, `1.` and leading zeros (`-01`, `00`); each has one obvious meaning, so we
+    ///   accept them rather than run a second validating pass over every message.
     public init(parsing bytes: [UInt8], maximumDepth: Int = JSONValue.defaultMaximumDepth) throws(JSONParseError) {
         guard bytes.count < Int(Int32.max) else { throw .inputTooLarge(size: bytes.count) }
         guard let tokener = json_tokener_new_ex(Int32(clamping: maximumDepth)) else {
