@@ -111,142 +111,144 @@ private let echoServer: @Sendable (JSONRPCMessage, JSONRPCConnection) -> Void = 
     }
 }
 
-@Suite struct JSONRPCConnectionTests {
-    @Test func requestsInResponsesOut() throws {
-        let toServer = PipeEnds(), fromServer = PipeEnds()
-        let connection = JSONRPCConnection(input: toServer.readEnd, output: fromServer.writeEnd)
-        let recorder = Recorder(reaction: echoServer)
-        connection.start(handler: recorder)
+extension JSONRPCModuleTests {
+    @Suite struct JSONRPCConnectionTests {
+        @Test func requestsInResponsesOut() throws {
+            let toServer = PipeEnds(), fromServer = PipeEnds()
+            let connection = JSONRPCConnection(input: toServer.readEnd, output: fromServer.writeEnd)
+            let recorder = Recorder(reaction: echoServer)
+            connection.start(handler: recorder)
 
-        writeAll(toServer.writeEnd,
-            frame(#"{"jsonrpc":"2.0","id":1,"method":"echo","params":{"x":[1,"é"]}}"#)
-            + frame(#"{"jsonrpc":"2.0","method":"note","params":{}}"#)
-            + frame(#"{"jsonrpc":"2.0","id":"s","method":"nope"}"#))
-        let output = readMessages(from: fromServer.readEnd, count: 2)
-        #expect(output.map(text) == [
-            #"{"jsonrpc":"2.0","id":1,"result":{"x":[1,"é"]}}"#,
-            #"{"jsonrpc":"2.0","id":"s","error":{"code":-32601,"message":"method not found: nope"}}"#,
-        ])
-        #expect(recorder.messages.withLock { $0 }.count == 3)
-        #expect(recorder.messages.withLock { $0 }[1] == .notification(method: "note", params: [:]))
+            writeAll(toServer.writeEnd,
+                frame(#"{"jsonrpc":"2.0","id":1,"method":"echo","params":{"x":[1,"é"]}}"#)
+                + frame(#"{"jsonrpc":"2.0","method":"note","params":{}}"#)
+                + frame(#"{"jsonrpc":"2.0","id":"s","method":"nope"}"#))
+            let output = readMessages(from: fromServer.readEnd, count: 2)
+            #expect(output.map(text) == [
+                #"{"jsonrpc":"2.0","id":1,"result":{"x":[1,"é"]}}"#,
+                #"{"jsonrpc":"2.0","id":"s","error":{"code":-32601,"message":"method not found: nope"}}"#,
+            ])
+            #expect(recorder.messages.withLock { $0 }.count == 3)
+            #expect(recorder.messages.withLock { $0 }[1] == .notification(method: "note", params: [:]))
 
-        toServer.closeWriteEnd()
-        connection.waitUntilClosed()
-        #expect(recorder.closed.withLock { $0 })
-    }
-
-    @Test func outgoingRequestsAreRoutedToTheirCompletions() throws {
-        let toServer = PipeEnds(), fromServer = PipeEnds()
-        let connection = JSONRPCConnection(input: toServer.readEnd, output: fromServer.writeEnd)
-        let recorder = Recorder()
-        connection.start(handler: recorder)
-        let results = Mutex<[String: Result<JSONValue, ResponseError>]>([:])
-
-        let first = connection.sendRequest("workspace/configuration", params: ["items": []]) { result in
-            results.withLock { $0["first"] = result }
+            toServer.closeWriteEnd()
+            connection.waitUntilClosed()
+            #expect(recorder.closed.withLock { $0 })
         }
-        let second = connection.sendRequest("window/workDoneProgress/create") { result in
-            results.withLock { $0["second"] = result }
-        }
-        let third = connection.sendRequest("never/answered") { result in
-            results.withLock { $0["third"] = result }
-        }
-        #expect(Set([first, second, third]).count == 3)
-        let sent = readMessages(from: fromServer.readEnd, count: 3)
-        #expect(sent.map { $0["method"]?.stringValue } == ["workspace/configuration", "window/workDoneProgress/create", "never/answered"])
-        #expect(sent.map { $0["id"] } == [first.jsonValue, second.jsonValue, third.jsonValue])
-        #expect(sent[0]["params"] == ["items": []])
 
-        // Answer out of order, plus a response nobody asked for.
-        writeAll(toServer.writeEnd,
-            frame(#"{"jsonrpc":"2.0","id":\#(second.jsonValue),"result":[1]}"#)
-            + frame(#"{"jsonrpc":"2.0","id":\#(first.jsonValue),"error":{"code":-32800,"message":"cancelled"}}"#)
-            + frame(#"{"jsonrpc":"2.0","id":999,"result":true}"#))
-        #expect(eventually { results.withLock { $0.count } == 2 })
-        #expect(results.withLock { $0["second"] } == .success([1]))
-        #expect(results.withLock { $0["first"] } == .failure(ResponseError(code: .requestCancelled, message: "cancelled")))
-        #expect(eventually { recorder.messages.withLock { $0 } == [.response(id: .int(999), result: true)] })
+        @Test func outgoingRequestsAreRoutedToTheirCompletions() throws {
+            let toServer = PipeEnds(), fromServer = PipeEnds()
+            let connection = JSONRPCConnection(input: toServer.readEnd, output: fromServer.writeEnd)
+            let recorder = Recorder()
+            connection.start(handler: recorder)
+            let results = Mutex<[String: Result<JSONValue, ResponseError>]>([:])
 
-        // At EOF the unanswered request fails instead of waiting forever.
-        toServer.closeWriteEnd()
-        connection.waitUntilClosed()
-        #expect(results.withLock { $0["third"] }
-            == .failure(.internalError("connection closed before the response arrived")))
-        #expect(recorder.closed.withLock { $0 })
-    }
-
-    @Test func malformedInputIsAnsweredAndReadingContinues() throws {
-        let toServer = PipeEnds(), fromServer = PipeEnds()
-        let connection = JSONRPCConnection(input: toServer.readEnd, output: fromServer.writeEnd, maximumMessageSize: 200)
-        let recorder = Recorder(reaction: echoServer)
-        connection.start(handler: recorder)
-
-        let oversized = #"{"jsonrpc":"2.0","method":"big","params":[""# + String(repeating: "x", count: 300) + #""]}"#
-        writeAll(toServer.writeEnd,
-            frame("{x}")
-            + frame(#"{"jsonrpc":"2.0","id":7,"method":5}"#)
-            + bytes("Content-Lenght: 2\r\n\r\n")
-            + frame(oversized)
-            + frame(#"[{"jsonrpc":"2.0","id":8,"method":"echo"}]"#)
-            + frame(#"{"jsonrpc":"2.0","id":9,"method":"echo","params":[true]}"#))
-        let output = readMessages(from: fromServer.readEnd, count: 6)
-        #expect(output.count == 6)
-        #expect(output.map { $0["id"] } == [.null, 7, .null, .null, .null, 9])
-        #expect(output.map { $0["error"]?["code"]?.intValue } == [-32700, -32600, -32700, -32600, -32600, nil])
-        #expect(output.last?["result"] == [true])
-        #expect(output[1]["error"]?["message"] == "method must be a string, found integer")
-
-        toServer.closeWriteEnd()
-        connection.waitUntilClosed()
-        #expect(recorder.messages.withLock { $0 }.count == 1)
-    }
-
-    @Test func concurrentSendersNeverInterleave() throws {
-        let toServer = PipeEnds(), fromServer = PipeEnds()
-        let connection = JSONRPCConnection(input: toServer.readEnd, output: fromServer.writeEnd)
-        let (threads, perThread) = (6, 60)
-        let received = Mutex<[JSONValue]>([])
-        let drained = DispatchSemaphore(value: 0)
-        let reader = fromServer.readEnd
-        DispatchQueue.global().async {
-            let values = readMessages(from: reader, count: threads * perThread, seconds: 20)
-            received.withLock { $0 = values }
-            drained.signal()
-        }
-        DispatchQueue.concurrentPerform(iterations: threads) { thread in
-            for sequence in 0..<perThread {
-                // Every seventh message exceeds the 64 KiB pipe buffer, forcing partial writes.
-                let size = sequence % 7 == 0 ? 70_000 + thread : 10 + sequence
-                let payload = String(repeating: Character(Unicode.Scalar(UInt8(97 + thread))), count: size)
-                connection.sendNotification("t", params: ["thread": .int(Int64(thread)), "seq": .int(Int64(sequence)), "data": .string(payload)])
+            let first = connection.sendRequest("workspace/configuration", params: ["items": []]) { result in
+                results.withLock { $0["first"] = result }
             }
-        }
-        drained.wait()
-        let values = received.withLock { $0 }
-        #expect(values.count == threads * perThread)
-        for thread in 0..<threads {
-            let mine = values.filter { $0["params"]?["thread"]?.intValue == Int64(thread) }
-            #expect(mine.map { $0["params"]?["seq"]?.intValue } == (0..<perThread).map { Int64($0) })
-            for message in mine {
-                let sequence = Int(message["params"]?["seq"]?.intValue ?? -1)
-                let expected = String(repeating: Character(Unicode.Scalar(UInt8(97 + thread))),
-                    count: sequence % 7 == 0 ? 70_000 + thread : 10 + sequence)
-                if message["params"]?["data"]?.stringValue != expected { Issue.record("payload of \(thread)/\(sequence) damaged") }
+            let second = connection.sendRequest("window/workDoneProgress/create") { result in
+                results.withLock { $0["second"] = result }
             }
-        }
-        toServer.closeWriteEnd()
-        connection.start(handler: Recorder())
-        connection.waitUntilClosed()
-    }
+            let third = connection.sendRequest("never/answered") { result in
+                results.withLock { $0["third"] = result }
+            }
+            #expect(Set([first, second, third]).count == 3)
+            let sent = readMessages(from: fromServer.readEnd, count: 3)
+            #expect(sent.map { $0["method"]?.stringValue } == ["workspace/configuration", "window/workDoneProgress/create", "never/answered"])
+            #expect(sent.map { $0["id"] } == [first.jsonValue, second.jsonValue, third.jsonValue])
+            #expect(sent[0]["params"] == ["items": []])
 
-    @Test func aVanishedClientDoesNotKillTheProcess() throws {
-        let toServer = PipeEnds(), fromServer = PipeEnds()
-        let connection = JSONRPCConnection(input: toServer.readEnd, output: fromServer.writeEnd)
-        #expect(connection.isOutputClosed == false)
-        // With no reader left, a write raises SIGPIPE (ignored by the connection) and fails with EPIPE.
-        fromServer.closeReadEnd()
-        connection.sendNotification("hello", params: ["x": 1])
-        #expect(connection.isOutputClosed)
-        connection.sendNotification("dropped")
+            // Answer out of order, plus a response nobody asked for.
+            writeAll(toServer.writeEnd,
+                frame(#"{"jsonrpc":"2.0","id":\#(second.jsonValue),"result":[1]}"#)
+                + frame(#"{"jsonrpc":"2.0","id":\#(first.jsonValue),"error":{"code":-32800,"message":"cancelled"}}"#)
+                + frame(#"{"jsonrpc":"2.0","id":999,"result":true}"#))
+            #expect(eventually { results.withLock { $0.count } == 2 })
+            #expect(results.withLock { $0["second"] } == .success([1]))
+            #expect(results.withLock { $0["first"] } == .failure(ResponseError(code: .requestCancelled, message: "cancelled")))
+            #expect(eventually { recorder.messages.withLock { $0 } == [.response(id: .int(999), result: true)] })
+
+            // At EOF the unanswered request fails instead of waiting forever.
+            toServer.closeWriteEnd()
+            connection.waitUntilClosed()
+            #expect(results.withLock { $0["third"] }
+                == .failure(.internalError("connection closed before the response arrived")))
+            #expect(recorder.closed.withLock { $0 })
+        }
+
+        @Test func malformedInputIsAnsweredAndReadingContinues() throws {
+            let toServer = PipeEnds(), fromServer = PipeEnds()
+            let connection = JSONRPCConnection(input: toServer.readEnd, output: fromServer.writeEnd, maximumMessageSize: 200)
+            let recorder = Recorder(reaction: echoServer)
+            connection.start(handler: recorder)
+
+            let oversized = #"{"jsonrpc":"2.0","method":"big","params":[""# + String(repeating: "x", count: 300) + #""]}"#
+            writeAll(toServer.writeEnd,
+                frame("{x}")
+                + frame(#"{"jsonrpc":"2.0","id":7,"method":5}"#)
+                + bytes("Content-Lenght: 2\r\n\r\n")
+                + frame(oversized)
+                + frame(#"[{"jsonrpc":"2.0","id":8,"method":"echo"}]"#)
+                + frame(#"{"jsonrpc":"2.0","id":9,"method":"echo","params":[true]}"#))
+            let output = readMessages(from: fromServer.readEnd, count: 6)
+            #expect(output.count == 6)
+            #expect(output.map { $0["id"] } == [.null, 7, .null, .null, .null, 9])
+            #expect(output.map { $0["error"]?["code"]?.intValue } == [-32700, -32600, -32700, -32600, -32600, nil])
+            #expect(output.last?["result"] == [true])
+            #expect(output[1]["error"]?["message"] == "method must be a string, found integer")
+
+            toServer.closeWriteEnd()
+            connection.waitUntilClosed()
+            #expect(recorder.messages.withLock { $0 }.count == 1)
+        }
+
+        @Test func concurrentSendersNeverInterleave() throws {
+            let toServer = PipeEnds(), fromServer = PipeEnds()
+            let connection = JSONRPCConnection(input: toServer.readEnd, output: fromServer.writeEnd)
+            let (threads, perThread) = (6, 60)
+            let received = Mutex<[JSONValue]>([])
+            let drained = DispatchSemaphore(value: 0)
+            let reader = fromServer.readEnd
+            DispatchQueue.global().async {
+                let values = readMessages(from: reader, count: threads * perThread, seconds: 20)
+                received.withLock { $0 = values }
+                drained.signal()
+            }
+            DispatchQueue.concurrentPerform(iterations: threads) { thread in
+                for sequence in 0..<perThread {
+                    // Every seventh message exceeds the 64 KiB pipe buffer, forcing partial writes.
+                    let size = sequence % 7 == 0 ? 70_000 + thread : 10 + sequence
+                    let payload = String(repeating: Character(Unicode.Scalar(UInt8(97 + thread))), count: size)
+                    connection.sendNotification("t", params: ["thread": .int(Int64(thread)), "seq": .int(Int64(sequence)), "data": .string(payload)])
+                }
+            }
+            drained.wait()
+            let values = received.withLock { $0 }
+            #expect(values.count == threads * perThread)
+            for thread in 0..<threads {
+                let mine = values.filter { $0["params"]?["thread"]?.intValue == Int64(thread) }
+                #expect(mine.map { $0["params"]?["seq"]?.intValue } == (0..<perThread).map { Int64($0) })
+                for message in mine {
+                    let sequence = Int(message["params"]?["seq"]?.intValue ?? -1)
+                    let expected = String(repeating: Character(Unicode.Scalar(UInt8(97 + thread))),
+                        count: sequence % 7 == 0 ? 70_000 + thread : 10 + sequence)
+                    if message["params"]?["data"]?.stringValue != expected { Issue.record("payload of \(thread)/\(sequence) damaged") }
+                }
+            }
+            toServer.closeWriteEnd()
+            connection.start(handler: Recorder())
+            connection.waitUntilClosed()
+        }
+
+        @Test func aVanishedClientDoesNotKillTheProcess() throws {
+            let toServer = PipeEnds(), fromServer = PipeEnds()
+            let connection = JSONRPCConnection(input: toServer.readEnd, output: fromServer.writeEnd)
+            #expect(connection.isOutputClosed == false)
+            // With no reader left, a write raises SIGPIPE (ignored by the connection) and fails with EPIPE.
+            fromServer.closeReadEnd()
+            connection.sendNotification("hello", params: ["x": 1])
+            #expect(connection.isOutputClosed)
+            connection.sendNotification("dropped")
+        }
     }
 }

@@ -142,58 +142,60 @@ extension String {
     fileprivate var replacingSpaces: String { String(map { $0 == " " ? "_" : $0 }) }
 }
 
-@Suite struct MalformedInputFuzzTests {
-    @Test func tenThousandMalformedInputsAreClassifiedAndSurvived() throws {
-        let limit = 1024
-        var generator = MalformedInputGenerator(random: SeededGenerator(seed: 0x5EED), limit: limit)
-        var chunking = SeededGenerator(seed: 42)
-        var framer = MessageFramer(maximumMessageSize: limit)
-        var expected: [Outcome] = []
-        var actual: [Outcome] = []
-        let before = residentBytes()
+extension JSONRPCModuleTests {
+    @Suite struct MalformedInputFuzzTests {
+        @Test func tenThousandMalformedInputsAreClassifiedAndSurvived() throws {
+            let limit = 1024
+            var generator = MalformedInputGenerator(random: SeededGenerator(seed: 0x5EED), limit: limit)
+            var chunking = SeededGenerator(seed: 42)
+            var framer = MessageFramer(maximumMessageSize: limit)
+            var expected: [Outcome] = []
+            var actual: [Outcome] = []
+            let before = residentBytes()
 
-        for index in 0..<10_000 {
-            let (unit, outcome) = generator.next()
-            // A valid notification after every bad unit proves the reader is back in step.
-            let sentinel = JSONRPCMessage.notification(method: "sentinel", params: ["n": .int(Int64(index))])
-            expected += [outcome, .message(sentinel)]
-            let stream = unit + MessageFramer.frame(sentinel.serialized())
-            var offset = 0
-            while offset < stream.count {
-                let size = min(stream.count - offset, Int.random(in: 1...700, using: &chunking))
-                for event in framer.feed(Array(stream[offset..<offset + size])) { actual.append(classify(event)) }
-                offset += size
+            for index in 0..<10_000 {
+                let (unit, outcome) = generator.next()
+                // A valid notification after every bad unit proves the reader is back in step.
+                let sentinel = JSONRPCMessage.notification(method: "sentinel", params: ["n": .int(Int64(index))])
+                expected += [outcome, .message(sentinel)]
+                let stream = unit + MessageFramer.frame(sentinel.serialized())
+                var offset = 0
+                while offset < stream.count {
+                    let size = min(stream.count - offset, Int.random(in: 1...700, using: &chunking))
+                    for event in framer.feed(Array(stream[offset..<offset + size])) { actual.append(classify(event)) }
+                    offset += size
+                }
             }
+
+            #expect(actual.count == expected.count)
+            for (index, pair) in zip(actual, expected).enumerated() where pair.0 != pair.1 {
+                Issue.record("unit \(index / 2): got \(pair.0), expected \(pair.1)")
+                break
+            }
+            #expect(framer.isIdle)
+            // Every kind of failure was exercised in bulk, not just one of them.
+            let kinds = expected.map { outcome -> String in
+                if case .invalidRequest(let id) = outcome { return id == nil ? "invalid-no-id" : "invalid-id" }
+                if case .message = outcome { return "message" }
+                return outcome.description
+            }
+            for kind in ["malformedHeader", "tooLarge", "parseError", "invalid-no-id", "invalid-id"] {
+                #expect(kinds.filter { $0 == kind }.count > 500, "too few \(kind) cases")
+            }
+            let growth = residentBytes() - before
+            #expect(growth < 32 << 20, "memory grew by \(growth) bytes")
         }
 
-        #expect(actual.count == expected.count)
-        for (index, pair) in zip(actual, expected).enumerated() where pair.0 != pair.1 {
-            Issue.record("unit \(index / 2): got \(pair.0), expected \(pair.1)")
-            break
-        }
-        #expect(framer.isIdle)
-        // Every kind of failure was exercised in bulk, not just one of them.
-        let kinds = expected.map { outcome -> String in
-            if case .invalidRequest(let id) = outcome { return id == nil ? "invalid-no-id" : "invalid-id" }
-            if case .message = outcome { return "message" }
-            return outcome.description
-        }
-        for kind in ["malformedHeader", "tooLarge", "parseError", "invalid-no-id", "invalid-id"] {
-            #expect(kinds.filter { $0 == kind }.count > 500, "too few \(kind) cases")
-        }
-        let growth = residentBytes() - before
-        #expect(growth < 32 << 20, "memory grew by \(growth) bytes")
-    }
-
-    private func classify(_ event: Result<[UInt8], MessageFramingError>) -> Outcome {
-        switch event {
-        case .failure(.malformedHeader), .failure(.headerTooLarge): return .malformedHeader
-        case .failure(.messageTooLarge): return .tooLarge
-        case .success(let body):
-            do {
-                return .message(try JSONRPCMessage(parsing: body))
-            } catch {
-                return error.error.code == .parseError ? .parseError : .invalidRequest(error.id)
+        private func classify(_ event: Result<[UInt8], MessageFramingError>) -> Outcome {
+            switch event {
+            case .failure(.malformedHeader), .failure(.headerTooLarge): return .malformedHeader
+            case .failure(.messageTooLarge): return .tooLarge
+            case .success(let body):
+                do {
+                    return .message(try JSONRPCMessage(parsing: body))
+                } catch {
+                    return error.error.code == .parseError ? .parseError : .invalidRequest(error.id)
+                }
             }
         }
     }
