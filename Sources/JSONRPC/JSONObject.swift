@@ -1,4 +1,5 @@
-/// An ordered JSON object: keys keep their insertion order and lookup by key is O(1).
+/// An ordered JSON object: keys keep their insertion order and lookup by key is O(1)
+/// (a scan of at most eight keys for small objects, a hash index beyond that).
 ///
 /// Equality ignores order, because JSON gives key order no meaning; `keys` exposes the order for
 /// callers (and tests) that care about it.
@@ -7,8 +8,10 @@ public struct JSONObject: Sendable, Equatable, Sequence, ExpressibleByDictionary
     public private(set) var keys: [String] = []
     /// The values, parallel to `keys`.
     public private(set) var values: [JSONValue] = []
-    // Position of each key in `keys`/`values`; kept in step with them by every mutation.
-    private var positions: [String: Int] = [:]
+    // Position of each key in `keys`/`values`, built only once the object outgrows a linear scan
+    // (most protocol objects have a handful of members, and hashing them cost more than it saved).
+    private var positions: [String: Int]?
+    private static let indexThreshold = 8
 
     /// An empty object.
     public init() {}
@@ -32,7 +35,7 @@ public struct JSONObject: Sendable, Equatable, Sequence, ExpressibleByDictionary
     /// The value for `key`; assigning `nil` removes the member, assigning a new key appends it.
     public subscript(key: String) -> JSONValue? {
         get {
-            guard let index = positions[key] else { return nil }
+            guard let index = position(of: key) else { return nil }
             return values[index]
         }
         set {
@@ -40,26 +43,39 @@ public struct JSONObject: Sendable, Equatable, Sequence, ExpressibleByDictionary
                 removeValue(forKey: key)
                 return
             }
-            if let index = positions[key] {
+            if let index = position(of: key) {
                 values[index] = newValue
-            } else {
-                positions[key] = keys.count
-                keys.append(key)
-                values.append(newValue)
+                return
             }
+            if positions != nil {
+                positions![key] = keys.count
+            } else if keys.count >= Self.indexThreshold {
+                positions = Dictionary(uniqueKeysWithValues: zip(keys, keys.indices))
+                positions![key] = keys.count
+            }
+            keys.append(key)
+            values.append(newValue)
         }
     }
 
     /// Whether the object has a member named `key`.
-    public func contains(_ key: String) -> Bool { positions[key] != nil }
+    public func contains(_ key: String) -> Bool { position(of: key) != nil }
+
+    private func position(of key: String) -> Int? {
+        if let positions { return positions[key] }
+        return keys.firstIndex(of: key)
+    }
 
     /// Removes the member named `key` (O(n): later members shift down) and returns its value.
     @discardableResult
     public mutating func removeValue(forKey key: String) -> JSONValue? {
-        guard let index = positions.removeValue(forKey: key) else { return nil }
+        guard let index = position(of: key) else { return nil }
         keys.remove(at: index)
         let removed = values.remove(at: index)
-        for shifted in index..<keys.count { positions[keys[shifted]] = shifted }
+        if positions != nil {
+            positions![key] = nil
+            for shifted in index..<keys.count { positions![keys[shifted]] = shifted }
+        }
         return removed
     }
 
@@ -67,7 +83,10 @@ public struct JSONObject: Sendable, Equatable, Sequence, ExpressibleByDictionary
     public mutating func reserveCapacity(_ capacity: Int) {
         keys.reserveCapacity(capacity)
         values.reserveCapacity(capacity)
-        positions.reserveCapacity(capacity)
+        if capacity > Self.indexThreshold && positions == nil {
+            positions = Dictionary(uniqueKeysWithValues: zip(keys, keys.indices))
+        }
+        positions?.reserveCapacity(capacity)
     }
 
     /// Iterates members in insertion order.

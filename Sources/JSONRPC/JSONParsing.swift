@@ -58,6 +58,7 @@ extension JSONValue {
     ///   inside strings, `1.` and leading zeros (`-01`, `00`); each has one obvious meaning, so we
     ///   accept them rather than run a second validating pass over every message.
     public init(parsing bytes: [UInt8], maximumDepth: Int = JSONValue.defaultMaximumDepth) throws(JSONParseError) {
+        precondition(maximumDepth >= 1, "maximumDepth must be at least 1")
         guard bytes.count < Int(Int32.max) else { throw .inputTooLarge(size: bytes.count) }
         guard let tokener = json_tokener_new_ex(Int32(clamping: maximumDepth)) else {
             fatalError("json-c could not allocate a tokener")

@@ -106,6 +106,39 @@ extension JSONRPCModuleTests {
             #expect(text(empty) == #"{"k":"v"}"#)
         }
 
+        /// Small objects scan, large ones index: both must agree with a plain reference model.
+        @Test func objectMatchesReferenceModelAcrossSizes() {
+            var random = SeededGenerator(seed: 7)
+            var object = JSONObject()
+            var reference: [(String, JSONValue)] = []
+            for step in 0..<3000 {
+                let key = "k\(Int.random(in: 0..<40, using: &random))"
+                if Int.random(in: 0..<3, using: &random) == 0 {
+                    object[key] = nil
+                    reference.removeAll { $0.0 == key }
+                } else {
+                    object[key] = .int(Int64(step))
+                    if let index = reference.firstIndex(where: { $0.0 == key }) {
+                        reference[index].1 = .int(Int64(step))
+                    } else {
+                        reference.append((key, .int(Int64(step))))
+                    }
+                }
+                if object.keys != reference.map(\.0) || object.values != reference.map(\.1) {
+                    Issue.record("order diverged at step \(step)")
+                    return
+                }
+                for probe in 0..<40 where object["k\(probe)"] != reference.first(where: { $0.0 == "k\(probe)" })?.1 {
+                    Issue.record("lookup of k\(probe) diverged at step \(step)")
+                    return
+                }
+            }
+            var reserved: JSONObject = ["a": 1, "b": 2]
+            reserved.reserveCapacity(100)
+            reserved["c"] = 3
+            #expect(reserved["a"] == 1 && reserved["b"] == 2 && reserved["c"] == 3 && reserved.keys == ["a", "b", "c"])
+        }
+
         @Test func emptyContainersAndStrings() throws {
             for source in ["[]", "{}", "\"\"", "[[],{},\"\"]", #"{"":""}"#] {
                 #expect(text(try parse(source)) == source)
