@@ -31,7 +31,7 @@ extension JSONRPCModuleTests {
 
         @Test func doublesRoundTripExactly() throws {
             let samples: [Double] = [
-                0.1, -2.5, 1e-7, 5e-324, 2.2250738585072014e-308, 1.7976931348623157e308, 123456789.125,
+                0.1, -2.5, 1e-7, .leastNonzeroMagnitude, 2.2250738585072014e-308, 1.7976931348623157e308, 123456789.125,
                 1e21, 1e16, 3.0, Double.pi, -1e-300,
             ]
             for value in samples {
