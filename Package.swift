@@ -40,7 +40,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: vectorFlags),
-        .testTarget(name: "KernelsTests", dependencies: ["Kernels"], swiftSettings: vectorFlags),
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels", "CKernels"], swiftSettings: vectorFlags),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Kernels"], swiftSettings: vectorFlags),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Model", "Kernels"], swiftSettings: vectorFlags),
         .testTarget(name: "JSONRPCTests", dependencies: ["JSONRPC"]),

@@ -1,5 +1,6 @@
 import Testing
 @testable import Kernels
+import CKernels
 
 /// W (rows x cols, random, stored as `type`) and x, with y computed by `matvec`.
 private func runMatvec(_ type: GGMLType, rows: Int, cols: Int, threads: Int, seed: UInt64)
@@ -87,6 +88,32 @@ func matmulMatchesReferenceAndMatvec(type: GGMLType, batch: Int) {
             let value = Double(y[i * rows + r]), viaMatvec = Double(rowByRow[i * rows + r])
             #expect(abs(value - dot) <= 1e-5 * magnitude + 1e-5, "\(type) [\(i)][\(r)]: \(value) vs \(dot)")
             #expect(abs(value - viaMatvec) <= (quantizesX ? 1.5e-2 : 1e-5) * magnitude + 1e-5)
+        }
+    }
+}
+
+/// The AVX2 C kernels and the portable Swift SIMD dots must agree exactly on integer sums (up to float rounding).
+@Test(arguments: [GGMLType.q8_0, .q4_0])
+func intrinsicAndSwiftDotsAgree(type: GGMLType) {
+    var rng = TestRandom(seed: 11)
+    let rows = 37, cols = 288, blocks = cols / 32
+    let w = quantized(type, rng.floats(rows * cols))
+    let x = quantized(.q8_0, rng.floats(cols))
+    var fromC = [Float](repeating: 0, count: rows)
+    w.withUnsafeBytes { wp in
+        x.withUnsafeBytes { xp in
+            let rowBytes = type.rowBytes(cols)!
+            if type == .q8_0 {
+                ck_matvec_q8_0(wp.baseAddress!, rowBytes, 0, rows, xp.baseAddress!, blocks, &fromC)
+            } else {
+                ck_matvec_q4_0(wp.baseAddress!, rowBytes, 0, rows, xp.baseAddress!, blocks, &fromC)
+            }
+            for r in 0..<rows {
+                let row = wp.baseAddress! + r * rowBytes
+                let swift = type == .q8_0 ? dotQ8_0(row, xp.baseAddress!, blocks: blocks)
+                                          : dotQ4_0(row, xp.baseAddress!, blocks: blocks)
+                #expect(abs(swift - fromC[r]) <= 1e-4 * max(1, abs(swift)), "row \(r)")
+            }
         }
     }
 }
