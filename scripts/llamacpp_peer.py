@@ -30,10 +30,12 @@ def read_gguf(paths):
               f"architecture {arch_name}, {len(tokens.data)} tokens")
 
 
-def load(model, n_ctx=2048, logits_all=False, threads=2):
+def load(model, n_ctx=2048, logits_all=False, threads=2, kv_f32=False):
     from llama_cpp import Llama
+    # Understudy keeps its KV cache in F32; llama.cpp's default is F16. The cross-check can match it.
+    kv = {"type_k": 0, "type_v": 0} if kv_f32 else {}
     return Llama(model_path=model, n_ctx=n_ctx, n_batch=512, n_ubatch=512, n_threads=threads,
-                 n_threads_batch=threads, logits_all=logits_all, verbose=False)
+                 n_threads_batch=threads, logits_all=logits_all, verbose=False, **kv)
 
 
 def tokenize(model, path):
@@ -53,12 +55,16 @@ def tokenize(model, path):
     llama_cpp.llama_model_free(m)
 
 
-def logits(model, ids_path, out_path):
+def logits(model, ids_path, out_path, kv_f32, sequential):
     import numpy as np
     ids = json.load(open(ids_path))
-    llm = load(model, n_ctx=max(64, len(ids)), logits_all=True)
+    llm = load(model, n_ctx=max(64, len(ids)), logits_all=True, kv_f32=kv_f32)
     llm.reset()
-    llm.eval(ids)
+    if sequential:
+        for token in ids:
+            llm.eval([token])
+    else:
+        llm.eval(ids)
     np.asarray(llm.scores[: len(ids)], dtype=np.float32).tofile(out_path)
 
 
@@ -108,6 +114,8 @@ def main():
     a = sub.add_parser("read-gguf"); a.add_argument("paths", nargs="+")
     a = sub.add_parser("tokenize"); a.add_argument("model"); a.add_argument("file")
     a = sub.add_parser("logits"); a.add_argument("model"); a.add_argument("ids"); a.add_argument("out")
+    a.add_argument("--kv-f32", action="store_true", help="F32 KV cache, as Understudy's")
+    a.add_argument("--sequential", action="store_true", help="one token per decode (the generation path)")
     a = sub.add_parser("bench"); a.add_argument("model")
     a.add_argument("-p", type=int, default=512); a.add_argument("-n", type=int, default=128)
     a.add_argument("-r", type=int, default=5); a.add_argument("-t", type=int, default=2)
@@ -117,7 +125,7 @@ def main():
     elif args.cmd == "tokenize":
         tokenize(args.model, args.file)
     elif args.cmd == "logits":
-        logits(args.model, args.ids, args.out)
+        logits(args.model, args.ids, args.out, args.kv_f32, args.sequential)
     else:
         bench(args.model, args.p, args.n, args.r, args.t)
 

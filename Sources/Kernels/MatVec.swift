@@ -50,7 +50,12 @@ public func matvec(_ w: WeightMatrix, _ x: UnsafePointer<Float>, into y: UnsafeM
     case .q8_0, .q4_0:
         let blocks = cols / 32
         let xq = UnsafeRawPointer(pool.sharedScratch.reserve(blocks * 34))
-        Quantization.quantize(.q8_0, x, count: cols, into: UnsafeMutableRawPointer(mutating: xq))
+        if useIntrinsicDots {
+            // ggml's CPU rounding for activations (half to even, scale 127/max), so logits match llama.cpp's.
+            ck_quantize_activations_q8_0(x, UnsafeMutableRawPointer(mutating: xq), cols)
+        } else {
+            Quantization.quantize(.q8_0, x, count: cols, into: UnsafeMutableRawPointer(mutating: xq))
+        }
         if useIntrinsicDots {
             // AVX2 intrinsics (vpmaddubsw), about 2x the Swift SIMD version below on this machine.
             let kernel = w.type == .q8_0 ? ck_matvec_q8_0 : ck_matvec_q4_0

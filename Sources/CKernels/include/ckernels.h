@@ -14,6 +14,10 @@ void ck_matvec_q8_0(const void *w, size_t row_bytes, size_t row_begin, size_t ro
 void ck_matvec_q4_0(const void *w, size_t row_bytes, size_t row_begin, size_t row_end,
                     const void *x, size_t blocks, float *y);
 
+/// Quantizes `count` activations (a multiple of 32) to Q8_0 blocks the way ggml's CPU backend does for the
+/// right-hand side of a matrix product: d = max|x| / 127, q = round-half-even(x * 127 / max|x|).
+void ck_quantize_activations_q8_0(const float *x, void *dst, size_t count);
+
 /// 1 when the AVX2 paths were compiled in, 0 for the portable fallback.
 int ck_has_avx2(void);
 
