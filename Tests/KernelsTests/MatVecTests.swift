@@ -117,3 +117,24 @@ func intrinsicAndSwiftDotsAgree(type: GGMLType) {
         }
     }
 }
+
+/// Activations are quantized like ggml's CPU backend: scale 127/max|x|, rounding half to even.
+@Test func activationQuantizationMatchesGGMLsCPURounding() {
+    var rng = TestRandom(seed: 5)
+    var x = rng.floats(96)
+    x[3] = 0.5 * (x.map(abs).max()! / 127)       // an exact tie, to check half-to-even
+    x[64..<96] = ArraySlice(repeating: 0, count: 32)  // an all-zero block
+    var out = [UInt8](repeating: 0, count: 3 * 34)
+    ck_quantize_activations_q8_0(x, &out, x.count)
+    for block in 0..<3 {
+        let values = x[(block * 32)..<(block * 32 + 32)]
+        let amax = values.map(abs).max()!
+        let id: Float = amax != 0 ? 127 / amax : 0
+        let d = out[block * 34..<block * 34 + 2].withUnsafeBytes { $0.loadUnaligned(as: UInt16.self) }
+        #expect(d == floatToHalf(amax / 127))
+        for (j, v) in values.enumerated() {
+            let expected = Int8((v * id).rounded(.toNearestOrEven))
+            #expect(Int8(bitPattern: out[block * 34 + 2 + j]) == expected, "block \(block) element \(j)")
+        }
+    }
+}
