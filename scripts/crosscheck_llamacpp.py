@@ -1,0 +1,131 @@
+#!/usr/bin/env python3
+"""Driver for scripts/crosscheck-llamacpp: builds the test models, then compares Understudy with llama.cpp."""
+import argparse
+import json
+import os
+import random
+import subprocess
+import sys
+import sysconfig
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import llamacpp_peer  # noqa: E402
+
+
+def run(*args, capture=False):
+    result = subprocess.run([str(a) for a in args], check=True, text=capture,
+                            stdout=subprocess.PIPE if capture else None)
+    return result.stdout if capture else None
+
+
+def sample_files(count, seed):
+    """Real source files that are valid UTF-8: Python's standard library and the Swift package mirror."""
+    stdlib = sysconfig.get_paths()["stdlib"]
+    files = []
+    for root, dirs, names in os.walk(stdlib):
+        dirs[:] = [d for d in dirs if d not in ("site-packages", "test", "idlelib", "__pycache__")]
+        files += [os.path.join(root, n) for n in names if n.endswith(".py")]
+    mirror = "/opt/swift-packages"
+    swift_sources = []
+    if os.path.isdir(mirror):
+        for owner in sorted(os.listdir(mirror))[:12]:
+            for repo in sorted(os.listdir(os.path.join(mirror, owner)))[:3]:
+                git_dir = os.path.join(mirror, owner, repo)
+                try:
+                    listing = run("git", "-C", git_dir, "ls-tree", "-r", "--name-only", "HEAD", capture=True)
+                except subprocess.CalledProcessError:
+                    continue
+                swift_sources += [(git_dir, p) for p in listing.split("\n") if p.endswith(".swift")][:10]
+    rng = random.Random(seed)
+    picked = rng.sample(files, min(count // 2, len(files)))
+    out = []
+    for path in picked:
+        data = open(path, "rb").read()
+        out.append((path, data))
+    for git_dir, path in rng.sample(swift_sources, min(count - len(out), len(swift_sources))):
+        data = subprocess.run(["git", "-C", git_dir, "show", f"HEAD:{path}"], check=True,
+                              stdout=subprocess.PIPE).stdout
+        out.append((f"{git_dir}:{path}", data))
+    valid = []
+    for name, data in out:
+        try:
+            data.decode("utf-8")
+            valid.append((name, data))
+        except UnicodeDecodeError:
+            pass  # llama.cpp replaces invalid UTF-8 with U+FFFD; we keep the bytes (documented difference)
+    return valid
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--understudy", required=True)
+    ap.add_argument("--work", required=True)
+    ap.add_argument("--files", type=int, default=200)
+    ap.add_argument("--tokens", type=int, default=256)
+    args = ap.parse_args()
+    us, work = args.understudy, args.work
+
+    # A tokenizer trained on part of Python's standard library, then a random model in three types.
+    tok = os.path.join(work, "tokenizer.gguf")
+    if not os.path.exists(tok):
+        run(us, "tokenizer", "train", "--data", sysconfig.get_paths()["stdlib"], "--vocab-size", 8192, "-o", tok)
+    models = {}
+    f32 = os.path.join(work, "model-f32.gguf")
+    run(us, "init-model", "--tokenizer", tok, "--dim", 288, "--hidden", 768, "--layers", 6, "--heads", 6,
+        "--type", "f32", "-o", f32)
+    models["F32"] = f32
+    for t in ("q8_0", "q4_0"):
+        models[t.upper()] = os.path.join(work, f"model-{t}.gguf")
+        run(us, "quantize", f32, models[t.upper()], "--type", t)
+
+    print("== (a) the gguf package reads our files")
+    llamacpp_peer.read_gguf(list(models.values()))
+
+    print(f"\n== (b) tokenization of {args.files} real source files (parse_special off)")
+    same = differ = 0
+    for name, data in sample_files(args.files, seed=7):
+        path = os.path.join(work, "sample.txt")
+        open(path, "wb").write(data)
+        ours = json.loads(run(us, "tokenizer", "encode", "--model", f32, "--file", path, capture=True))
+        theirs = json.loads(subprocess.run([sys.executable, os.path.join(HERE, "llamacpp_peer.py"), "tokenize", f32, path],
+                                           check=True, stdout=subprocess.PIPE, text=True).stdout)
+        if ours == theirs:
+            same += 1
+        else:
+            differ += 1
+            print(f"  differs: {name} ({len(ours)} vs {len(theirs)} tokens)")
+    print(f"  identical ids: {same}/{same + differ} files")
+
+    print(f"\n== (c) next-token logits over {args.tokens} tokens of real code (llama.cpp with an F32 KV cache, as ours)")
+    name, data = sample_files(4, seed=11)[0]
+    path = os.path.join(work, "logits-source.txt")
+    open(path, "wb").write(data)
+    ids = json.loads(run(us, "tokenizer", "encode", "--model", tok, "--file", path, capture=True))[: args.tokens]
+    ids_path = os.path.join(work, "ids.json")
+    json.dump(ids, open(ids_path, "w"))
+    for label, model in models.items():
+        for mode in ("batch", "sequential"):
+            ours_path = os.path.join(work, f"ours-{label}-{mode}.f32")
+            theirs_path = os.path.join(work, f"theirs-{label}-{mode}.f32")
+            extra = ["--sequential"] if mode == "sequential" else []
+            run(us, "dump-logits", "--model", model, "--tokens", ids_path, "-o", ours_path, "--threads", 2, *extra)
+            run(sys.executable, os.path.join(HERE, "llamacpp_peer.py"), "logits", model, ids_path, theirs_path,
+                "--kv-f32", *extra)
+            ours = np.fromfile(ours_path, dtype=np.float32).reshape(len(ids), -1)
+            theirs = np.fromfile(theirs_path, dtype=np.float32).reshape(len(ids), -1)
+            spread = theirs.max(1) - theirs.min(1)
+            diff = np.abs(ours - theirs).max(1)
+            agree = ours.argmax(1) == theirs.argmax(1)
+            top2 = np.sort(theirs, 1)[:, -2:]
+            gap = top2[:, 1] - top2[:, 0]
+            decisive = gap > 2 * diff      # positions where the two results cannot swap the winner
+            print(f"  {label:5} {mode:10} max |diff| / logit range {np.max(diff / spread):.2e}   "
+                  f"same argmax {agree.mean() * 100:6.2f}%   on decisive positions {agree[decisive].mean() * 100:6.2f}% "
+                  f"({decisive.sum()}/{len(ids)})")
+
+
+if __name__ == "__main__":
+    main()
