@@ -1,12 +1,65 @@
 import ArgumentParser
 import Foundation
 import Model
+import Training
 
 struct TokenizerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tokenizer",
         abstract: "Train, inspect and use byte-level BPE tokenizers.",
-        subcommands: [Encode.self, Decode.self])
+        subcommands: [Train.self, Encode.self, Decode.self])
+
+    struct Train: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Learn a byte-level BPE vocabulary from source files; write a tokenizer GGUF and tokenizer.json beside it.")
+
+        @Option(help: "A directory of training files (every .swift and .py file below it is read).")
+        var data: String
+
+        @Option(help: "Total vocabulary size: 5 special tokens + 256 bytes + merges.")
+        var vocabSize = 8192
+
+        @Option(help: "The llama.cpp pre-tokenizer the vocabulary is trained and used with.")
+        var preTokenizer = "starcoder"
+
+        @Option(name: .shortAndLong, help: "The tokenizer GGUF to write; tokenizer.json goes in the same folder.")
+        var output: String
+
+        func validate() throws {
+            guard (262...1_048_576).contains(vocabSize) else { throw ValidationError("--vocab-size must be in 262...1048576") }
+        }
+
+        func run() throws {
+            var trainer = try BPETrainer(vocabularySize: vocabSize, preTokenizer: preTokenizer)
+            var files = 0, bytes = 0
+            for language in SourceLanguage.allCases {
+                for path in try CorpusBuilder.sourceFiles(under: data, language: language) {
+                    guard let contents = FileManager.default.contents(atPath: data + "/" + path) else {
+                        throw CLIError("cannot read \(data)/\(path)")
+                    }
+                    trainer.add([UInt8](contents))
+                    files += 1
+                    bytes += contents.count
+                }
+            }
+            guard files > 0 else { throw CLIError("no .swift or .py files under \(data)") }
+            printError("read \(files) files, \(bytes) bytes, \(trainer.distinctPreTokens) distinct pre-tokens")
+            var bar = ProgressBar()
+            let vocabulary = trainer.train { done, wanted in bar.update(label: "merge", done: done, total: wanted) }
+            bar.finish()
+            var writer = GGUFWriter()
+            writer.set("general.name", .string("understudy-tokenizer"))
+            TokenizerMetadata(tokens: vocabulary.tokens, merges: vocabulary.merges, tokenTypes: vocabulary.tokenTypes,
+                              preTokenizer: vocabulary.preTokenizer, specials: vocabulary.specials).write(to: &writer)
+            try writer.write(to: output)
+            let json = (output as NSString).deletingLastPathComponent.isEmpty
+                ? "tokenizer.json" : (output as NSString).deletingLastPathComponent + "/tokenizer.json"
+            guard FileManager.default.createFile(atPath: json, contents: Data(vocabulary.huggingFaceJSON().utf8)) else {
+                throw CLIError("cannot write \(json)")
+            }
+            print("\(output): \(vocabulary.tokens.count) tokens (\(vocabulary.merges.count) merges); \(json)")
+        }
+    }
 
     struct Encode: ParsableCommand {
         static let configuration = CommandConfiguration(

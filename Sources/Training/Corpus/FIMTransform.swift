@@ -1,0 +1,61 @@
+import Model
+
+/// The two fill-in-the-middle layouts of Bavarian et al. (2022).
+public enum FIMMode: String, Sendable {
+    /// `<fim_prefix>` prefix `<fim_suffix>` suffix `<fim_middle>` middle: the order `FIMPromptBuilder` prompts in.
+    case psm
+    /// `<fim_prefix><fim_suffix>` suffix `<fim_middle>` prefix middle (the paper's SPM variant 2).
+    case spm
+}
+
+/// Turns a document into a fill-in-the-middle training example, at the character level.
+///
+/// The document is cut at two uniformly drawn Unicode scalar boundaries (either may be at the start
+/// or the end, and they may coincide); prefix, middle and suffix are tokenized separately, as the
+/// prompt builder does at inference, and the example ends with end-of-text so the model learns to
+/// stop after the middle.
+public struct FIMTransform: Sendable {
+    public let tokenizer: BPETokenizer
+    let prefixID: Int32, suffixID: Int32, middleID: Int32, endOfText: Int32
+
+    /// Needs the tokenizer's FIM and end-of-text tokens.
+    public init(tokenizer: BPETokenizer) throws {
+        let s = tokenizer.specials
+        guard let pre = s.fimPrefix else { throw CorpusError.missingSpecialToken("<fim_prefix>") }
+        guard let suf = s.fimSuffix else { throw CorpusError.missingSpecialToken("<fim_suffix>") }
+        guard let mid = s.fimMiddle else { throw CorpusError.missingSpecialToken("<fim_middle>") }
+        guard let eot = s.endOfText else { throw CorpusError.missingSpecialToken("<|endoftext|>") }
+        self.tokenizer = tokenizer
+        prefixID = pre; suffixID = suf; middleID = mid; endOfText = eot
+    }
+
+    /// Byte offsets of every Unicode scalar start in `text`, and its end: the legal cut points.
+    public static func cutPoints(_ text: [UInt8]) -> [Int] {
+        var points: [Int] = []
+        points.reserveCapacity(text.count + 1)
+        for (i, byte) in text.enumerated() where byte & 0xC0 != 0x80 { points.append(i) }
+        points.append(text.count)
+        return points
+    }
+
+    /// The example for given cuts (byte offsets, `first <= second`), end-of-text last.
+    public func example(_ text: [UInt8], cuts first: Int, _ second: Int, mode: FIMMode) -> [Int32] {
+        precondition(0 <= first && first <= second && second <= text.count, "cuts \(first), \(second) outside 0...\(text.count)")
+        let prefix = tokenizer.encode(bytes: Array(text[..<first]))
+        let middle = tokenizer.encode(bytes: Array(text[first..<second]))
+        let suffix = tokenizer.encode(bytes: Array(text[second...]))
+        switch mode {
+        case .psm: return [prefixID] + prefix + [suffixID] + suffix + [middleID] + middle + [endOfText]
+        case .spm: return [prefixID, suffixID] + suffix + [middleID] + prefix + middle + [endOfText]
+        }
+    }
+
+    /// A random example: two uniform cut points, SPM with probability `spmRate`.
+    public func randomExample(_ text: [UInt8], spmRate: Double, using rng: inout some RandomNumberGenerator) -> [Int32] {
+        let points = Self.cutPoints(text)
+        let a = points[Int.random(in: 0..<points.count, using: &rng)]
+        let b = points[Int.random(in: 0..<points.count, using: &rng)]
+        let mode: FIMMode = Double.random(in: 0..<1, using: &rng) < spmRate ? .spm : .psm
+        return example(text, cuts: min(a, b), max(a, b), mode: mode)
+    }
+}

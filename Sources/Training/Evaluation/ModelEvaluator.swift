@@ -1,0 +1,123 @@
+import Foundation
+import Model
+
+/// Runs the measurements of EVALUATION.md for one model over a set of files.
+public struct ModelEvaluator {
+    public let model: LlamaModel
+    public let context: InferenceContext
+
+    /// Settings of one evaluation run.
+    public struct Options: Sendable {
+        public var samples: Int
+        public var seed: UInt64
+        /// Most prompt tokens for a completion (capped so that the answer still fits the context).
+        public var promptTokens: Int
+        /// Most tokens a completion may generate before it is cut.
+        public var maxNewTokens: Int
+        /// New tokens scored per bits-per-byte window after the first (nil: half the context).
+        public var bpbStride: Int?
+
+        public init(samples: Int = 1000, seed: UInt64 = 0, promptTokens: Int = 512, maxNewTokens: Int = 48, bpbStride: Int? = nil) {
+            self.samples = samples
+            self.seed = seed
+            self.promptTokens = promptTokens
+            self.maxNewTokens = maxNewTokens
+            self.bpbStride = bpbStride
+        }
+    }
+
+    /// Which part is running and how far it is, for a progress bar.
+    public enum Phase: String, Sendable { case bitsPerByte = "bpb", completion = "lines" }
+
+    /// One context serves every window and every completion; its cache is reused between prompts.
+    public init(model: LlamaModel, threads: Int) {
+        self.model = model
+        context = InferenceContext(model: model, contextSize: model.config.contextLength, threads: threads)
+    }
+
+    /// Measures `files` (path, contents) and returns the report; `progress(phase, done, total)` is called as it goes.
+    public func evaluate(files: [(path: String, contents: [UInt8])], language: String, data: String, options: Options,
+                         progress: (Phase, Int, Int) -> Void = { _, _, _ in }) throws -> EvaluationReport {
+        let clock = ContinuousClock()
+        let started = clock.now
+
+        var meter = BitsPerByteMeter(context: context, stride: options.bpbStride)
+        let totalBytes = files.reduce(0) { $0 + $1.contents.count }
+        var doneBytes = 0
+        for file in files {
+            try meter.measure(file.contents)
+            doneBytes += file.contents.count
+            progress(.bitsPerByte, doneBytes, totalBytes)
+        }
+
+        let contents = files.map(\.contents)
+        let tasks = CompletionTask.sample(files: contents, count: options.samples, seed: options.seed)
+        let budget = min(options.promptTokens, model.config.contextLength - options.maxNewTokens)
+        guard budget > 3 else {
+            throw EvaluationError.contextTooSmall(context: model.config.contextLength, maxNewTokens: options.maxNewTokens)
+        }
+        let builder = FIMPromptBuilder(tokenizer: model.tokenizer, maxTokens: budget)
+        let generation = GenerationOptions(maxTokens: options.maxNewTokens, singleLine: true, sampling: .greedy)
+        var modelScores = ScoreSum(), emptyScores = ScoreSum(), frequentScores = ScoreSum()
+        var latencies: [Double] = []
+        for (index, task) in tasks.enumerated() {
+            let file = contents[task.file]
+            // The rest of the line is what the model must write, so the suffix starts at the line's end.
+            let begin = clock.now
+            let prompt = try builder.build(prefix: file[..<task.cursor], suffix: file[task.lineEnd...])
+            let result = try context.generate(prompt: prompt.tokens, options: generation)
+            latencies.append(Self.milliseconds(clock.now - begin))
+            modelScores.add(result.text, task.target)
+            emptyScores.add("", task.target)
+            frequentScores.add(FrequentContinuation.complete(task, in: file), task.target)
+            progress(.completion, index + 1, tasks.count)
+        }
+
+        var completion = modelScores.scores
+        completion.latencyP50Ms = CompletionMetrics.percentile(latencies, 0.5)
+        completion.latencyP95Ms = CompletionMetrics.percentile(latencies, 0.95)
+        let path = model.path ?? ""
+        let fileBytes = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+        return EvaluationReport(
+            model: model.name, modelFile: path, parameters: model.parameterCount, fileBytes: fileBytes,
+            language: language, data: data, files: files.count, bytes: meter.bytes, tokens: meter.tokens,
+            bitsPerByte: meter.bitsPerByte, samples: tasks.count, seed: options.seed, promptTokens: budget,
+            completion: completion, noModel: emptyScores.scores, frequentContinuation: frequentScores.scores,
+            seconds: Self.milliseconds(clock.now - started) / 1000)
+    }
+
+    static func milliseconds(_ d: Duration) -> Double {
+        Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15
+    }
+}
+
+/// Running sums of exact match and edit similarity.
+struct ScoreSum {
+    var count = 0, matches = 0
+    var similarity = 0.0
+
+    mutating func add(_ completion: String, _ target: String) {
+        count += 1
+        if CompletionMetrics.exactMatch(completion, target) { matches += 1 }
+        similarity += CompletionMetrics.editSimilarity(completion, target)
+    }
+
+    var scores: CompletionScores {
+        CompletionScores(exactMatch: count == 0 ? 0 : Double(matches) / Double(count),
+                         editSimilarity: count == 0 ? 0 : similarity / Double(count))
+    }
+}
+
+/// Why an evaluation cannot run.
+public enum EvaluationError: Error, CustomStringConvertible, Equatable {
+    case contextTooSmall(context: Int, maxNewTokens: Int)
+    case noFiles(directory: String, language: String)
+
+    public var description: String {
+        switch self {
+        case .contextTooSmall(let c, let n):
+            return "the model's context (\(c) tokens) leaves no room for a prompt after \(n) completion tokens"
+        case .noFiles(let dir, let lang): return "no \(lang) files under \(dir)"
+        }
+    }
+}

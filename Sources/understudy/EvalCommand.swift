@@ -1,0 +1,98 @@
+import ArgumentParser
+import Foundation
+import Model
+import Training
+
+struct Eval: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure a model on held-out code: bits per byte, line completion (EM, ES, latency), size.",
+        discussion: """
+        Reads every file of --lang under --data. Bits per byte: NLL of all tokens in bits over the UTF-8 bytes \
+        they cover, in overlapping windows of the model's context. Line completion: --samples seeded cursor \
+        positions, the rest of the line is the target, prompts built by the language server's FIM prompt code, \
+        greedy single-line decoding. Baselines: empty completion and the most frequent continuation of the \
+        typed part of the line elsewhere in the file. See EVALUATION.md.
+        """)
+
+    @OptionGroup var modelOptions: ModelOptions
+
+    @Option(help: "Directory of held-out source files (e.g. a corpus's dev/).")
+    var data: String
+
+    @Option(help: "Language of the files to read: swift or python.")
+    var lang: String
+
+    @Option(help: "Line-completion positions to draw.")
+    var samples = 1000
+
+    @Option(help: "Seed for the positions.")
+    var seed: UInt64 = 0
+
+    @Option(help: "Most tokens of surrounding code in a completion prompt.")
+    var promptTokens = 512
+
+    @Option(help: "Most tokens one completion may generate.")
+    var maxTokens = 48
+
+    @Option(help: "New tokens scored per bits-per-byte window after the first (default: half the context).")
+    var bpbStride: Int?
+
+    @Flag(help: "Print one JSON object instead of the table.")
+    var json = false
+
+    func validate() throws {
+        guard SourceLanguage(rawValue: lang) != nil else { throw ValidationError("--lang must be swift or python, not \(lang)") }
+        guard samples >= 0 else { throw ValidationError("--samples must be 0 or more") }
+        guard (8...65536).contains(promptTokens) else { throw ValidationError("--prompt-tokens must be in 8...65536") }
+        guard (1...1024).contains(maxTokens) else { throw ValidationError("--max-tokens must be in 1...1024") }
+        if let bpbStride, bpbStride < 1 { throw ValidationError("--bpb-stride must be at least 1") }
+    }
+
+    func run() throws {
+        let language = SourceLanguage(rawValue: lang)!
+        let paths = try CorpusBuilder.sourceFiles(under: data, language: language)
+        guard !paths.isEmpty else { throw EvaluationError.noFiles(directory: data, language: lang) }
+        let files = try paths.map { path -> (path: String, contents: [UInt8]) in
+            guard let contents = FileManager.default.contents(atPath: data + "/" + path) else {
+                throw CLIError("cannot read \(data)/\(path)")
+            }
+            return (path, [UInt8](contents))
+        }
+        let model = try modelOptions.load()
+        let evaluator = ModelEvaluator(model: model, threads: modelOptions.threadCount)
+        let options = ModelEvaluator.Options(samples: samples, seed: seed, promptTokens: promptTokens,
+                                             maxNewTokens: maxTokens, bpbStride: bpbStride)
+        var bar = ProgressBar()
+        let report = try evaluator.evaluate(files: files, language: lang, data: data, options: options) { phase, done, total in
+            bar.update(label: phase.rawValue, done: done, total: total)
+        }
+        bar.finish()
+        print(json ? report.json : report.table)
+    }
+}
+
+/// A one-line progress bar on standard error, redrawn at most ten times a second.
+struct ProgressBar {
+    private var lastDraw = Date.distantPast
+    private let started = Date()
+    private var drawn = false
+
+    mutating func update(label: String, done: Int, total: Int) {
+        let now = Date()
+        guard done == total || now.timeIntervalSince(lastDraw) >= 0.1 else { return }
+        lastDraw = now
+        let fraction = total == 0 ? 1 : Double(done) / Double(total)
+        let width = 30
+        let filled = Int(fraction * Double(width))
+        let elapsed = now.timeIntervalSince(started)
+        let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
+        let text = String(format: "\r%@ [%@] %3.0f%% %d/%d %.0fs ", label.padding(toLength: 5, withPad: " ", startingAt: 0),
+                          bar, fraction * 100, done, total, elapsed)
+        FileHandle.standardError.write(Data(text.utf8))
+        drawn = true
+    }
+
+    func finish() {
+        if drawn { FileHandle.standardError.write(Data("\n".utf8)) }
+    }
+}

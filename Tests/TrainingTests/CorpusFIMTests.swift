@@ -1,0 +1,65 @@
+import Model
+import Testing
+@testable import Training
+
+struct CorpusFIMTests {
+    let tokenizer: BPETokenizer
+    let fim: FIMTransform
+    init() throws {
+        tokenizer = try EvalFixtures.tokenizer()
+        fim = try FIMTransform(tokenizer: tokenizer)
+    }
+
+    @Test func exactPSMAndSPMLayouts() {
+        let text = Array("let a = 1\nreturn a\n".utf8)
+        let (p, m, s) = (Array(text[..<4]), Array(text[4..<13]), Array(text[13...]))
+        let (pre, suf, mid, eot): (Int32, Int32, Int32, Int32) = (1, 3, 2, 0)
+        #expect(fim.example(text, cuts: 4, 13, mode: .psm)
+                == [pre] + tokenizer.encode(bytes: p) + [suf] + tokenizer.encode(bytes: s) + [mid] + tokenizer.encode(bytes: m) + [eot])
+        #expect(fim.example(text, cuts: 4, 13, mode: .spm)
+                == [pre, suf] + tokenizer.encode(bytes: s) + [mid] + tokenizer.encode(bytes: p) + tokenizer.encode(bytes: m) + [eot])
+        // Empty pieces are allowed: both cuts at the end leave only a prefix.
+        #expect(fim.example(text, cuts: text.count, text.count, mode: .psm) == [pre] + tokenizer.encode(bytes: text) + [suf, mid, eot])
+    }
+
+    @Test func psmMatchesTheLanguageServersPromptBuilder() throws {
+        let text = Array("func f() {\n    let a = 1\n    return a\n}\n".utf8)
+        let builder = FIMPromptBuilder(tokenizer: tokenizer, maxTokens: 512)
+        for (a, b) in [(15, 25), (0, 10), (11, 11), (30, text.count)] {
+            let prompt = try builder.build(prefix: text[..<a], suffix: text[b...])
+            let example = fim.example(text, cuts: a, b, mode: .psm)
+            #expect(Array(example.prefix(prompt.tokens.count)) == prompt.tokens)
+            #expect(Array(example[prompt.tokens.count...]) == tokenizer.encode(bytes: Array(text[a..<b])) + [0])
+        }
+    }
+
+    @Test func cutsFallOnScalarBoundaries() {
+        let text = Array("aé😀b".utf8)
+        #expect(FIMTransform.cutPoints(text) == [0, 1, 3, 7, 8])
+    }
+
+    @Test func randomExamplesPreserveTheText() {
+        var rng = SplitMix64(seed: 4)
+        let text = Array("// ünïcödé 😀\nlet x = [1, 2, 3]\nfor v in x { print(v) }\n".utf8)
+        var modes: Set<String> = []
+        for _ in 0..<200 {
+            let example = fim.randomExample(text, spmRate: 0.5, using: &rng)
+            #expect(example.first == 1 && example.last == 0)
+            let body = Array(example.dropLast())
+            let suf = body.firstIndex(of: 3)!, mid = body.firstIndex(of: 2)!
+            #expect(body.filter { $0 < 5 }.count == 3)
+            let rebuilt: [UInt8]
+            if suf == 1 {   // SPM: suffix, then prefix and middle
+                modes.insert("spm")
+                rebuilt = tokenizer.decode(Array(body[(mid + 1)...])) + tokenizer.decode(Array(body[2..<mid]))
+            } else {        // PSM: prefix, suffix, middle
+                modes.insert("psm")
+                rebuilt = tokenizer.decode(Array(body[1..<suf])) + tokenizer.decode(Array(body[(mid + 1)...]))
+                    + tokenizer.decode(Array(body[(suf + 1)..<mid]))
+            }
+            #expect(rebuilt == text)
+            #expect(String(validating: rebuilt, as: UTF8.self) != nil)
+        }
+        #expect(modes == ["psm", "spm"])
+    }
+}
