@@ -54,7 +54,7 @@ public final class LlamaTrainingModel: @unchecked Sendable {
         gradients.initialize(repeating: 0, count: layout.totalCount)
 
         let n = batch * sequence, d = config.dim, kv = config.kvDim, hd = config.hiddenDim, vocab = config.vocabularySize
-        let perLayer = 7 * n * d + 2 * n + 2 * n * kv + 3 * n * hd + batch * config.heads * sequence * sequence
+        let perLayer = 5 * n * d + 2 * n + 2 * n * kv + 3 * n * hd + batch * config.heads * sequence * sequence
         let shared = (config.layers + 1) * n * d + n * d + n + n * vocab
             + 4 * n * d + 2 * n * kv + 3 * n * hd + pool.threadCount * (sequence * sequence + vocab) + n
         storageCount = config.layers * perLayer + shared
