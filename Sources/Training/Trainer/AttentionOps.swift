@@ -87,16 +87,8 @@ public func attentionForward(_ out: UnsafeMutablePointer<Float>, probs: UnsafeMu
 
 /// Softmax over the first `valid` entries of a row; the rest become 0 (the causal mask).
 private func causalSoftmax(_ row: UnsafeMutablePointer<Float>, valid: Int, count: Int) {
-    var m = -Float.infinity
-    for j in 0..<valid { m = max(m, row[j]) }
-    var sum: Float = 0
-    for j in 0..<valid {
-        row[j] = exp(row[j] - m)
-        sum += row[j]
-    }
-    let inv = 1 / sum
-    for j in 0..<valid { row[j] *= inv }
-    for j in valid..<count { row[j] = 0 }
+    softmax(row, count: valid)
+    (row + valid).update(repeating: 0, count: count - valid)
 }
 
 /// The backward of `attentionForward`: writes dQ, dK and dV (overwritten) from dOut.

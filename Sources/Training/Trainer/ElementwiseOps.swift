@@ -55,10 +55,7 @@ public func rmsNormBackward(dX: UnsafeMutablePointer<Float>, dWeight: UnsafeMuta
 public func swigluForward(_ h: UnsafeMutablePointer<Float>, gate: UnsafePointer<Float>, up: UnsafePointer<Float>,
                           count: Int, pool: ThreadPool) {
     pool.parallelFor(count) { r, _ in
-        for i in r {
-            let g = gate[i]
-            h[i] = g / (1 + exp(-g)) * up[i]
-        }
+        swiglu(gate: gate + r.lowerBound, up: up + r.lowerBound, count: r.count, into: h + r.lowerBound)
     }
 }
 

@@ -43,11 +43,14 @@ private func logSumExp(_ x: UnsafePointer<Float>, count: Int, scale: Float) -> F
 /// Cross-entropy −log softmax(logits)[target] of one row; replaces the row with its gradient
 /// softmax(logits) − onehot(target).
 public func crossEntropyRow(_ logits: UnsafeMutablePointer<Float>, count: Int, target: Int) -> Float {
-    let lse = logSumExp(logits, count: count, scale: 1)
-    let loss = lse - logits[target]
-    for i in 0..<count { logits[i] = exp(logits[i] - lse) }
+    var m = -Float.infinity
+    for i in 0..<count { m = max(m, logits[i]) }
+    let gap = m - logits[target]
+    softmax(logits, count: count)   // the SIMD kernel: exp dominates this op
+    let p = logits[target]
     logits[target] -= 1
-    return loss
+    // When p underflows the target is ~88 nats below the maximum; the gap is then the loss to within log(count).
+    return p > 1e-30 ? -log(p) : gap
 }
 
 /// The distillation loss of one row (student `logits`, hard `target`, teacher row given either as
