@@ -153,3 +153,32 @@ enum TrainerFixtures {
         #expect(end < 1.0, "loss fell from \(start) to only \(end)")
     }
 }
+
+@Suite struct TrainerLogTests {
+    @Test func lossLogRoundTripsThroughCSVAndDropsRowsPastTheCheckpoint() {
+        var log = LossLog()
+        for s in 1...5 {
+            log.append(.init(step: s, loss: Float(6 - s), learningRate: 1e-3, gradientNorm: 0.5, tokensPerSecond: 100,
+                             evalLoss: s == 4 ? 2.5 : nil))
+        }
+        let read = LossLog(csv: log.csv, upToStep: 4)
+        #expect(read.rows == Array(log.rows.prefix(4)))
+        #expect(log.csv.hasPrefix(LossLog.header + "\n1,5.0,0.001,0.5,100.0,\n"))
+    }
+
+    @Test func plotHasOnePointPerStepAxesAndNiceTicks() {
+        var log = LossLog()
+        for s in 1...40 { log.append(.init(step: s, loss: 5 / Float(s), learningRate: 0, gradientNorm: 0, tokensPerSecond: 0, evalLoss: s % 10 == 0 ? 1 : nil)) }
+        let series = LossPlot.series(for: log)
+        #expect(series.map(\.points.count) == [40, 40, 4])
+        let svg = LossPlot.svg(series, title: "a < b")
+        #expect(svg.hasPrefix("<svg"))
+        #expect(svg.hasSuffix("</svg>\n"))
+        #expect(svg.contains("a &lt; b"))
+        #expect(svg.components(separatedBy: "<polyline").count - 1 == 3)
+        let first = svg.components(separatedBy: "points=\"")[1].split(separator: "\"")[0]
+        #expect(first.split(separator: " ").count == 40)
+        #expect(LossPlot.ticks(0, 1) == [0, 0.2, 0.4, 0.6000000000000001, 0.8, 1.0])
+        #expect(LossPlot.ticks(1, 40) == [10, 20, 30, 40])
+    }
+}
