@@ -107,15 +107,17 @@ def main():
 
     print(f"torch {torch.__version__}: {params / 1e6:.2f} M parameters, B={a.batch} T={a.context}, {a.threads} threads")
     step(0)  # warm-up
-    total = 0.0
+    total, best = 0.0, float("inf")
     for i in range(1, a.steps + 1):
         t = time.perf_counter()
         loss = step(i)
         dt = time.perf_counter() - t
         total += dt
+        best = min(best, dt)
         print(f"step {i}: loss {loss:.4f}, {dt:.3f} s")
     speed = a.steps * a.batch * a.context / total
-    print(f"{speed:.0f} tokens/s ({total / a.steps:.3f} s/step, {6 * params * speed / 1e9:.1f} GFLOP/s at 6·params·tokens)")
+    print(f"{speed:.0f} tokens/s ({total / a.steps:.3f} s/step, {6 * params * speed / 1e9:.1f} GFLOP/s at 6·params·tokens); "
+          f"best step {a.batch * a.context / best:.0f} tokens/s")
 
 
 if __name__ == "__main__":
