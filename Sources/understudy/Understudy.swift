@@ -6,5 +6,8 @@ struct Understudy: ParsableCommand {
         commandName: "understudy",
         abstract: "An offline code assistant: a small distilled model served as a language server.",
         version: "0.1.0",
-        subcommands: [Complete.self, Info.self, Bench.self, TokenizerCommand.self, InitModel.self, Quantize.self, DumpLogits.self, BenchKernels.self, CorpusCommand.self, Eval.self])
+        subcommands: [
+            Complete.self, Info.self, Bench.self, CorpusCommand.self, TokenizerCommand.self, Train.self, Eval.self,
+            InitModel.self, Quantize.self, DumpLogits.self, BenchKernels.self,
+        ])
 }

@@ -1,0 +1,137 @@
+import COpenBLAS
+import Foundation
+import Kernels
+
+/// Shapes of one attention call: batch × sequence positions, grouped-query heads.
+public struct AttentionShape: Sendable {
+    public var batch, sequence, heads, kvHeads, headDim: Int
+    public init(batch: Int, sequence: Int, heads: Int, kvHeads: Int, headDim: Int) {
+        self.batch = batch; self.sequence = sequence; self.heads = heads; self.kvHeads = kvHeads; self.headDim = headDim
+    }
+    var dim: Int { heads * headDim }
+    var kvDim: Int { kvHeads * headDim }
+    /// Floats of the saved attention probabilities [batch][heads][T][T].
+    public var probabilityCount: Int { batch * heads * sequence * sequence }
+}
+
+/// Cosines and sines of RoPE's angles per position and pair, computed as the inference kernel does
+/// (in Double, then rounded) so training and inference rotate identically.
+public struct RoPETable: Sendable {
+    public let sequence, headDim: Int
+    let cosines, sines: [Float]
+
+    public init(sequence: Int, headDim: Int, theta: Float) {
+        self.sequence = sequence
+        self.headDim = headDim
+        var c = [Float](), s = [Float]()
+        for position in 0..<sequence {
+            for pair in 0..<(headDim / 2) {
+                let angle = Double(position) * pow(Double(theta), -2 * Double(pair) / Double(headDim))
+                c.append(Float(cos(angle)))
+                s.append(Float(sin(angle)))
+            }
+        }
+        cosines = c
+        sines = s
+    }
+
+    /// Rotates every head of `rows` rows (row i at position i % sequence) by +angle, or by −angle
+    /// for the backward (a rotation's transpose is its inverse).
+    public func apply(_ x: UnsafeMutablePointer<Float>, rows: Int, heads: Int, inverse: Bool) {
+        let half = headDim / 2, width = heads * headDim
+        cosines.withUnsafeBufferPointer { cp in
+            sines.withUnsafeBufferPointer { sp in
+                for i in 0..<rows {
+                    let t = (i % sequence) * half
+                    for h in 0..<heads {
+                        let p = x + i * width + h * headDim
+                        for pair in 0..<half {
+                            let c = cp[t + pair], s = inverse ? -sp[t + pair] : sp[t + pair]
+                            let x0 = p[2 * pair], x1 = p[2 * pair + 1]
+                            p[2 * pair] = x0 * c - x1 * s
+                            p[2 * pair + 1] = x0 * s + x1 * c
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Causal grouped-query attention: out = softmax(q·kᵀ/√headDim, causal)·v per (sequence, head), with the
+/// probabilities saved in `probs`. q and out are [B·T][heads·headDim], k and v [B·T][kvHeads·headDim].
+///
+/// Work is split over (sequence, KV head) so the backward can own its dK/dV slices; the products run
+/// through sgemm (the masked upper triangle is computed and discarded, which is cheaper than looping).
+public func attentionForward(_ out: UnsafeMutablePointer<Float>, probs: UnsafeMutablePointer<Float>,
+                             q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
+                             shape s: AttentionShape, pool: ThreadPool) {
+    let T = s.sequence, hd = s.headDim, group = s.heads / s.kvHeads
+    let scale = 1 / Float(hd).squareRoot()
+    pool.parallelFor(s.batch * s.kvHeads) { range, _ in
+        for unit in range {
+            let b = unit / s.kvHeads, g = unit % s.kvHeads
+            let kg = k + b * T * s.kvDim + g * hd, vg = v + b * T * s.kvDim + g * hd
+            for h in (g * group)..<((g + 1) * group) {
+                let qh = q + b * T * s.dim + h * hd, oh = out + b * T * s.dim + h * hd
+                let p = probs + (b * s.heads + h) * T * T
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(T), Int32(T), Int32(hd), scale,
+                            qh, Int32(s.dim), kg, Int32(s.kvDim), 0, p, Int32(T))
+                for t in 0..<T { causalSoftmax(p + t * T, valid: t + 1, count: T) }
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(T), Int32(hd), Int32(T), 1,
+                            p, Int32(T), vg, Int32(s.kvDim), 0, oh, Int32(s.dim))
+            }
+        }
+    }
+}
+
+/// Softmax over the first `valid` entries of a row; the rest become 0 (the causal mask).
+private func causalSoftmax(_ row: UnsafeMutablePointer<Float>, valid: Int, count: Int) {
+    softmax(row, count: valid)
+    (row + valid).update(repeating: 0, count: count - valid)
+}
+
+/// The backward of `attentionForward`: writes dQ, dK and dV (overwritten) from dOut.
+/// `scratch` needs threadCount · T · T floats.
+public func attentionBackward(dQ: UnsafeMutablePointer<Float>, dK: UnsafeMutablePointer<Float>, dV: UnsafeMutablePointer<Float>,
+                              dOut: UnsafePointer<Float>, probs: UnsafePointer<Float>,
+                              q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
+                              shape s: AttentionShape, scratch: UnsafeMutablePointer<Float>, pool: ThreadPool) {
+    let T = s.sequence, hd = s.headDim, group = s.heads / s.kvHeads
+    let scale = 1 / Float(hd).squareRoot()
+    pool.parallelFor(s.batch * s.kvHeads) { range, thread in
+        let dp = scratch + thread * T * T
+        for unit in range {
+            let b = unit / s.kvHeads, g = unit % s.kvHeads
+            let kg = k + b * T * s.kvDim + g * hd, vg = v + b * T * s.kvDim + g * hd
+            let dkg = dK + b * T * s.kvDim + g * hd, dvg = dV + b * T * s.kvDim + g * hd
+            for t in 0..<T {
+                (dkg + t * s.kvDim).update(repeating: 0, count: hd)
+                (dvg + t * s.kvDim).update(repeating: 0, count: hd)
+            }
+            for h in (g * group)..<((g + 1) * group) {
+                let qh = q + b * T * s.dim + h * hd, doh = dOut + b * T * s.dim + h * hd
+                let dqh = dQ + b * T * s.dim + h * hd
+                let p = probs + (b * s.heads + h) * T * T
+                // dP = dO·Vᵀ; dV += Pᵀ·dO
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(T), Int32(T), Int32(hd), 1,
+                            doh, Int32(s.dim), vg, Int32(s.kvDim), 0, dp, Int32(T))
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(T), Int32(hd), Int32(T), 1,
+                            p, Int32(T), doh, Int32(s.dim), 1, dvg, Int32(s.kvDim))
+                // Softmax backward: dS = P ⊙ (dP − Σ dP·P); masked entries have P = 0 and stay 0.
+                for t in 0..<T {
+                    let pr = p + t * T, dr = dp + t * T
+                    var dot: Float = 0
+                    for j in 0...t { dot += pr[j] * dr[j] }
+                    for j in 0...t { dr[j] = pr[j] * (dr[j] - dot) }
+                    for j in (t + 1)..<T { dr[j] = 0 }
+                }
+                // dQ = scale·dS·K; dK += scale·dSᵀ·Q
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(T), Int32(hd), Int32(T), scale,
+                            dp, Int32(T), kg, Int32(s.kvDim), 0, dqh, Int32(s.dim))
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(T), Int32(hd), Int32(T), scale,
+                            dp, Int32(T), qh, Int32(s.dim), 1, dkg, Int32(s.kvDim))
+            }
+        }
+    }
+}
