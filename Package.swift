@@ -44,6 +44,7 @@ let package = Package(
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "CKernels"], swiftSettings: vectorFlags),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Kernels"], swiftSettings: vectorFlags),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Model", "Kernels"], swiftSettings: vectorFlags),
+        .testTarget(name: "EndToEndTests", dependencies: ["understudy", "Model", "Kernels"]),
         .testTarget(name: "JSONRPCTests", dependencies: ["JSONRPC"]),
     ]
 )

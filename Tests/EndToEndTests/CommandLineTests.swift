@@ -1,0 +1,126 @@
+import Foundation
+import Kernels
+import Model
+import Testing
+
+/// Runs the built `understudy` binary the way a user does and checks what it prints and how it exits.
+struct CommandLineTests {
+    struct Outcome {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+        /// Exited by itself (not killed by a signal such as a crash).
+        var exitedNormally: Bool
+    }
+
+    /// The executable sits beside the test bundle in the build directory.
+    static let binary: String = {
+        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for _ in 0..<4 {
+            let candidate = dir.appendingPathComponent("understudy").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            dir = dir.deletingLastPathComponent()
+        }
+        return ".build/debug/understudy"
+    }()
+
+    static func run(_ arguments: [String], stdin: String = "") throws -> Outcome {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe(), input = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = input
+        try process.run()
+        input.fileHandleForWriting.write(Data(stdin.utf8))
+        try input.fileHandleForWriting.close()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Outcome(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                       stderr: String(decoding: stderr, as: UTF8.self),
+                       exitedNormally: process.terminationReason == .exit)
+    }
+
+    /// A tiny random model with a byte-level vocabulary and FIM tokens, written with our own GGUF writer.
+    static func tinyModel(type: GGMLType = .q8_0) throws -> String {
+        let vocabulary = EndToEndFixtures.byteVocabulary()
+        let config = LlamaConfig(vocabularySize: vocabulary.tokens.count, dim: 64, hiddenDim: 96, layers: 2, heads: 4,
+                                 kvHeads: 2, contextLength: 256)
+        let path = EndToEndFixtures.temporaryPath("tiny-\(type).gguf")
+        try LlamaFileWriter.write(config: config, tokenizer: vocabulary, tiedOutput: false, matrixType: type,
+                                  name: "tiny", tensor: RandomLlamaWeights(config: config, seed: 5, scale: 0.1).tensor, to: path)
+        return path
+    }
+
+    @Test func infoDescribesTheModel() throws {
+        let model = try Self.tinyModel()
+        let result = try Self.run(["info", model])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("dim 64, hidden 96, 2 layers, 4 heads (2 KV)"))
+        #expect(result.stdout.contains("mostly Q8_0"))
+        #expect(result.stdout.contains("FIM prefix    1"))
+    }
+
+    @Test func completePrintsOneLineAtTheCursor() throws {
+        let model = try Self.tinyModel()
+        let source = EndToEndFixtures.temporaryPath("source.swift")
+        try "func add(a: Int, b: Int) -> Int {\n    return a\n}\n".write(toFile: source, atomically: true, encoding: .utf8)
+        let result = try Self.run(["complete", "--model", model, "--file", source, "--line", "2", "--column", "13",
+                                   "--max-tokens", "8", "--threads", "1"])
+        #expect(result.status == 0, "\(result.stderr)")
+        // Single-line mode: whatever the random model says, the answer is at most one line.
+        #expect(result.stdout.dropLast().split(separator: "\n", omittingEmptySubsequences: false).count <= 1)
+    }
+
+    @Test func benchPrintsALlamaBenchTable() throws {
+        let model = try Self.tinyModel(type: .q4_0)
+        let result = try Self.run(["bench", "--model", model, "-p", "32", "-n", "8", "-r", "1", "--threads", "2"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("| pp32 |") || result.stdout.contains("pp32"))
+        #expect(result.stdout.contains("tg8"))
+        #expect(result.stdout.contains("Q4_0"))
+    }
+
+    @Test func quantizeThenEncodeRoundTrips() throws {
+        let model = try Self.tinyModel(type: .f32)
+        let quantized = EndToEndFixtures.temporaryPath("q4.gguf")
+        let q = try Self.run(["quantize", model, quantized, "--type", "q4_0"])
+        #expect(q.status == 0, "\(q.stderr)")
+        #expect(try Self.run(["info", quantized]).stdout.contains("mostly Q4_0"))
+        let encoded = try Self.run(["tokenizer", "encode", "--model", quantized], stdin: "return x\n")
+        #expect(encoded.status == 0)
+        let ids = encoded.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            .trimmingCharacters(in: CharacterSet(charactersIn: "[]")).split(separator: ",").map { String($0) }
+        let decoded = try Self.run(["tokenizer", "decode", "--model", quantized] + ids)
+        #expect(decoded.stdout == "return x\n")
+    }
+
+    /// Bad input gets a one-line error and a non-zero exit, never a crash.
+    @Test func badInputIsAClearErrorNotACrash() throws {
+        let model = try Self.tinyModel()
+        let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: model)))
+        let truncated = EndToEndFixtures.temporaryPath("truncated.gguf")
+        try Data(bytes.prefix(bytes.count / 3)).write(to: URL(fileURLWithPath: truncated))
+        let source = EndToEndFixtures.temporaryPath("one-line.py")
+        try "x = 1\n".write(toFile: source, atomically: true, encoding: .utf8)
+        let cases: [([String], String)] = [
+            (["info", truncated], "cannot read"),
+            (["info", "/nonexistent/model.gguf"], "No such file"),
+            (["complete", "--model", truncated, "--file", source, "--line", "1", "--column", "1"], "cannot load model"),
+            (["complete", "--model", model, "--file", source, "--line", "9", "--column", "1"], "past the end of the file"),
+            (["complete", "--model", model, "--file", source, "--line", "1", "--column", "40"], "past the end of line 1"),
+            (["complete", "--model", model, "--file", source, "--line", "0", "--column", "1"], "counts from 1"),
+            (["bench", "--model", model, "--threads", "0"], "--threads"),
+            (["quantize", model, "/tmp/x.gguf", "--type", "q5_k"], "q5_k"),
+            (["tokenizer", "decode", "--model", model, "99999"], "outside the vocabulary"),
+        ]
+        for (arguments, message) in cases {
+            let result = try Self.run(arguments)
+            #expect(result.exitedNormally, "\(arguments) crashed")
+            #expect(result.status != 0, "\(arguments) should fail")
+            #expect(result.stderr.contains(message), "\(arguments): \(result.stderr)")
+        }
+    }
+}
