@@ -16,7 +16,7 @@ extension GGUFFile {
         lines.append("")
         lines.append("Tensors (\(tensors.count), \(formatBytes(totalTensorBytes))):")
         let rows = tensors.map { t in
-            [t.name, "[" + t.dimensions.map(String.init).joined(separator: ", ") + "]", t.type.ggufTypeName,
+            [t.name, "[" + t.dimensions.map(String.init).joined(separator: ", ") + "]", t.type.description,
              String(t.byteCount), String(t.offset)]
         }
         let header = ["name", "dims", "type", "bytes", "offset"]

@@ -48,7 +48,7 @@ public struct GGUFTensorInfo: Sendable, Equatable {
         }
         let ne0 = raw.first.map { Int($0) } ?? 1
         guard let rowBytes = type.rowBytes(ne0) else {
-            throw fail("first dimension \(ne0) is not a multiple of the \(type.ggufTypeName) block size \(type.blockSize)")
+            throw fail("first dimension \(ne0) is not a multiple of the \(type.description) block size \(type.blockSize)")
         }
         let rows = ne0 == 0 ? 0 : elements / ne0
         let (bytes, overflow) = rowBytes.multipliedReportingOverflow(by: rows)
@@ -64,46 +64,5 @@ public struct GGUFTensorInfo: Sendable, Equatable {
         self.offset = offset
         self.elementCount = elementCount
         self.byteCount = byteCount
-    }
-}
-
-extension GGMLType {
-    /// The type's name as ggml prints it ("Q8_0", "F16").
-    // Spelled out here because `GGMLType.description` recurses forever for quantized types: its
-    // fallback `String(describing: self)` calls `description` again (reported to the Kernels owner).
-    var ggufTypeName: String {
-        switch self {
-        case .f32: return "F32"
-        case .f16: return "F16"
-        case .bf16: return "BF16"
-        case .f64: return "F64"
-        case .i8: return "I8"
-        case .i16: return "I16"
-        case .i32: return "I32"
-        case .i64: return "I64"
-        case .q4_0: return "Q4_0"
-        case .q4_1: return "Q4_1"
-        case .q5_0: return "Q5_0"
-        case .q5_1: return "Q5_1"
-        case .q8_0: return "Q8_0"
-        case .q8_1: return "Q8_1"
-        case .q2_K: return "Q2_K"
-        case .q3_K: return "Q3_K"
-        case .q4_K: return "Q4_K"
-        case .q5_K: return "Q5_K"
-        case .q6_K: return "Q6_K"
-        case .q8_K: return "Q8_K"
-        case .iq2_xxs: return "IQ2_XXS"
-        case .iq2_xs: return "IQ2_XS"
-        case .iq3_xxs: return "IQ3_XXS"
-        case .iq1_s: return "IQ1_S"
-        case .iq4_nl: return "IQ4_NL"
-        case .iq3_s: return "IQ3_S"
-        case .iq2_s: return "IQ2_S"
-        case .iq4_xs: return "IQ4_XS"
-        case .iq1_m: return "IQ1_M"
-        case .tq1_0: return "TQ1_0"
-        case .tq2_0: return "TQ2_0"
-        }
     }
 }

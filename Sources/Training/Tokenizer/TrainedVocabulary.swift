@@ -1,33 +1,9 @@
 import Model
 
 /// A learned byte-level BPE vocabulary in GGUF's shape: specials first, then the 256 byte tokens, then merges.
-public struct TrainedVocabulary: Sendable, Equatable {
-    /// Token texts by id (`tokenizer.ggml.tokens`).
-    public var tokens: [String]
-    /// Merge rules "left right", rank = index (`tokenizer.ggml.merges`).
-    public var merges: [String]
-    /// Token types by id (`tokenizer.ggml.token_type`).
-    public var tokenTypes: [Int32]
-    /// The llama.cpp pre-tokenizer name (`tokenizer.ggml.pre`).
-    public var preTokenizer: String
-    /// Ids of the special tokens.
-    public var specials: SpecialTokens
+public typealias TrainedVocabulary = TokenizerMetadata
 
-    /// Creates a vocabulary from its GGUF arrays.
-    public init(tokens: [String], merges: [String], tokenTypes: [Int32], preTokenizer: String, specials: SpecialTokens) {
-        self.tokens = tokens
-        self.merges = merges
-        self.tokenTypes = tokenTypes
-        self.preTokenizer = preTokenizer
-        self.specials = specials
-    }
-
-    /// The tokenizer this vocabulary defines.
-    public func makeTokenizer() throws -> BPETokenizer {
-        try BPETokenizer(tokens: tokens, merges: merges, tokenTypes: tokenTypes,
-                         preTokenizer: preTokenizer, specials: specials)
-    }
-
+extension TokenizerMetadata {
     /// A tokenizer.json that Hugging Face `tokenizers` loads and that encodes identically.
     ///
     /// The pre-tokenizer is HF's ByteLevel (GPT-2 regex, no prefix space), preceded for the
