@@ -28,10 +28,16 @@ let package = Package(
         .target(name: "Model", dependencies: ["Kernels"], swiftSettings: vectorFlags),
         .target(name: "Training", dependencies: ["Model", "Kernels"], swiftSettings: vectorFlags),
         .target(name: "JSONRPC", dependencies: ["CJSONC"]),
+        .target(
+            name: "LanguageServer",
+            dependencies: [
+                "JSONRPC", "Model", "Kernels",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         .executableTarget(
             name: "understudy",
             dependencies: [
-                "Kernels", "Model", "Training", "JSONRPC",
+                "Kernels", "Model", "Training", "JSONRPC", "LanguageServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -40,5 +46,9 @@ let package = Package(
         .testTarget(name: "ModelTests", dependencies: ["Model", "Kernels"], swiftSettings: vectorFlags),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Model", "Kernels"], swiftSettings: vectorFlags),
         .testTarget(name: "JSONRPCTests", dependencies: ["JSONRPC"]),
+        .testTarget(
+            name: "LanguageServerTests",
+            dependencies: ["LanguageServer", "JSONRPC", "Model", "Kernels",
+                           .product(name: "Logging", package: "swift-log")]),
     ]
 )

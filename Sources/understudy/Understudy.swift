@@ -6,5 +6,5 @@ struct Understudy: ParsableCommand {
         commandName: "understudy",
         abstract: "An offline code assistant: a small distilled model served as a language server.",
         version: "0.1.0",
-        subcommands: [Complete.self, Info.self, Bench.self, TokenizerCommand.self, InitModel.self, Quantize.self, DumpLogits.self, BenchKernels.self])
+        subcommands: [Serve.self, Complete.self, Info.self, Bench.self, TokenizerCommand.self, InitModel.self, Quantize.self, DumpLogits.self, BenchKernels.self])
 }
