@@ -75,7 +75,7 @@ public final class CompletionEngine: @unchecked Sendable {
             var remaining: Duration? = nil
             if let total = settings.timeBudget {
                 remaining = total - (clock.now - started)
-                if remaining! <= .zero { break }
+                if remaining! <= .zero { outcome.stopReason = .timeBudget; break }
             }
             let sampling = index == 0
                 ? SamplingSettings.greedy

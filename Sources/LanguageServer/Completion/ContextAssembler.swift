@@ -119,12 +119,17 @@ public struct ContextAssembler: Sendable {
         }
         let marker = Self.commentMarker(for: input.languageId)
         var header = ""
-        let byteLimit = Int(Double(budget) * headerShare) * 2
+        // About three bytes a token; `prompt(for:header:)` drops a header that still comes out too long.
+        let byteLimit = Int(Double(budget) * headerShare) * 3
         for chunk in scored.sorted(by: { $0.score > $1.score }).prefix(2) {
-            var block = "\(marker) From \(chunk.name):\n"
-            for line in chunk.lines { block += "\(marker) \(line.trimmingTrailingWhitespace())\n" }
-            if header.utf8.count + block.utf8.count > byteLimit { break }
-            header += block
+            let title = "\(marker) From \(chunk.name):\n"
+            guard header.utf8.count + title.utf8.count < byteLimit else { break }
+            header += title
+            for line in chunk.lines {
+                let commented = "\(marker) \(line.trimmingTrailingWhitespace())\n"
+                if header.utf8.count + commented.utf8.count > byteLimit { return header }
+                header += commented
+            }
         }
         return header
     }

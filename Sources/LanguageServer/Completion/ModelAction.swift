@@ -102,11 +102,11 @@ public enum ModelAction: String, Codable, CaseIterable, Sendable {
         return plan.before + text + plan.after
     }
 
-    /// Where a function body starts: right after a `{` ending a line in the selection (or a `{}` pair),
+    /// Where a function body starts: right after a `{` ending a selected line (or a `{}` pair),
     /// or at the end of a line ending in `:` (Python).
     static func bodyOpener(in document: TextDocument, selection: Swift.Range<Int>) -> (offset: Int, line: Int, emptyBraces: Bool)? {
         let first = document.line(containing: selection.lowerBound)
-        let last = min(document.lineCount - 1, max(first, document.line(containing: selection.upperBound)) + 2)
+        let last = max(first, document.line(containing: selection.upperBound))
         for line in first...last {
             let content = document.lineContent(line)
             let text = String(decoding: document.bytes[content], as: UTF8.self).trimmingTrailingWhitespace()

@@ -101,7 +101,10 @@ extension LanguageServer {
         let flag = CancellationFlag()
         let cached = state.withLock { state -> [String]? in
             state.latestCompletion[input.uri]?.cancel(.superseded)
-            if let hit = state.cache.lookup(uri: input.uri, prefix: input.prefix, suffix: input.suffix) { return hit }
+            // An explicit request for several candidates goes to the model: the cache may hold fewer.
+            if settings.candidates == 1, let hit = state.cache.lookup(uri: input.uri, prefix: input.prefix, suffix: input.suffix) {
+                return hit
+            }
             state.pending[id] = flag
             state.latestCompletion[input.uri] = flag
             return nil
