@@ -186,8 +186,10 @@ final class TestClient: JSONRPCMessageHandler {
     func handle(_ message: JSONRPCMessage, on connection: JSONRPCConnection) {
         switch message {
         case .response(let id, let result):
+            received.withLock { $0.append(message) }
             responses.withLock { $0.removeValue(forKey: id) }?.fulfil(.success(result))
         case .error(let id?, let error):
+            received.withLock { $0.append(message) }
             responses.withLock { $0.removeValue(forKey: id) }?.fulfil(.failure(error))
         case .request(let id, let method, _):
             received.withLock { $0.append(message) }
@@ -200,6 +202,9 @@ final class TestClient: JSONRPCMessageHandler {
     }
 
     func connectionClosed(_ connection: JSONRPCConnection) {}
+
+    /// Every message received so far, in order (responses included).
+    var allReceived: [JSONRPCMessage] { received.withLock { $0 } }
 
     /// Params of every notification (and server request) named `method` received so far.
     func messages(_ method: String) -> [JSONValue] {

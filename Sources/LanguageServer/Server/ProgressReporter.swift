@@ -32,6 +32,7 @@ final class ProgressReporter: Sendable {
             state.withLock { phase in
                 guard !phase.finished else { return }
                 phase.begun = true
+                phase.lastPercentage = 0
                 send(WorkDoneProgressBegin(title: title, cancellable: true, message: "running the model", percentage: 0))
             }
         }
