@@ -33,10 +33,16 @@ let package = Package(
         .target(name: "Training", dependencies: ["Model", "Kernels"], exclude: ["Corpus/README.md", "Trainer/README.md"],
                 swiftSettings: vectorFlags),
         .target(name: "JSONRPC", dependencies: ["CJSONC"]),
+        .target(
+            name: "LanguageServer",
+            dependencies: [
+                "JSONRPC", "Model", "Kernels",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         .executableTarget(
             name: "understudy",
             dependencies: [
-                "Kernels", "Model", "Training", "JSONRPC",
+                "Kernels", "Model", "Training", "JSONRPC", "LanguageServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -46,5 +52,9 @@ let package = Package(
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Model", "Kernels"], swiftSettings: vectorFlags),
         .testTarget(name: "EndToEndTests", dependencies: ["understudy", "Model", "Kernels"]),
         .testTarget(name: "JSONRPCTests", dependencies: ["JSONRPC"]),
+        .testTarget(
+            name: "LanguageServerTests",
+            dependencies: ["LanguageServer", "JSONRPC", "Model", "Kernels",
+                           .product(name: "Logging", package: "swift-log")]),
     ]
 )

@@ -1,0 +1,103 @@
+import Dispatch
+import Model
+import Synchronization
+
+/// Why a job could not get an engine.
+public enum ModelUnavailable: Error, Equatable, Sendable, CustomStringConvertible {
+    /// No model is configured and there is no default model yet.
+    case noModel
+    /// The configured file could not be loaded.
+    case loadFailed(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .noModel:
+            return "no model is configured: start the server with --model FILE or set \"model\" in initializationOptions; "
+                + "completions stay empty until then"
+        case .loadFailed(let path, let reason):
+            return "cannot load the model \(path): \(reason); completions stay empty until the setting changes"
+        }
+    }
+}
+
+/// Who cancelled a job, if anyone.
+public enum CancellationReason: UInt8, Sendable {
+    case none = 0
+    /// `$/cancelRequest` or `window/workDoneProgress/cancel`: answered with -32800.
+    case client = 1
+    /// A newer request for the same document: answered with an empty result.
+    case superseded = 2
+}
+
+/// A flag a job polls between tokens; set from the reader thread.
+public final class CancellationFlag: Sendable {
+    private let state = Atomic<UInt8>(0)
+    /// A flag that is not set.
+    public init() {}
+    /// Marks the job cancelled; the first reason wins.
+    public func cancel(_ reason: CancellationReason) {
+        _ = state.compareExchange(expected: 0, desired: reason.rawValue, ordering: .relaxed)
+    }
+    /// The reason, or `.none`.
+    public var reason: CancellationReason { CancellationReason(rawValue: state.load(ordering: .relaxed)) ?? .none }
+    /// Whether any reason is set.
+    public var isCancelled: Bool { reason != .none }
+}
+
+/// Runs model work off the message-reading thread, one job at a time, on one `CompletionEngine`.
+///
+/// One engine per worker keeps one KV cache, so each request reuses what the previous one evaluated.
+/// The model is loaded on the worker's queue the first time a job needs it (and again when the model
+/// path or thread count changes), so `initialize` never waits for a load.
+public final class ModelWorker: @unchecked Sendable {
+    // `engine` and `loaded` are touched only on `queue`; that confinement is what the
+    // @unchecked Sendable stands for.
+    private let queue = DispatchQueue(label: "understudy.model-worker", qos: .userInitiated)
+    private var engine: CompletionEngine?
+    private var loaded: (path: String, threads: Int, contextTokens: Int)?
+    private var failure: (path: String?, error: ModelUnavailable)?
+
+    /// A worker with nothing loaded.
+    public init() {}
+
+    /// Queues `job`; it receives the engine for `configuration`, or why there is none.
+    public func submit(configuration: ServerConfiguration,
+                       _ job: @escaping @Sendable (Result<CompletionEngine, ModelUnavailable>) -> Void) {
+        queue.async { [self] in job(engine(for: configuration)) }
+    }
+
+    /// Loads the configured model now (in the background), so the first completion does not wait for it.
+    public func preload(configuration: ServerConfiguration,
+                        onFailure: @escaping @Sendable (ModelUnavailable) -> Void) {
+        submit(configuration: configuration) { result in
+            if case .failure(let error) = result { onFailure(error) }
+        }
+    }
+
+    /// Blocks until every job queued so far has run (tests and shutdown).
+    public func drain() { queue.sync {} }
+
+    private func engine(for configuration: ServerConfiguration) -> Result<CompletionEngine, ModelUnavailable> {
+        guard let path = configuration.resolvedModelPath else { return .failure(.noModel) }
+        if let engine, let loaded, loaded == (path, configuration.threads, configuration.contextTokens) {
+            return .success(engine)
+        }
+        if let failure, failure.path == path { return .failure(failure.error) }
+        let previous = engine
+        engine = nil
+        do {
+            // A thread-count change keeps the mapped model and only builds a new context.
+            let model: LlamaModel
+            if let current = previous?.model, current.path == path { model = current } else { model = try LlamaModel(path: path) }
+            let created = CompletionEngine(model: model, threads: configuration.threads, contextTokens: configuration.contextTokens)
+            engine = created
+            loaded = (path, configuration.threads, configuration.contextTokens)
+            failure = nil
+            return .success(created)
+        } catch {
+            let problem = ModelUnavailable.loadFailed(path: path, reason: "\(error)")
+            failure = (path, problem)
+            return .failure(problem)
+        }
+    }
+}

@@ -1,0 +1,123 @@
+import JSONRPC
+import Testing
+
+@testable import LanguageServer
+
+extension LanguageServerModuleTests {
+    @Suite struct CodeActionTests {
+        let uri = "file:///shapes.swift"
+        let text = "struct Square {\n    var side: Int\n    func area() -> Int {}\n}\n"
+
+        func actions(_ client: TestClient, _ start: JSONValue, _ end: JSONValue, only: [String]? = nil) async throws -> [JSONValue] {
+            var context: JSONValue = ["diagnostics": []]
+            if let only { context["only"] = .array(only.map { .string($0) }) }
+            return try await client.request("textDocument/codeAction", [
+                "textDocument": ["uri": .string(uri)], "range": ["start": start, "end": end], "context": context,
+            ]).value().arrayValue ?? []
+        }
+
+        @Test func titlesComeBackAtOnceWithoutEdits() async throws {
+            let client = TestClient()
+            defer { client.close() }
+            try await client.initialize()
+            client.open(uri, text)
+            let gate = WorkerGate(client.server)  // titles must not need the model
+            defer { gate.release() }
+            let list = try await actions(client, position(2, 4), position(2, 25))
+            #expect(list.compactMap { $0["title"]?.stringValue }
+                    == ["Fill in selection", "Complete function body", "Add documentation comment", "Continue from here"])
+            #expect(list.allSatisfy { $0["edit"] == nil && $0["kind"] == "refactor.rewrite" && $0["data"] != nil })
+            // An empty selection on a line without a body offers only the two that need no selection.
+            let caret = try await actions(client, position(1, 4), position(1, 4))
+            #expect(caret.compactMap { $0["title"]?.stringValue } == ["Add documentation comment", "Continue from here"])
+            #expect(try await actions(client, position(1, 4), position(1, 4), only: ["quickfix"]).isEmpty)
+            #expect(try await actions(client, position(1, 4), position(1, 4), only: ["refactor"]).count == 2)
+        }
+
+        @Test func resolveReturnsAWorkspaceEditAndReportsProgress() async throws {
+            let client = TestClient()
+            defer { client.close() }
+            try await client.initialize(capabilities: ["window": ["workDoneProgress": true]])
+            client.open(uri, text)
+            let list = try await actions(client, position(2, 4), position(2, 25))
+            let body = try #require(list.first { $0["title"] == "Complete function body" })
+            let resolved = try await client.request("codeAction/resolve", body).value()
+            #expect(resolved["title"] == "Complete function body")
+            let edits = try #require(resolved["edit"]?["changes"]?[uri]?.arrayValue)
+            #expect(edits.count == 1)
+            // Inserted between the braces of `{}` on line 2 (column 24), on its own indented lines.
+            #expect(edits[0]["range"] == ["start": position(2, 24), "end": position(2, 24)])
+            let newText = try #require(edits[0]["newText"]?.stringValue)
+            #expect(newText.hasPrefix("\n        ") && newText.hasSuffix("\n    "))
+
+            try await client.waitUntil("progress end") {
+                client.messages("$/progress").contains { $0["value"]?["kind"] == "end" }
+            }
+            let created = client.messages("window/workDoneProgress/create")
+            #expect(created.count == 1)
+            let kinds = client.messages("$/progress").compactMap { $0["value"]?["kind"]?.stringValue }
+            #expect(kinds.first == "begin" && kinds.last == "end")
+            #expect(client.messages("$/progress").allSatisfy { $0["token"] == created[0]["token"] })
+            // The server never edits by itself.
+            #expect(client.messages("workspace/applyEdit").isEmpty)
+        }
+
+        @Test func documentationCommentIsInsertedAboveTheLine() async throws {
+            let client = TestClient()
+            defer { client.close() }
+            try await client.initialize()
+            client.open(uri, text)
+            let list = try await actions(client, position(2, 4), position(2, 4))
+            let doc = try #require(list.first { $0["title"] == "Add documentation comment" })
+            let resolved = try await client.request("codeAction/resolve", doc).value()
+            let edit = try #require(resolved["edit"]?["changes"]?[uri]?[0])
+            #expect(edit["range"] == ["start": position(2, 0), "end": position(2, 0)])
+            let newText = try #require(edit["newText"]?.stringValue)
+            #expect(newText.hasPrefix("    /// ") && newText.hasSuffix("\n"))
+        }
+
+        @Test func fillSelectionReplacesTheSelection() async throws {
+            let client = TestClient()
+            defer { client.close() }
+            try await client.initialize()
+            client.open(uri, text)
+            let list = try await actions(client, position(1, 14), position(1, 17))
+            let fill = try #require(list.first { $0["title"] == "Fill in selection" })
+            let resolved = try await client.request("codeAction/resolve", fill).value()
+            let edit = try #require(resolved["edit"]?["changes"]?[uri]?[0])
+            #expect(edit["range"] == ["start": position(1, 14), "end": position(1, 17)])
+        }
+
+        @Test func staleOrCancelledResolves() async throws {
+            let client = TestClient()
+            defer { client.close() }
+            try await client.initialize(capabilities: ["window": ["workDoneProgress": true]])
+            client.open(uri, text)
+            let list = try await actions(client, position(1, 4), position(1, 4))
+            let action = try #require(list.first)
+
+            // Cancelled through the progress token while queued: -32800, and the progress ends.
+            let gate = WorkerGate(client.server)
+            let pending = client.request("codeAction/resolve", action)
+            try await client.waitUntil("progress create") { !client.messages("window/workDoneProgress/create").isEmpty }
+            let token = client.messages("window/workDoneProgress/create")[0]["token"]!
+            client.notify("window/workDoneProgress/cancel", ["token": token])
+            try await client.waitUntil("cancel seen") {
+                client.server.state.withLock { $0.pending[pending.id]?.reason == .client }
+            }
+            gate.release()
+            #expect(try await pending.wait() == .failure(.requestCancelled))
+
+            // After an edit the offered action is stale: -32801.
+            client.notify("textDocument/didChange", ["textDocument": ["uri": .string(uri), "version": 2],
+                                                     "contentChanges": [["text": "x"]]])
+            let stale = try await client.request("codeAction/resolve", action).wait()
+            guard case .failure(let error) = stale else { Issue.record("stale action resolved"); return }
+            #expect(error.code == .contentModified)
+            // An action that is not ours.
+            let foreign = try await client.request("codeAction/resolve", ["title": "x"]).wait()
+            guard case .failure(let foreignError) = foreign else { Issue.record("foreign action resolved"); return }
+            #expect(foreignError.code == .invalidParams)
+        }
+    }
+}
