@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
-"""A tiny LSP server on stdio for the Neovim plugin test.
+"""A tiny LSP server on stdio for the editor tests (Neovim plugin and VS Code extension).
 
 It keeps each document's text up to date from didOpen/didChange (incremental, in the
 negotiated position encoding) and answers textDocument/inlineCompletion with one fixed
 completion: when the word before the cursor is a prefix of COMPLETION, an item that
-replaces that word with COMPLETION. Every message it receives is appended as a JSON
-line to $FAKE_LOG; on each change it writes the document's text to $FAKE_LOG.doc so
-the test can check that incremental sync kept both sides identical.
+replaces that word with COMPLETION. It offers one code action whose edit comes from
+codeAction/resolve, reporting $/progress and window/logMessage on the way.
+Every message it receives is appended as a JSON line to $FAKE_LOG; on each change it
+writes the document's text to $FAKE_LOG.doc so the tests can check that incremental
+sync kept both sides identical.
 
 FAKE_ENCODING picks the position encoding it negotiates (utf-16 by default).
 """
@@ -132,6 +134,22 @@ def main():
             save_doc(uri)
         elif method == "textDocument/inlineCompletion":
             write({"jsonrpc": "2.0", "id": mid, "result": inline_completion(params)})
+        elif method == "textDocument/codeAction":
+            # Titles at once; the edit comes from codeAction/resolve, as the real server does.
+            write({"jsonrpc": "2.0", "id": mid, "result": [{
+                "title": "Add documentation comment", "kind": "refactor.rewrite",
+                "data": {"uri": params["textDocument"]["uri"], "line": params["range"]["start"]["line"]},
+            }]})
+        elif method == "codeAction/resolve":
+            data = params["data"]
+            write({"jsonrpc": "2.0", "method": "$/progress",
+                   "params": {"token": "doc", "value": {"kind": "begin", "title": "Documenting"}}})
+            write({"jsonrpc": "2.0", "method": "window/logMessage",
+                   "params": {"type": 3, "message": "resolved %s" % params["title"]}})
+            write({"jsonrpc": "2.0", "method": "$/progress", "params": {"token": "doc", "value": {"kind": "end"}}})
+            pos = {"line": data["line"], "character": 0}
+            edit = {"changes": {data["uri"]: [{"range": {"start": pos, "end": pos}, "newText": "/// Adds.\n"}]}}
+            write({"jsonrpc": "2.0", "id": mid, "result": dict(params, edit=edit)})
         elif method == "shutdown":
             write({"jsonrpc": "2.0", "id": mid, "result": None})
         elif method == "exit":
