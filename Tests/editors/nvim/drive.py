@@ -35,6 +35,7 @@ require('understudy').setup({{
   filetypes = {{ 'swift' }},
   settings = {{ threads = 2, maxTokens = 64 }},
   inline = {mode!r},
+  attach = {attach!r},
   debounce_ms = 30,
 }})
 """
@@ -45,7 +46,7 @@ class Failure(Exception):
 
 
 class Session:
-    def __init__(self, nvim, mode, encoding, workdir):
+    def __init__(self, nvim, mode, encoding, attach, workdir):
         self.nvim, self.mode, self.encoding = nvim, mode, encoding
         self.sock = os.path.join(workdir, "nvim.sock")
         self.log = os.path.join(workdir, "server.log")
@@ -54,7 +55,7 @@ class Session:
         with open(self.file, "w", encoding="utf-8") as f:
             f.write(SOURCE)
         with open(init, "w") as f:
-            f.write(INIT.format(plugin=PLUGIN, python=sys.executable, server=SERVER, mode=mode))
+            f.write(INIT.format(plugin=PLUGIN, python=sys.executable, server=SERVER, mode=mode, attach=attach))
         env = dict(os.environ, FAKE_LOG=self.log, FAKE_ENCODING=encoding,
                    XDG_STATE_HOME=workdir, XDG_DATA_HOME=workdir, XDG_CONFIG_HOME=workdir)
         self.proc = subprocess.Popen(
@@ -194,18 +195,25 @@ def run(s):
 
 def main():
     nvim = sys.argv[1]
-    scenarios = [("native", "utf-16"), ("ghost", "utf-16"), ("ghost", "utf-8"), ("ghost", "utf-32")]
+    # (inline mode, position encoding the server picks, how the plugin attaches)
+    scenarios = [
+        ("native", "utf-16", "auto"),
+        ("ghost", "utf-16", "auto"),
+        ("ghost", "utf-8", "auto"),
+        ("ghost", "utf-32", "auto"),
+        ("ghost", "utf-16", "start"),  # the 0.10 path: vim.lsp.start from FileType
+    ]
     failed = 0
-    for mode, encoding in scenarios:
+    for mode, encoding, attach in scenarios:
         with tempfile.TemporaryDirectory(prefix="understudy-nvim-") as workdir:
-            s = Session(nvim, mode, encoding, workdir)
+            s = Session(nvim, mode, encoding, attach, workdir)
             started = time.time()
             try:
                 run(s)
-                print("ok   %-6s %-6s (%.1f s)" % (mode, encoding, time.time() - started))
+                print("ok   %-6s %-6s %-5s (%.1f s)" % (mode, encoding, attach, time.time() - started))
             except (Failure, subprocess.TimeoutExpired, StopIteration) as e:
                 failed += 1
-                print("FAIL %-6s %-6s: %s" % (mode, encoding, e))
+                print("FAIL %-6s %-6s %-5s: %s" % (mode, encoding, attach, e))
                 for m in s.messages():
                     print("     server got:", json.dumps(m)[:200])
             finally:

@@ -24,6 +24,9 @@ M.defaults = {
   -- 'auto' (native on 0.12+, ghost text before), 'native', 'ghost' or false (code actions only).
   inline = 'auto',
   debounce_ms = 75,
+  -- 'auto' uses vim.lsp.config/enable when available (0.11+); 'start' always uses
+  -- vim.lsp.start from a FileType autocommand, as on 0.10.
+  attach = 'auto',
   hl_group = 'Comment',
   -- Insert-mode keys; set one to false to leave that key alone.
   keymaps = { accept = '<Tab>', dismiss = '<C-]>', next = '<M-]>', prev = '<M-[>' },
@@ -31,6 +34,10 @@ M.defaults = {
 
 -- Plugin state: the merged options and whether completions are switched on.
 local state = { opts = nil, enabled = true, progress = nil, augroup = nil }
+
+local function use_lsp_enable()
+  return vim.lsp.config ~= nil and state.opts.attach ~= 'start'
+end
 
 local function native_available()
   return vim.lsp.inline_completion ~= nil and vim.lsp.inline_completion.enable ~= nil
@@ -211,7 +218,7 @@ local function register_autocmds()
       end
     end,
   })
-  if not vim.lsp.config then
+  if not use_lsp_enable() then
     api.nvim_create_autocmd('FileType', {
       group = group,
       pattern = state.opts.filetypes,
@@ -233,7 +240,7 @@ function M.setup(opts)
     state.enabled = false
   end
   register_autocmds()
-  if vim.lsp.config then
+  if use_lsp_enable() then
     vim.lsp.config(NAME, client_config())
     vim.lsp.enable(NAME)
   else
