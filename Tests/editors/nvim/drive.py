@@ -168,6 +168,19 @@ def run(s):
     # (Swift's ftplugin sets expandtab, so the fallen-through Tab may insert spaces.)
     s.wait(lambda: re.fullmatch(r"\s*ret[ \t]+", s.line(3)), "Tab to fall through (line is %r)" % s.line(3))
 
+    # A newer request cancels the one in flight (the fake answers "slo…" words late).
+    # Native 0.12 completion cancels only on InsertLeave, so this is the fallback's job.
+    if s.mode == "ghost":
+        s.send("<CR>slo")
+        s.wait(lambda: any(m.get("method") == "textDocument/inlineCompletion"
+                           and m["params"]["position"] == {"line": 3, "character": 7} for m in s.messages()),
+               "the slow request")
+        slow_id = [m for m in s.messages() if m.get("method") == "textDocument/inlineCompletion"][-1]["id"]
+        s.send("w")
+        s.wait(lambda: {"id": slow_id} in [m["params"] for m in s.messages() if m.get("method") == "$/cancelRequest"],
+               "$/cancelRequest for request %s" % slow_id)
+        s.send("<C-u>")
+
     # Status, and disable/enable round trip through didChangeConfiguration.
     status = s.lua("table.concat(require('understudy').status_lines(), '|')")
     check("fake-understudy" in status and "encoding " + s.encoding in status, "status: %r" % status)

@@ -11,17 +11,24 @@ writes the document's text to $FAKE_LOG.doc so the tests can check that incremen
 sync kept both sides identical.
 
 FAKE_ENCODING picks the position encoding it negotiates (utf-16 by default).
+Inline completions for a word starting with "slo" are answered only after SLOW_SECONDS,
+unless a $/cancelRequest for them arrives first (then the answer is error -32800).
 """
 
 import json
 import os
 import sys
+import threading
 
 COMPLETION = "return a + b"
 LOG = os.environ.get("FAKE_LOG", "/dev/null")
 ENCODING = os.environ.get("FAKE_ENCODING", "utf-16")
 
+SLOW_SECONDS = 0.5
+
 documents = {}
+slow = {}  # request id -> threading.Timer of an answer not sent yet
+lock = threading.Lock()  # guards stdout and `slow` across timer threads
 
 
 def units(ch):
@@ -55,8 +62,28 @@ def character(line_text, index):
 
 def write(message):
     body = json.dumps(message).encode("utf-8")
-    sys.stdout.buffer.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
-    sys.stdout.buffer.flush()
+    with lock:
+        sys.stdout.buffer.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        sys.stdout.buffer.flush()
+
+
+def answer_later(mid, result):
+    def fire():
+        with lock:
+            if slow.pop(mid, None) is None:
+                return
+        write({"jsonrpc": "2.0", "id": mid, "result": result})
+    with lock:
+        slow[mid] = threading.Timer(SLOW_SECONDS, fire)
+        slow[mid].start()
+
+
+def cancel(mid):
+    with lock:
+        timer = slow.pop(mid, None)
+    if timer:
+        timer.cancel()
+        write({"jsonrpc": "2.0", "id": mid, "error": {"code": -32800, "message": "cancelled"}})
 
 
 def read():
@@ -92,6 +119,8 @@ def inline_completion(params):
     while start > 0 and (line_text[start - 1].isalnum() or line_text[start - 1] == "_"):
         start -= 1
     word = line_text[start:cursor]
+    if word.startswith("slo"):
+        return {"items": [{"insertText": "slower"}]}
     if not word or not COMPLETION.startswith(word):
         return {"items": []}
     rng = {
@@ -133,7 +162,13 @@ def main():
                     documents[uri] = change["text"]
             save_doc(uri)
         elif method == "textDocument/inlineCompletion":
-            write({"jsonrpc": "2.0", "id": mid, "result": inline_completion(params)})
+            result = inline_completion(params)
+            if result["items"] and result["items"][0]["insertText"] == "slower":
+                answer_later(mid, result)
+            else:
+                write({"jsonrpc": "2.0", "id": mid, "result": result})
+        elif method == "$/cancelRequest":
+            cancel(params["id"])
         elif method == "textDocument/codeAction":
             # Titles at once; the edit comes from codeAction/resolve, as the real server does.
             write({"jsonrpc": "2.0", "id": mid, "result": [{
