@@ -14,7 +14,6 @@ local api = vim.api
 local ns = api.nvim_create_namespace('understudy.ghost')
 local has_011 = vim.fn.has('nvim-0.11') == 1
 
-local TRIGGER_INVOKED = 1
 local TRIGGER_AUTOMATIC = 2
 local REQUEST_CANCELLED = -32800
 
@@ -304,13 +303,6 @@ function M.cycle(bufnr, count)
     render(bufnr, st, row, col)
   end
   return true
-end
-
---- Asks for a suggestion right away (trigger kind Invoked).
-function M.trigger(bufnr)
-  if buffers[bufnr] then
-    M.request(bufnr, TRIGGER_INVOKED)
-  end
 end
 
 --- Turns ghost text on or off for `bufnr` without detaching.
