@@ -1,0 +1,197 @@
+#!/usr/bin/env python3
+"""A tiny LSP server on stdio for the editor tests (Neovim plugin and VS Code extension).
+
+It keeps each document's text up to date from didOpen/didChange (incremental, in the
+negotiated position encoding) and answers textDocument/inlineCompletion with one fixed
+completion: when the word before the cursor is a prefix of COMPLETION, an item that
+replaces that word with COMPLETION. It offers one code action whose edit comes from
+codeAction/resolve, reporting $/progress and window/logMessage on the way.
+Every message it receives is appended as a JSON line to $FAKE_LOG; on each change it
+writes the document's text to $FAKE_LOG.doc so the tests can check that incremental
+sync kept both sides identical.
+
+FAKE_ENCODING picks the position encoding it negotiates (utf-16 by default).
+Inline completions for a word starting with "slo" are answered only after SLOW_SECONDS,
+unless a $/cancelRequest for them arrives first (then the answer is error -32800).
+"""
+
+import json
+import os
+import sys
+import threading
+
+COMPLETION = "return a + b"
+LOG = os.environ.get("FAKE_LOG", "/dev/null")
+ENCODING = os.environ.get("FAKE_ENCODING", "utf-16")
+
+SLOW_SECONDS = 0.5
+
+documents = {}
+slow = {}  # request id -> threading.Timer of an answer not sent yet
+lock = threading.Lock()  # guards stdout and `slow` across timer threads
+
+
+def units(ch):
+    """Size of one code point in the negotiated encoding."""
+    if ENCODING == "utf-8":
+        return len(ch.encode("utf-8"))
+    if ENCODING == "utf-32":
+        return 1
+    return 2 if ord(ch) > 0xFFFF else 1
+
+
+def offset(text, pos):
+    """Index into `text` (a str) of an LSP position, clamped like the spec says."""
+    lines = text.split("\n")
+    line = min(pos["line"], len(lines))
+    index = sum(len(l) + 1 for l in lines[:line])
+    if line == len(lines):
+        return len(text)
+    count = 0
+    for ch in lines[line]:
+        if count >= pos["character"]:
+            break
+        count += units(ch)
+        index += 1
+    return index
+
+
+def character(line_text, index):
+    return sum(units(ch) for ch in line_text[:index])
+
+
+def write(message):
+    body = json.dumps(message).encode("utf-8")
+    with lock:
+        sys.stdout.buffer.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        sys.stdout.buffer.flush()
+
+
+def answer_later(mid, result):
+    def fire():
+        with lock:
+            if slow.pop(mid, None) is None:
+                return
+        write({"jsonrpc": "2.0", "id": mid, "result": result})
+    with lock:
+        slow[mid] = threading.Timer(SLOW_SECONDS, fire)
+        slow[mid].start()
+
+
+def cancel(mid):
+    with lock:
+        timer = slow.pop(mid, None)
+    if timer:
+        timer.cancel()
+        write({"jsonrpc": "2.0", "id": mid, "error": {"code": -32800, "message": "cancelled"}})
+
+
+def read():
+    headers = {}
+    while True:
+        line = sys.stdin.buffer.readline()
+        if not line:
+            return None
+        line = line.strip()
+        if not line:
+            break
+        name, _, value = line.decode("ascii").partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return json.loads(sys.stdin.buffer.read(int(headers["content-length"])))
+
+
+def log(message):
+    with open(LOG, "a") as f:
+        f.write(json.dumps(message) + "\n")
+
+
+def save_doc(uri):
+    with open(LOG + ".doc", "w") as f:
+        f.write(documents[uri])
+
+
+def inline_completion(params):
+    text = documents.get(params["textDocument"]["uri"], "")
+    pos = params["position"]
+    line_text = text.split("\n")[pos["line"]]
+    cursor = offset(text, pos) - offset(text, {"line": pos["line"], "character": 0})
+    start = cursor
+    while start > 0 and (line_text[start - 1].isalnum() or line_text[start - 1] == "_"):
+        start -= 1
+    word = line_text[start:cursor]
+    if word.startswith("slo"):
+        return {"items": [{"insertText": "slower"}]}
+    if not word or not COMPLETION.startswith(word):
+        return {"items": []}
+    rng = {
+        "start": {"line": pos["line"], "character": character(line_text, start)},
+        "end": {"line": pos["line"], "character": character(line_text, cursor)},
+    }
+    return {"items": [{"insertText": COMPLETION, "range": rng}]}
+
+
+def main():
+    while True:
+        msg = read()
+        if msg is None:
+            return
+        log(msg)
+        method, params, mid = msg.get("method"), msg.get("params") or {}, msg.get("id")
+        if method == "initialize":
+            write({"jsonrpc": "2.0", "id": mid, "result": {
+                "capabilities": {
+                    "positionEncoding": ENCODING,
+                    "textDocumentSync": {"openClose": True, "change": 2, "save": True},
+                    "inlineCompletionProvider": True,
+                    "codeActionProvider": {"resolveProvider": True},
+                },
+                "serverInfo": {"name": "fake-understudy", "version": "0"},
+            }})
+        elif method == "textDocument/didOpen":
+            doc = params["textDocument"]
+            documents[doc["uri"]] = doc["text"]
+            save_doc(doc["uri"])
+        elif method == "textDocument/didChange":
+            uri = params["textDocument"]["uri"]
+            for change in params["contentChanges"]:
+                if "range" in change:
+                    text = documents[uri]
+                    a, b = offset(text, change["range"]["start"]), offset(text, change["range"]["end"])
+                    documents[uri] = text[:a] + change["text"] + text[b:]
+                else:
+                    documents[uri] = change["text"]
+            save_doc(uri)
+        elif method == "textDocument/inlineCompletion":
+            result = inline_completion(params)
+            if result["items"] and result["items"][0]["insertText"] == "slower":
+                answer_later(mid, result)
+            else:
+                write({"jsonrpc": "2.0", "id": mid, "result": result})
+        elif method == "$/cancelRequest":
+            cancel(params["id"])
+        elif method == "textDocument/codeAction":
+            # Titles at once; the edit comes from codeAction/resolve, as the real server does.
+            write({"jsonrpc": "2.0", "id": mid, "result": [{
+                "title": "Add documentation comment", "kind": "refactor.rewrite",
+                "data": {"uri": params["textDocument"]["uri"], "line": params["range"]["start"]["line"]},
+            }]})
+        elif method == "codeAction/resolve":
+            data = params["data"]
+            write({"jsonrpc": "2.0", "method": "$/progress",
+                   "params": {"token": "doc", "value": {"kind": "begin", "title": "Documenting"}}})
+            write({"jsonrpc": "2.0", "method": "window/logMessage",
+                   "params": {"type": 3, "message": "resolved %s" % params["title"]}})
+            write({"jsonrpc": "2.0", "method": "$/progress", "params": {"token": "doc", "value": {"kind": "end"}}})
+            pos = {"line": data["line"], "character": 0}
+            edit = {"changes": {data["uri"]: [{"range": {"start": pos, "end": pos}, "newText": "/// Adds.\n"}]}}
+            write({"jsonrpc": "2.0", "id": mid, "result": dict(params, edit=edit)})
+        elif method == "shutdown":
+            write({"jsonrpc": "2.0", "id": mid, "result": None})
+        elif method == "exit":
+            return
+        elif mid is not None and method is not None:
+            write({"jsonrpc": "2.0", "id": mid, "result": None})
+
+
+if __name__ == "__main__":
+    main()

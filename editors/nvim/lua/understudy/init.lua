@@ -1,0 +1,344 @@
+-- Understudy for Neovim: starts `understudy serve` for configured filetypes and
+-- shows its inline completions, natively on 0.12+ and as ghost text on 0.10/0.11.
+
+local ghost = require('understudy.ghost')
+
+local M = {}
+
+local api = vim.api
+local NAME = 'understudy'
+
+--- Defaults for setup(); every key can be overridden.
+M.defaults = {
+  cmd = { 'understudy', 'serve' },
+  -- Path to a GGUF model; nil lets the server use its embedded default.
+  model = nil,
+  filetypes = {
+    'c', 'cpp', 'cs', 'go', 'java', 'javascript', 'javascriptreact', 'kotlin', 'lua', 'objc',
+    'php', 'python', 'ruby', 'rust', 'sh', 'swift', 'typescript', 'typescriptreact', 'zig',
+  },
+  root_markers = { '.git', 'Package.swift' },
+  -- Server options, sent as initializationOptions and as `understudy` settings:
+  -- threads, maxTokens, timeBudgetMs, temperature, enabled, candidates.
+  settings = {},
+  -- 'auto' (native on 0.12+, ghost text before), 'native', 'ghost' or false (code actions only).
+  inline = 'auto',
+  debounce_ms = 75,
+  -- 'auto' uses vim.lsp.config/enable when available (0.11+); 'start' always uses
+  -- vim.lsp.start from a FileType autocommand, as on 0.10.
+  attach = 'auto',
+  hl_group = 'Comment',
+  -- Insert-mode keys; set one to false to leave that key alone.
+  keymaps = { accept = '<Tab>', dismiss = '<C-]>', next = '<M-]>', prev = '<M-[>' },
+}
+
+-- Plugin state: the merged options and whether completions are switched on.
+local state = { opts = nil, enabled = true, progress = nil, augroup = nil }
+
+local function use_lsp_enable()
+  return vim.lsp.config ~= nil and state.opts.attach ~= 'start'
+end
+
+local function native_available()
+  return vim.lsp.inline_completion ~= nil and vim.lsp.inline_completion.enable ~= nil
+end
+
+--- 'native', 'ghost' or nil (no inline completion) for the current options.
+local function inline_mode()
+  local want = state.opts.inline
+  if want == false then
+    return nil
+  elseif want == 'ghost' then
+    return 'ghost'
+  elseif want == 'native' or native_available() then
+    return native_available() and 'native' or 'ghost'
+  end
+  return 'ghost'
+end
+
+local function server_settings()
+  local s = vim.deepcopy(state.opts.settings)
+  s.enabled = state.enabled
+  if state.opts.model then
+    s.model = state.opts.model
+  end
+  return s
+end
+
+--- Our running clients (any buffer).
+function M.clients()
+  if vim.lsp.get_clients then
+    return vim.lsp.get_clients({ name = NAME })
+  end
+  return vim.lsp.get_active_clients({ name = NAME })
+end
+
+local function native_visible(bufnr)
+  local ns = api.nvim_get_namespaces()['nvim.lsp.inline_completion']
+  return ns ~= nil and #api.nvim_buf_get_extmarks(bufnr, ns, 0, -1, { limit = 1 }) > 0
+end
+
+--- True when a suggestion is visible in the current buffer.
+function M.visible()
+  local bufnr = api.nvim_get_current_buf()
+  if inline_mode() == 'native' then
+    return native_visible(bufnr)
+  end
+  return ghost.visible(bufnr)
+end
+
+--- Accepts the visible suggestion; returns false when there is none.
+function M.accept()
+  local bufnr = api.nvim_get_current_buf()
+  if inline_mode() == 'native' then
+    return vim.lsp.inline_completion.get({ bufnr = bufnr })
+  end
+  return ghost.accept(bufnr)
+end
+
+--- Hides the visible suggestion; returns false when there is none.
+function M.dismiss()
+  local bufnr = api.nvim_get_current_buf()
+  if not M.visible() then
+    return false
+  end
+  if inline_mode() == 'native' then
+    -- 0.12 has no public "dismiss"; re-enabling drops the shown item and pending requests.
+    vim.lsp.inline_completion.enable(false, { bufnr = bufnr })
+    vim.lsp.inline_completion.enable(true, { bufnr = bufnr })
+  else
+    ghost.dismiss(bufnr)
+  end
+  return true
+end
+
+--- Shows the next (count > 0) or previous candidate; returns false when none is visible.
+function M.cycle(count)
+  if not M.visible() then
+    return false
+  end
+  if inline_mode() == 'native' then
+    vim.lsp.inline_completion.select({ count = count })
+    return true
+  end
+  return ghost.cycle(api.nvim_get_current_buf(), count)
+end
+
+local function map_keys(bufnr)
+  local keys = state.opts.keymaps or {}
+  local function expr_map(lhs, action, desc)
+    if not lhs then
+      return
+    end
+    -- Falls through to the key's normal meaning when nothing is visible.
+    vim.keymap.set('i', lhs, function()
+      if action() then
+        return ''
+      end
+      return lhs
+    end, { buffer = bufnr, expr = true, silent = true, desc = desc })
+  end
+  expr_map(keys.accept, M.accept, 'Understudy: accept suggestion')
+  expr_map(keys.dismiss, M.dismiss, 'Understudy: dismiss suggestion')
+  expr_map(keys.next, function() return M.cycle(1) end, 'Understudy: next suggestion')
+  expr_map(keys.prev, function() return M.cycle(-1) end, 'Understudy: previous suggestion')
+end
+
+local function on_attach(bufnr, client)
+  local mode = inline_mode()
+  if mode == 'native' then
+    vim.lsp.inline_completion.enable(state.enabled, { bufnr = bufnr })
+  elseif mode == 'ghost' then
+    ghost.attach(bufnr, client, {
+      debounce_ms = state.opts.debounce_ms,
+      hl_group = state.opts.hl_group,
+      enabled = state.enabled,
+    })
+  end
+  if mode then
+    map_keys(bufnr)
+  end
+end
+
+local function client_config()
+  local o = state.opts
+  return {
+    name = NAME,
+    cmd = o.cmd,
+    filetypes = o.filetypes,
+    root_markers = o.root_markers,
+    init_options = server_settings(),
+    settings = { understudy = server_settings() },
+  }
+end
+
+-- 0.10 has neither vim.lsp.config nor vim.lsp.enable: start per buffer from FileType.
+local function start_for_buffer(bufnr)
+  if not vim.tbl_contains(state.opts.filetypes, vim.bo[bufnr].filetype) then
+    return
+  end
+  local config = client_config()
+  local name = api.nvim_buf_get_name(bufnr)
+  config.root_dir = vim.fs.root(bufnr, state.opts.root_markers)
+    or (name ~= '' and vim.fs.dirname(name))
+    or vim.uv.cwd()
+  vim.lsp.start(config, { bufnr = bufnr })
+end
+
+local function register_autocmds()
+  local group = api.nvim_create_augroup('understudy', { clear = true })
+  state.augroup = group
+  api.nvim_create_autocmd('LspAttach', {
+    group = group,
+    callback = function(args)
+      local client = vim.lsp.get_client_by_id(args.data.client_id)
+      if client and client.name == NAME then
+        on_attach(args.buf, client)
+      end
+    end,
+  })
+  api.nvim_create_autocmd('LspDetach', {
+    group = group,
+    callback = function(args)
+      local client = vim.lsp.get_client_by_id(args.data.client_id)
+      if client and client.name == NAME then
+        ghost.detach(args.buf)
+      end
+    end,
+  })
+  -- Remembered for :UnderstudyStatus; Neovim itself shows progress in 'statusline' via vim.lsp.status().
+  api.nvim_create_autocmd('LspProgress', {
+    group = group,
+    callback = function(args)
+      local client = vim.lsp.get_client_by_id(args.data.client_id)
+      local value = args.data.params and args.data.params.value
+      if client and client.name == NAME and type(value) == 'table' then
+        state.progress = value.kind == 'end' and nil
+          or ((value.title or '') .. ' ' .. (value.message or '')):gsub('^%s+', '')
+      end
+    end,
+  })
+  if not use_lsp_enable() then
+    api.nvim_create_autocmd('FileType', {
+      group = group,
+      pattern = state.opts.filetypes,
+      callback = function(args)
+        start_for_buffer(args.buf)
+      end,
+    })
+  end
+end
+
+--- Configures the server and starts it for buffers of the configured filetypes.
+---@param opts? table see M.defaults
+function M.setup(opts)
+  state.opts = vim.tbl_deep_extend('force', vim.deepcopy(M.defaults), opts or {})
+  if opts and opts.filetypes then
+    state.opts.filetypes = opts.filetypes -- lists replace, they do not merge by index
+  end
+  if state.opts.settings.enabled == false then
+    state.enabled = false
+  end
+  register_autocmds()
+  if use_lsp_enable() then
+    vim.lsp.config(NAME, client_config())
+    vim.lsp.enable(NAME)
+  else
+    for _, bufnr in ipairs(api.nvim_list_bufs()) do
+      if api.nvim_buf_is_loaded(bufnr) then
+        start_for_buffer(bufnr)
+      end
+    end
+  end
+end
+
+local function each_attached_buffer(fn)
+  for _, client in ipairs(M.clients()) do
+    for bufnr in pairs(client.attached_buffers or {}) do
+      fn(bufnr, client)
+    end
+  end
+end
+
+local function set_enabled(enabled)
+  state.enabled = enabled
+  local settings = { understudy = server_settings() }
+  for _, client in ipairs(M.clients()) do
+    -- Neovim answers workspace/configuration from client.settings, so keep it current.
+    client.settings = vim.tbl_deep_extend('force', client.settings or {}, settings)
+    if vim.fn.has('nvim-0.11') == 1 then
+      client:notify('workspace/didChangeConfiguration', { settings = settings })
+    else
+      client.notify('workspace/didChangeConfiguration', { settings = settings })
+    end
+  end
+  local mode = inline_mode()
+  each_attached_buffer(function(bufnr)
+    if mode == 'native' then
+      vim.lsp.inline_completion.enable(enabled, { bufnr = bufnr })
+    elseif mode == 'ghost' then
+      ghost.set_enabled(bufnr, enabled)
+    end
+  end)
+end
+
+--- Turns completions on (starting the server via setup() if it never ran).
+function M.enable()
+  if not state.opts then
+    M.setup({})
+  end
+  set_enabled(true)
+end
+
+--- Turns completions off; the server keeps running so code actions still work.
+function M.disable()
+  if not state.opts then
+    return
+  end
+  set_enabled(false)
+end
+
+--- Human-readable status lines for :UnderstudyStatus.
+function M.status_lines()
+  if not state.opts then
+    return { 'understudy: setup() has not run' }
+  end
+  local lines = {
+    ('understudy: completions %s, inline mode %s, cmd %s'):format(
+      state.enabled and 'enabled' or 'disabled',
+      inline_mode() or 'off',
+      table.concat(state.opts.cmd, ' ')
+    ),
+  }
+  local clients = M.clients()
+  if #clients == 0 then
+    lines[#lines + 1] = 'no server running (opens for filetypes: ' .. table.concat(state.opts.filetypes, ', ') .. ')'
+  end
+  for _, client in ipairs(clients) do
+    local info = client.server_info or {}
+    local bufs = vim.tbl_keys(client.attached_buffers or {})
+    table.sort(bufs)
+    lines[#lines + 1] = ('client %d: %s %s, root %s, encoding %s, attached buffers %s'):format(
+      client.id,
+      info.name or NAME,
+      info.version or '',
+      client.root_dir or client.config.root_dir or '(none)',
+      client.offset_encoding or '?',
+      #bufs > 0 and table.concat(bufs, ',') or 'none'
+    )
+  end
+  if state.progress then
+    lines[#lines + 1] = 'progress: ' .. state.progress
+  end
+  -- 0.12 deprecates get_log_path() in favour of vim.lsp.log.get_filename().
+  local log = vim.lsp.log.get_filename and vim.lsp.log.get_filename() or vim.lsp.get_log_path()
+  lines[#lines + 1] = 'log: ' .. log
+  return lines
+end
+
+--- Prints the status (used by :UnderstudyStatus).
+function M.status()
+  vim.notify(table.concat(M.status_lines(), '\n'), vim.log.levels.INFO)
+end
+
+return M

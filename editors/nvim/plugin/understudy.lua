@@ -1,0 +1,17 @@
+-- Commands only; the server starts when the user calls require('understudy').setup().
+if vim.g.loaded_understudy then
+  return
+end
+vim.g.loaded_understudy = true
+
+vim.api.nvim_create_user_command('UnderstudyEnable', function()
+  require('understudy').enable()
+end, { desc = 'Turn Understudy completions on (runs setup() with defaults if needed)' })
+
+vim.api.nvim_create_user_command('UnderstudyDisable', function()
+  require('understudy').disable()
+end, { desc = 'Turn Understudy completions off; code actions keep working' })
+
+vim.api.nvim_create_user_command('UnderstudyStatus', function()
+  require('understudy').status()
+end, { desc = 'Show the Understudy server, buffers and settings' })
