@@ -152,10 +152,11 @@ struct TrainingRun {
         let title = "understudy \(command) — \(trainer.model.config)"
         func save() throws {
             try willSave()
-            try trainer.saveCheckpoint(to: checkpointPath)
-            // The log and plot follow the checkpoint: after a crash they never run ahead of the state that resumes.
+            // The log goes first: killed in between, it is ahead of the checkpoint, and a resume drops the rows
+            // past the checkpoint's step; the other order could leave a gap in the curve.
             try AtomicFile.write(Array(log.csv.utf8), to: csvPath)
             try AtomicFile.write(Array(LossPlot.svg(LossPlot.series(for: log), title: title).utf8), to: svgPath)
+            try trainer.saveCheckpoint(to: checkpointPath)
         }
         while trainer.step < a.steps && !interrupt.isRaised {
             let result = try step()
