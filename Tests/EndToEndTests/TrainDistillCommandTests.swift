@@ -1,6 +1,9 @@
 import Foundation
 import Model
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `understudy distill` run as a user would: teacher checks, the teacher cache, and the checkpoint record.
 @Suite(.serialized) struct TrainDistillCommandTests {
@@ -40,6 +43,33 @@ import Testing
         let wrong = try CommandLineTests.run(["train", "--resume"] + TrainFixtures.trainArguments(tokenizer: tokenizer, shard: shard,
                                                                                                    out: first, steps: 20))
         #expect(wrong.status != 0 && wrong.stderr.contains("is a distillation run"), "\(wrong.stderr)")
+    }
+
+    @Test func anInterruptedDistillationResumesOntoTheUninterruptedLossCurve() throws {
+        let (tokenizer, shard) = try TrainFixtures.corpus()
+        let teacher = try CommandLineTests.tinyModel(type: .q8_0)
+        func arguments(_ out: String) -> [String] {
+            ["distill", "--teacher", teacher, "--alpha", "0.7", "--temperature", "1.5"]
+                + TrainFixtures.trainArguments(tokenizer: tokenizer, shard: shard, out: out, steps: 40)
+        }
+        let straight = EndToEndFixtures.temporaryPath("distill-straight")
+        let reference = try CommandLineTests.run(arguments(straight))
+        #expect(reference.status == 0, "\(reference.stderr)")
+
+        let out = EndToEndFixtures.temporaryPath("distill-interrupted")
+        let (process, stderr) = try TrainFixtures.start(arguments(out))
+        _ = TrainFixtures.wait(seconds: 120) { TrainFixtures.checkpointStep(out + "/checkpoint.bin") != nil || !process.isRunning }
+        let wasRunning = process.isRunning
+        kill(process.processIdentifier, SIGINT)
+        process.waitUntilExit()
+        let messages = try String(contentsOfFile: stderr, encoding: .utf8)
+        #expect(wasRunning && process.terminationStatus == 0, "\(messages)")
+        let saved = try TrainFixtures.checkpoint(out + "/checkpoint.bin").step
+        #expect(saved > 0 && saved < 40)
+        let resumed = try CommandLineTests.run(arguments(out) + ["--resume"])
+        #expect(resumed.status == 0 && resumed.stderr.contains("resuming at step \(saved) of 40"), "\(resumed.stderr)")
+        // Batches and teacher targets are functions of the step, so the resumed curve is the uninterrupted one.
+        #expect(try TrainFixtures.lossLog(out + "/loss.csv").map(\.loss) == TrainFixtures.lossLog(straight + "/loss.csv").map(\.loss))
     }
 
     @Test func aTeacherWithAnotherVocabularyIsRefused() throws {
