@@ -12,8 +12,8 @@ struct Distill: ParsableCommand {
         step's batch before the student's step (both use the cores in turn). Without --teacher-cache the KL term \
         uses the teacher's full distribution. With --teacher-cache DIR it uses --teacher-samples tokens drawn per \
         position from the teacher's softened distribution (an unbiased estimate of it, unlike top-k), stored in DIR \
-        by step so that a resumed or repeated run with the same data, batch, context, seed, temperature and teacher \
-        reads them instead of running the teacher (format: Sources/Training/Distillation/README.md). \
+        by step, so that another run with the same data, batch, context, seed, temperature and teacher (e.g. another \
+        student shape, learning rate or alpha) reads them instead of running the teacher (format: Sources/Training/Distillation/README.md). \
         Writes the same files as `train`; the checkpoint records the teacher's file name and size, alpha, \
         temperature and sample count, and --resume continues with those. Ctrl-C saves and exits 0.
         """)
