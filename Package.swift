@@ -30,7 +30,7 @@ let package = Package(
         .target(name: "CKernels", cSettings: cVectorFlags),
         .target(name: "Kernels", dependencies: ["COpenBLAS", "CKernels"], swiftSettings: vectorFlags),
         .target(name: "Model", dependencies: ["Kernels"], swiftSettings: vectorFlags),
-        .target(name: "Training", dependencies: ["Model", "Kernels"], exclude: ["Corpus/README.md", "Trainer/README.md"],
+        .target(name: "Training", dependencies: ["Model", "Kernels"], exclude: ["Corpus/README.md", "Trainer/README.md", "Distillation/README.md"],
                 swiftSettings: vectorFlags),
         .target(name: "JSONRPC", dependencies: ["CJSONC"]),
         .target(

@@ -11,15 +11,18 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
     public var maxGradientNorm: Float
     /// Seeds the parameter initialisation and the data windows.
     public var seed: UInt64
+    /// Set when the run is distilled from a teacher (absent from plain training checkpoints).
+    public var distillation: DistillationRecord?
 
     public init(batch: Int, sequence: Int, schedule: LearningRateSchedule, weightDecay: Float = 0.1,
-                maxGradientNorm: Float = 1, seed: UInt64 = 1) {
+                maxGradientNorm: Float = 1, seed: UInt64 = 1, distillation: DistillationRecord? = nil) {
         self.batch = batch
         self.sequence = sequence
         self.schedule = schedule
         self.weightDecay = weightDecay
         self.maxGradientNorm = maxGradientNorm
         self.seed = seed
+        self.distillation = distillation
     }
 }
 
@@ -76,9 +79,22 @@ public final class Trainer: @unchecked Sendable {
 
     /// One step: batch `step` of the data, forward, backward, clip, AdamW.
     public func trainStep() throws -> StepResult {
+        try step { inputs, targets in try model.forward(inputs: inputs, targets: targets) }
+    }
+
+    /// One distillation step: like `trainStep()`, with the loss α·T²·KL(teacher_T ‖ student_T) + (1−α)·CE
+    /// against `teacher`'s targets for this step's batch (the teacher's time counts in `seconds`).
+    public func trainStep(distillingFrom teacher: TeacherTargetProvider) throws -> StepResult {
+        try step { inputs, targets in
+            let soft = try teacher.targets(step: step, inputs: inputs, batch: options.batch, sequence: options.sequence)
+            return try model.forward(inputs: inputs, targets: targets, teacher: soft, settings: teacher.record.settings)
+        }
+    }
+
+    private func step(loss forward: (_ inputs: [Int32], _ targets: [Int32]) throws -> Float) throws -> StepResult {
         let start = DispatchTime.now().uptimeNanoseconds
         let (inputs, targets) = data.batch(step: step, batch: options.batch, sequence: options.sequence)
-        let loss = try model.forward(inputs: inputs, targets: targets)
+        let loss = try forward(inputs, targets)
         model.backward()
         let lr = options.schedule.rate(at: step)
         let norm = optimizer.step(parameters: model.parameters, gradients: model.gradients, lr: lr, pool: model.pool)
@@ -106,7 +122,12 @@ public final class Trainer: @unchecked Sendable {
 
     /// Writes the current parameters as an F32 (or `matrixType`) GGUF with `tokenizer`'s vocabulary.
     public func exportGGUF(to path: String, tokenizer: TokenizerMetadata, name: String, matrixType: GGMLType = .f32) throws {
-        let metadata: [(String, GGUFValue)] = [("understudy.training.steps", .uint32(UInt32(step)))]
+        var metadata: [(String, GGUFValue)] = [("understudy.training.steps", .uint32(UInt32(step)))]
+        if let d = options.distillation {
+            metadata += [("understudy.distillation.teacher", .string(d.teacherFile)),
+                         ("understudy.distillation.alpha", .float32(d.alpha)),
+                         ("understudy.distillation.temperature", .float32(d.temperature))]
+        }
         try LlamaFileWriter.write(config: model.config, tokenizer: tokenizer, tiedOutput: model.layout.tiedOutput,
                                   matrixType: matrixType, name: name, metadata: metadata,
                                   tensor: { self.model.tensor($0) }, to: path)

@@ -1,0 +1,35 @@
+/// How a run is distilled, stored in its checkpoint (inside `TrainingOptions`) so that a resumed run
+/// uses the same teacher and loss, and so a checkpoint says what it is.
+public struct DistillationRecord: Codable, Sendable, Equatable {
+    /// Weight of the KL term; 1 − alpha weighs cross-entropy on the data.
+    public var alpha: Float
+    /// Softmax temperature of teacher and student in the KL term.
+    public var temperature: Float
+    /// The teacher GGUF's file name (without directory) and size, to recognise it on resume.
+    public var teacherFile: String
+    public var teacherBytes: Int
+    /// Tokens sampled per position from the teacher (sparse targets), or nil for the full teacher logits.
+    public var teacherSamples: Int?
+
+    public init(alpha: Float, temperature: Float, teacherFile: String, teacherBytes: Int, teacherSamples: Int?) {
+        self.alpha = alpha
+        self.temperature = temperature
+        self.teacherFile = teacherFile
+        self.teacherBytes = teacherBytes
+        self.teacherSamples = teacherSamples
+    }
+
+    /// The loss weights for `LlamaTrainingModel.forward(inputs:targets:teacher:settings:)`.
+    public var settings: DistillationSettings { DistillationSettings(alpha: alpha, temperature: temperature) }
+
+    /// Checks the ranges: alpha in [0, 1], temperature > 0, at least one sample.
+    public func validate() throws {
+        guard alpha >= 0 && alpha <= 1 else { throw DistillationError.invalidSettings("alpha \(alpha) must lie in [0, 1]") }
+        guard temperature > 0 && temperature.isFinite else {
+            throw DistillationError.invalidSettings("temperature \(temperature) must be positive")
+        }
+        if let teacherSamples, teacherSamples < 1 || teacherSamples > Int(UInt16.max) {
+            throw DistillationError.invalidSettings("teacher samples \(teacherSamples) must lie in 1...\(UInt16.max)")
+        }
+    }
+}

@@ -1,0 +1,89 @@
+import Foundation
+import Model
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `understudy distill` run as a user would: teacher checks, the teacher cache, and the checkpoint record.
+@Suite(.serialized) struct TrainDistillCommandTests {
+    @Test func aSecondRunReadsTheTeacherCacheAndTrainsIdentically() throws {
+        let (tokenizer, shard) = try TrainFixtures.corpus()
+        // A quantized teacher with the same vocabulary (tinyModel always writes the same byte vocabulary).
+        let teacher = try CommandLineTests.tinyModel(type: .q8_0)
+        let cache = EndToEndFixtures.temporaryPath("teacher-cache")
+        func distill(_ out: String) throws -> CommandLineTests.Outcome {
+            try CommandLineTests.run(["distill", "--teacher", teacher, "--alpha", "0.5", "--temperature", "2", "--teacher-cache", cache,
+                                      "--teacher-samples", "8"]
+                                     + TrainFixtures.trainArguments(tokenizer: tokenizer, shard: shard, out: out, steps: 12, checkpointEvery: 4))
+        }
+        let first = EndToEndFixtures.temporaryPath("distill-1"), second = EndToEndFixtures.temporaryPath("distill-2")
+        let a = try distill(first)
+        #expect(a.status == 0, "\(a.stderr)")
+        #expect(a.stderr.contains("teacher: ran for 12 steps"), "\(a.stderr)")
+        #expect(FileManager.default.fileExists(atPath: cache + "/teacher-00000000.cache"))
+        #expect(FileManager.default.fileExists(atPath: first + "/model.gguf"))
+        #expect(FileManager.default.fileExists(atPath: first + "/loss.svg"))
+
+        let b = try distill(second)
+        #expect(b.status == 0, "\(b.stderr)")
+        #expect(b.stderr.contains("teacher: ran for 0 steps") && b.stderr.contains("the cache answered 12"), "\(b.stderr)")
+        // Cached targets are the very samples the first run drew, so the two runs' losses agree exactly.
+        let lossesA = try TrainFixtures.lossLog(first + "/loss.csv").map(\.loss)
+        let lossesB = try TrainFixtures.lossLog(second + "/loss.csv").map(\.loss)
+        #expect(lossesA.count == 12 && lossesA == lossesB)
+
+        let saved = try TrainFixtures.checkpoint(first + "/checkpoint.bin")
+        let record = (saved.json["options"] as? [String: Any])?["distillation"] as? [String: Any]
+        #expect(record?["teacherFile"] as? String == (teacher as NSString).lastPathComponent)
+        #expect(record?["teacherBytes"] as? Int == (try FileManager.default.attributesOfItem(atPath: teacher)[.size] as? Int))
+        #expect(record?["alpha"] as? Double == 0.5 && record?["temperature"] as? Double == 2 && record?["teacherSamples"] as? Int == 8)
+
+        // A distilled run continues only as one.
+        let wrong = try CommandLineTests.run(["train", "--resume"] + TrainFixtures.trainArguments(tokenizer: tokenizer, shard: shard,
+                                                                                                   out: first, steps: 20))
+        #expect(wrong.status != 0 && wrong.stderr.contains("is a distillation run"), "\(wrong.stderr)")
+    }
+
+    @Test func anInterruptedDistillationResumesOntoTheUninterruptedLossCurve() throws {
+        let (tokenizer, shard) = try TrainFixtures.corpus()
+        let teacher = try CommandLineTests.tinyModel(type: .q8_0)
+        func arguments(_ out: String) -> [String] {
+            ["distill", "--teacher", teacher, "--alpha", "0.7", "--temperature", "1.5"]
+                + TrainFixtures.trainArguments(tokenizer: tokenizer, shard: shard, out: out, steps: 40)
+        }
+        let straight = EndToEndFixtures.temporaryPath("distill-straight")
+        let reference = try CommandLineTests.run(arguments(straight))
+        #expect(reference.status == 0, "\(reference.stderr)")
+
+        let out = EndToEndFixtures.temporaryPath("distill-interrupted")
+        let (process, stderr) = try TrainFixtures.start(arguments(out))
+        _ = TrainFixtures.wait(seconds: 120) { TrainFixtures.checkpointStep(out + "/checkpoint.bin") != nil || !process.isRunning }
+        let wasRunning = process.isRunning
+        kill(process.processIdentifier, SIGINT)
+        process.waitUntilExit()
+        let messages = try String(contentsOfFile: stderr, encoding: .utf8)
+        #expect(wasRunning && process.terminationStatus == 0, "\(messages)")
+        let saved = try TrainFixtures.checkpoint(out + "/checkpoint.bin").step
+        #expect(saved > 0 && saved < 40)
+        let resumed = try CommandLineTests.run(arguments(out) + ["--resume"])
+        #expect(resumed.status == 0 && resumed.stderr.contains("resuming at step \(saved) of 40"), "\(resumed.stderr)")
+        // Batches and teacher targets are functions of the step, so the resumed curve is the uninterrupted one.
+        #expect(try TrainFixtures.lossLog(out + "/loss.csv").map(\.loss) == TrainFixtures.lossLog(straight + "/loss.csv").map(\.loss))
+    }
+
+    @Test func aTeacherWithAnotherVocabularyIsRefused() throws {
+        let (tokenizer, shard) = try TrainFixtures.corpus()
+        var vocabulary = EndToEndFixtures.byteVocabulary()
+        vocabulary.tokens[4] = "<pad>"
+        let config = LlamaConfig(vocabularySize: vocabulary.tokens.count, dim: 32, hiddenDim: 64, layers: 1, heads: 4, contextLength: 64)
+        let teacher = EndToEndFixtures.temporaryPath("other-teacher.gguf")
+        try LlamaFileWriter.write(config: config, tokenizer: vocabulary, tiedOutput: false, matrixType: .f32, name: "other",
+                                  tensor: RandomLlamaWeights(config: config, seed: 1, scale: 0.1).tensor, to: teacher)
+        let result = try CommandLineTests.run(["distill", "--teacher", teacher]
+            + TrainFixtures.trainArguments(tokenizer: tokenizer, shard: shard, out: EndToEndFixtures.temporaryPath("distill-bad"), steps: 3))
+        #expect(result.exitedNormally && result.status != 0)
+        #expect(result.stderr.contains("does not share the student's tokenizer: token 4 is \"<pad>\" for the teacher, \"<fim_pad>\" for the student"),
+                "\(result.stderr)")
+    }
+}
