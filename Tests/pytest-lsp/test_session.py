@@ -106,6 +106,8 @@ async def test_whole_session(client: LanguageClient):
     assert inline.items
     for item in inline.items:
         assert isinstance(item.insert_text, str) and item.insert_text
+        # Invalid UTF-8 from the model ends the completion instead of showing replacement characters.
+        assert "\ufffd" not in item.insert_text
         assert item.range == rng((2, 20), (2, 20))
 
     invoked = await client.text_document_inline_completion_async(
@@ -155,6 +157,7 @@ async def test_whole_session(client: LanguageClient):
         assert resolved.edit is not None and resolved.edit.changes is not None
         assert list(resolved.edit.changes) == [URI] and len(resolved.edit.changes[URI]) == 1
         applied = resolved.edit.changes[URI][0]
+        assert "\ufffd" not in applied.new_text
         break
     assert applied is not None, failures
 
