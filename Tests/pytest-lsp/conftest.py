@@ -1,0 +1,40 @@
+"""Starts the built `understudy serve` under pytest-lsp's client.
+
+UNDERSTUDY_BINARY names the executable (default: .build/debug/understudy) and UNDERSTUDY_MODEL a
+GGUF model (required: scripts/pytest-lsp.sh generates a tiny one).
+"""
+
+import os
+import pathlib
+import sys
+
+import pytest
+import pytest_lsp
+from lsprotocol import types
+from pytest_lsp import ClientServerConfig, LanguageClient
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+BINARY = os.environ.get("UNDERSTUDY_BINARY", str(ROOT / ".build" / "debug" / "understudy"))
+MODEL = os.environ.get("UNDERSTUDY_MODEL")
+
+if not MODEL:
+    sys.exit("UNDERSTUDY_MODEL must name a GGUF model (scripts/pytest-lsp.sh makes one)")
+
+# Short generations and generous budgets: debug builds on shared cores are slow.
+SETTINGS = {"maxTokens": 12, "contextTokens": 256, "timeBudgetMs": 20000, "threads": 1}
+
+
+@pytest_lsp.fixture(
+    config=ClientServerConfig(server_command=[BINARY, "serve", "--model", MODEL, "--log-level", "info"]),
+)
+async def client(lsp_client: LanguageClient):
+    await lsp_client.initialize_session(
+        types.InitializeParams(
+            capabilities=types.ClientCapabilities(
+                window=types.WindowClientCapabilities(work_done_progress=True),
+            ),
+            initialization_options=SETTINGS,
+        )
+    )
+    yield
+    await lsp_client.shutdown_session()

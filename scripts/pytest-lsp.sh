@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Runs Tests/pytest-lsp: the built `understudy serve` driven by pytest-lsp, an independent LSP client
+# that decodes every response into lsprotocol's official types.
+#   venv:  $UNDERSTUDY_VENV (default ~/.cache/understudy/venv), pinned by Tests/pytest-lsp/requirements.txt
+#   model: a tiny Q8_0 model trained briefly on Sources/LanguageServer and Tests/pytest-lsp, made fresh each run
+set -euo pipefail
+cd "$(dirname "$0")/.."
+venv="${UNDERSTUDY_VENV:-$HOME/.cache/understudy/venv}"
+
+if [ ! -x "$venv/bin/python" ]; then
+    if ! python3 -m venv "$venv" 2>/dev/null; then
+        # Debian splits venv support out of python3.
+        sudo=""
+        [ "$(id -u)" -ne 0 ] && sudo="sudo"
+        echo "pytest-lsp: installing python3-venv" >&2
+        $sudo apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq python3-venv >&2
+        rm -rf "$venv"
+        python3 -m venv "$venv"
+    fi
+fi
+"$venv/bin/python" -m pip install -q --disable-pip-version-check -r Tests/pytest-lsp/requirements.txt
+
+swift build --product understudy
+binary="$(swift build --show-bin-path)/understudy"
+
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+# A random model mostly emits stray bytes, which the server rightly shows as nothing; 30 training steps
+# on this repository's own code (~15 s in a debug build) make a deterministic model that writes text.
+"$binary" tokenizer train --data Sources/LanguageServer --data Tests/pytest-lsp --vocab-size 512 \
+    --output "$work/tok.gguf" >/dev/null 2>&1
+"$binary" corpus build --dir Sources/LanguageServer --dir Tests/pytest-lsp --output "$work/corpus" \
+    --tokenizer "$work/tok.gguf" >/dev/null 2>&1
+"$binary" train --tokenizer "$work/tok.gguf" --data "$work/corpus/shards/train-swift.shard" \
+    --data "$work/corpus/shards/train-python.shard" --dim 64 --hidden 128 --layers 2 --heads 4 --context 128 \
+    --batch 4 --steps 30 --lr 5e-3 --warmup 5 --seed 1 --checkpoint-every 1000 --out "$work/run" >/dev/null 2>&1
+"$binary" quantize "$work/run/model.gguf" "$work/tiny.gguf" --type q8_0 >/dev/null
+
+status=0
+UNDERSTUDY_BINARY="$binary" UNDERSTUDY_MODEL="$work/tiny.gguf" \
+    "$venv/bin/python" -m pytest -q -p no:cacheprovider Tests/pytest-lsp || status=$?
+# pytest's 5 means no tests were collected: the suite vanished, which is a failure, not a pass.
+if [ "$status" -eq 5 ]; then echo "pytest-lsp: no tests collected" >&2; exit 1; fi
+exit "$status"
