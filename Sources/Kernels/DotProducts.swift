@@ -6,7 +6,7 @@
 
 /// Sums a[i] * b[i] over `count` floats.
 @inline(__always)
-func dotF32(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
+public func dotF32(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
     let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
     var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>(), acc2 = SIMD8<Float>(), acc3 = SIMD8<Float>()
     var i = 0

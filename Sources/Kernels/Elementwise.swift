@@ -28,34 +28,42 @@ public func rmsNorm(_ x: UnsafePointer<Float>, weight: UnsafePointer<Float>, cou
 
 /// In place, numerically stable softmax of `count` floats (subtracts the maximum before exponentiating).
 public func softmax(_ x: UnsafeMutablePointer<Float>, count: Int) {
-    guard count > 0 else { return }
-    let raw = UnsafeMutableRawPointer(x)
+    _ = softmax(x, scale: 1, count: count, into: x)
+}
+
+/// out = softmax(x · scale), stable; returns log Σ exp(x · scale), which turns the probabilities back
+/// into log-probabilities (log out[i] = x[i] · scale − result). out may alias x.
+@discardableResult
+public func softmax(_ x: UnsafePointer<Float>, scale factor: Float, count: Int, into out: UnsafeMutablePointer<Float>) -> Float {
+    guard count > 0 else { return -.infinity }
+    let rx = UnsafeRawPointer(x), ro = UnsafeMutableRawPointer(out)
     var i = 0
     var maxima = SIMD8<Float>(repeating: -.infinity)
     while i + 8 <= count {
-        maxima = pointwiseMax(maxima, raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self))
+        maxima = pointwiseMax(maxima, rx.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) * factor)
         i += 8
     }
     var maximum = maxima.max()
     while i < count {
-        maximum = max(maximum, x[i])
+        maximum = max(maximum, x[i] * factor)
         i += 1
     }
     i = 0
     var sums = SIMD8<Float>()
     while i + 8 <= count {
-        let e = vectorExp(raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) - maximum)
-        raw.storeBytes(of: e, toByteOffset: i * 4, as: SIMD8<Float>.self)
+        let e = vectorExp(rx.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) * factor - maximum)
+        ro.storeBytes(of: e, toByteOffset: i * 4, as: SIMD8<Float>.self)
         sums += e
         i += 8
     }
     var sum = sums.sum()
     while i < count {
-        x[i] = scalarExp(x[i] - maximum)
-        sum += x[i]
+        out[i] = scalarExp(x[i] * factor - maximum)
+        sum += out[i]
         i += 1
     }
-    scale(x, count: count, by: 1 / sum)
+    scale(out, count: count, by: 1 / sum)
+    return maximum + log(sum)
 }
 
 /// x[i] *= factor.

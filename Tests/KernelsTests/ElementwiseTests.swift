@@ -32,6 +32,21 @@ func softmaxMatchesReference(count: Int) {
     #expect(abs(x.reduce(0, +) - 1) <= 1e-5)
 }
 
+@Test(arguments: [1, 7, 64, 8192 + 3])
+func scaledSoftmaxMatchesReferenceAndReturnsLogSumExp(count: Int) {
+    var random = TestRandom(seed: UInt64(count) + 200)
+    let x = random.floats(count, scale: 30)
+    let factor: Float = 0.5
+    let scaled = x.map { Double($0) * Double(factor) }
+    let m = scaled.max()!
+    let total = scaled.reduce(0.0) { $0 + exp($1 - m) }
+    let expectedLSE = m + log(total)
+    var out = [Float](repeating: .nan, count: count)
+    let lse = softmax(x, scale: factor, count: count, into: &out)
+    #expect(abs(Double(lse) - expectedLSE) <= 1e-4 * max(1, abs(expectedLSE)))
+    #expect(maxDifference(out, scaled.map { Float(exp($0 - expectedLSE)) }) <= 1e-6)
+}
+
 @Test func vectorExpIsAccurate() {
     var random = TestRandom(seed: 9)
     for _ in 0..<2000 {

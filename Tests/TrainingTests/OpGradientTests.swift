@@ -198,7 +198,7 @@ enum FiniteDifference {
         let teacher = FiniteDifference.randomArray(vocab, seed: 18, scale: 4)
         let pairs = [TeacherProbability(token: 1, probability: 3), TeacherProbability(token: 6, probability: 1),
                      TeacherProbability(token: 1, probability: 0), TeacherProbability(token: 9, probability: 4)]
-        var scratch = [Float](repeating: 0, count: vocab)
+        var scratch = [Float](repeating: 0, count: 2 * vocab)
         func run(_ logits: inout [Float]) -> Float {
             teacher.withUnsafeBufferPointer { t in
                 distillationRow(&logits, count: vocab, target: 3, teacherLogits: sparse ? nil : t.baseAddress,

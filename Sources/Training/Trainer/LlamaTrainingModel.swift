@@ -56,7 +56,7 @@ public final class LlamaTrainingModel: @unchecked Sendable {
         let n = batch * sequence, d = config.dim, kv = config.kvDim, hd = config.hiddenDim, vocab = config.vocabularySize
         let perLayer = 5 * n * d + 2 * n + 2 * n * kv + 3 * n * hd + batch * config.heads * sequence * sequence
         let shared = (config.layers + 1) * n * d + n * d + n + n * vocab
-            + 4 * n * d + 2 * n * kv + 3 * n * hd + pool.threadCount * (sequence * sequence + vocab) + n
+            + 4 * n * d + 2 * n * kv + 3 * n * hd + pool.threadCount * (sequence * sequence + 2 * vocab) + n
         storageCount = config.layers * perLayer + shared
         storage = .allocate(capacity: storageCount)
         storage.initialize(repeating: 0, count: storageCount)
@@ -77,7 +77,7 @@ public final class LlamaTrainingModel: @unchecked Sendable {
         dK = take(n * kv); dV = take(n * kv)
         dH = take(n * hd); dGate = take(n * hd); dUp = take(n * hd)
         attentionScratch = take(pool.threadCount * sequence * sequence)
-        rowScratch = take(pool.threadCount * vocab)
+        rowScratch = take(pool.threadCount * 2 * vocab)   // distillationRow needs 2·V per thread
         rowLoss = take(n)
         precondition(cursor - storage == storageCount, "activation storage miscounted")
     }
@@ -155,7 +155,7 @@ public final class LlamaTrainingModel: @unchecked Sendable {
         self.targets = targets
         computeLogits()
         return lossAndGradient { row, target, thread in
-            let scratch = self.rowScratch + thread * vocab
+            let scratch = self.rowScratch + thread * 2 * vocab
             switch teacher {
             case .logits(let values):
                 return values.withUnsafeBufferPointer { t in

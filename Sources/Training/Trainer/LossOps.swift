@@ -31,15 +31,6 @@ public struct DistillationSettings: Sendable, Equatable {
     }
 }
 
-/// log Σ exp(x[i] · scale) over `count` floats, stable.
-private func logSumExp(_ x: UnsafePointer<Float>, count: Int, scale: Float) -> Float {
-    var m = -Float.infinity
-    for i in 0..<count { m = max(m, x[i] * scale) }
-    var sum: Float = 0
-    for i in 0..<count { sum += exp(x[i] * scale - m) }
-    return m + log(sum)
-}
-
 /// Cross-entropy −log softmax(logits)[target] of one row; replaces the row with its gradient
 /// softmax(logits) − onehot(target).
 public func crossEntropyRow(_ logits: UnsafeMutablePointer<Float>, count: Int, target: Int) -> Float {
@@ -55,40 +46,55 @@ public func crossEntropyRow(_ logits: UnsafeMutablePointer<Float>, count: Int, t
 
 /// The distillation loss of one row (student `logits`, hard `target`, teacher row given either as
 /// `teacherLogits` or as `sparse` probabilities); replaces `logits` with the gradient of the loss.
+/// `scratch` holds 2 · count floats.
 ///
 /// d/dz [α·T²·KL(p ‖ softmax(z/T))] = α·T·(softmax(z/T) − p), and CE's gradient is softmax(z) − onehot.
+/// Every pass over the vocabulary is a SIMD kernel (softmax, dot): exp over V floats, three times per
+/// row, is most of a distillation step's loss cost.
 public func distillationRow(_ logits: UnsafeMutablePointer<Float>, count: Int, target: Int,
                             teacherLogits: UnsafePointer<Float>?, sparse: [TeacherProbability],
                             settings: DistillationSettings, scratch: UnsafeMutablePointer<Float>) -> Float {
     let temperature = settings.temperature, alpha = settings.alpha, invT = 1 / temperature
-    // scratch = teacher distribution p; a position without any teacher probability has no KL term.
+    let teacher = scratch, soft = scratch + count
+    // teacher = p; pLogP = Σ p log p. A position without any teacher probability has no KL term.
     var hasTeacher = true
+    var pLogP: Float = 0
     if let teacherLogits {
-        let lse = logSumExp(teacherLogits, count: count, scale: invT)
-        for i in 0..<count { scratch[i] = exp(teacherLogits[i] * invT - lse) }
+        let teacherLSE = softmax(teacherLogits, scale: invT, count: count, into: teacher)
+        pLogP = dotF32(teacher, teacherLogits, count: count) * invT - teacherLSE
     } else {
-        scratch.update(repeating: 0, count: count)
+        teacher.update(repeating: 0, count: count)
         var total: Float = 0
         for pair in sparse { total += max(0, pair.probability) }
         if total > 0 {
-            for pair in sparse { scratch[Int(pair.token)] += max(0, pair.probability) / total }
+            for pair in sparse { teacher[Int(pair.token)] += max(0, pair.probability) / total }
+            // Few nonzero entries: a scalar scan (compares only) finds them, duplicates merged.
+            for i in 0..<count where teacher[i] > 0 { pLogP += teacher[i] * log(teacher[i]) }
         } else {
             hasTeacher = false
         }
     }
-    let studentLSE_T = logSumExp(logits, count: count, scale: invT)
-    let studentLSE = logSumExp(logits, count: count, scale: 1)
-    var kl: Float = 0
-    for i in 0..<count where scratch[i] > 0 {
-        kl += scratch[i] * (log(scratch[i]) - (logits[i] * invT - studentLSE_T))
+    // KL(p ‖ q) with log q_i = z_i / T − lse_T: Σ p log p − (p · z) / T + lse_T (Σ p = 1).
+    let pDotZ = hasTeacher ? dotF32(teacher, logits, count: count) : 0
+    let ce0 = logits[target]
+    let studentLSE_T = softmax(logits, scale: invT, count: count, into: soft)
+    let studentLSE = softmax(logits, scale: 1, count: count, into: logits)   // logits now hold softmax(z)
+    let kl = hasTeacher ? pLogP - pDotZ * invT + studentLSE_T : 0
+    let ce = studentLSE - ce0
+    let klScale = (hasTeacher ? alpha : 0) * temperature, hardScale = 1 - alpha
+    let rl = UnsafeMutableRawPointer(logits), rs = UnsafeRawPointer(soft), rt = UnsafeRawPointer(teacher)
+    var i = 0
+    while i + 8 <= count {
+        let hard = rl.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+        let q = rs.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+        let p = rt.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+        rl.storeBytes(of: klScale * (q - p) + hardScale * hard, toByteOffset: i * 4, as: SIMD8<Float>.self)
+        i += 8
     }
-    let ce = studentLSE - logits[target]
-    let klWeight = hasTeacher ? alpha : 0
-    for i in 0..<count {
-        let z = logits[i]
-        let soft = exp(z * invT - studentLSE_T), hard = exp(z - studentLSE)
-        logits[i] = klWeight * temperature * (soft - scratch[i]) + (1 - alpha) * hard
+    while i < count {
+        logits[i] = klScale * (soft[i] - teacher[i]) + hardScale * logits[i]
+        i += 1
     }
-    logits[target] -= 1 - alpha
-    return klWeight * temperature * temperature * kl + (1 - alpha) * ce
+    logits[target] -= hardScale
+    return klScale * temperature * kl + hardScale * ce
 }
