@@ -39,10 +39,13 @@ let package = Package(
                 "JSONRPC", "Model", "Kernels",
                 .product(name: "Logging", package: "swift-log"),
             ]),
+        // The embedded student (model card: models/README.md). The whole directory is the resource so
+        // that a checkout without the model file still builds.
+        .target(name: "DefaultModel", resources: [.copy("Resources")]),
         .executableTarget(
             name: "understudy",
             dependencies: [
-                "Kernels", "Model", "Training", "JSONRPC", "LanguageServer",
+                "DefaultModel", "Kernels", "Model", "Training", "JSONRPC", "LanguageServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

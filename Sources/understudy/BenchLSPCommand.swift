@@ -1,4 +1,5 @@
 import ArgumentParser
+import DefaultModel
 import Foundation
 import JSONRPC
 import LanguageServer
@@ -20,8 +21,8 @@ struct BenchLSP: ParsableCommand {
             Build with -c release.
             """)
 
-    @Option(help: "The GGUF model file.")
-    var model: String
+    @Option(help: "The GGUF model file (default: the embedded default model).")
+    var model: String?
 
     @Option(help: "The Swift file to type into (default: 1,500 lines of ./Sources/**/*.swift).")
     var file: String?
@@ -51,7 +52,8 @@ struct BenchLSP: ParsableCommand {
         guard documentLines.count >= 20 else { throw BenchLSPError.fileTooShort(lines: documentLines.count) }
 
         var configuration = ServerConfiguration()
-        configuration.modelPath = model
+        guard let modelPath = model ?? DefaultModel.path else { throw CLIError("no --model given and the embedded default model is missing") }
+        configuration.modelPath = modelPath
         configuration.threads = threads
         let session = BenchSession(configuration: configuration)
         defer { session.close() }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import DefaultModel
 import Foundation
 import Model
 
@@ -6,13 +7,14 @@ struct Info: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print a model file's architecture, sizes, tensor types, tokenizer and special tokens.")
 
-    @Argument(help: "The GGUF model file.")
-    var path: String
+    @Argument(help: "The GGUF model file (default: the embedded default model).")
+    var model: String?
 
     @Flag(help: "Also list every metadata key and tensor.")
     var verbose = false
 
     func run() throws {
+        guard let path = model ?? DefaultModel.path else { throw CLIError("no model given and the embedded default model is missing") }
         let file: GGUFFile
         do { file = try GGUFFile(path: path) } catch { throw CLIError("cannot read \(path): \(error)") }
         if verbose { print(file.summary()) }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import DefaultModel
 import Foundation
 import Model
 #if canImport(Glibc)
@@ -7,8 +8,8 @@ import Glibc
 
 /// Options shared by every command that runs a model.
 struct ModelOptions: ParsableArguments {
-    @Option(name: .long, help: "The GGUF model file.")
-    var model: String
+    @Option(name: .long, help: "The GGUF model file (default: the embedded default model).")
+    var model: String?
 
     @Option(name: .long, help: "Worker threads (default: all cores).")
     var threads: Int?
@@ -23,10 +24,13 @@ struct ModelOptions: ParsableArguments {
 
     /// Loads the model, turning any failure into a one-line message.
     func load() throws -> LlamaModel {
+        guard let path = model ?? DefaultModel.path else {
+            throw CLIError("no --model given and the embedded default model is missing (looked in: \(DefaultModel.fileName) beside the binary and in Sources/DefaultModel)")
+        }
         do {
-            return try LlamaModel(path: model)
+            return try LlamaModel(path: path)
         } catch {
-            throw CLIError("cannot load model \(model): \(error)")
+            throw CLIError("cannot load model \(path): \(error)")
         }
     }
 }

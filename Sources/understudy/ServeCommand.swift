@@ -1,4 +1,5 @@
 import ArgumentParser
+import DefaultModel
 import JSONRPC
 import LanguageServer
 import Logging
@@ -16,8 +17,11 @@ struct Serve: ParsableCommand {
             initializationOptions and workspace/didChangeConfiguration (see protocol/README.md).
             """)
 
-    @Option(help: "The GGUF model file (default: the embedded model, when there is one).")
+    @Option(help: "The GGUF model file (default: the embedded default model).")
     var model: String?
+
+    @Flag(help: "Do not fall back to the embedded model: without --model or a client's setting, answer empty.")
+    var noDefaultModel = false
 
     @Option(help: "Worker threads for the model (default: all cores).")
     var threads: Int?
@@ -37,6 +41,7 @@ struct Serve: ParsableCommand {
     func run() throws {
         var configuration = ServerConfiguration()
         configuration.modelPath = model
+        configuration.defaultModelPath = noDefaultModel ? nil : DefaultModel.path
         configuration.threads = threads ?? defaultThreadCount
         let server = LanguageServer(configuration: configuration, logLevel: Logger.Level(rawValue: logLevel)!) { code in
             Glibc.exit(code)

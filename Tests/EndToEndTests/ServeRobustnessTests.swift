@@ -108,7 +108,7 @@ struct ServeRobustnessTests {
     }
 
     @Test func tenThousandBadInputsOverPipes() throws {
-        let server = try ServeProcess(arguments: ["--threads", "1"])
+        let server = try ServeProcess(arguments: ["--no-default-model", "--threads", "1"])
         defer { server.terminateIfRunning() }
         var random = Random(state: 2026)
         var expected = Expected()

@@ -176,7 +176,7 @@ enum LettersModel {
 /// Smoke check of the client itself: a server that gets only `exit` exits 1 and prints nothing.
 struct ServeSupportTests {
     @Test func exitWithoutShutdownExitsOneAndPrintsNothing() throws {
-        let server = try ServeProcess(arguments: [])
+        let server = try ServeProcess(arguments: ["--no-default-model"])
         defer { server.terminateIfRunning() }
         try server.notify("exit")
         #expect(server.waitForExit() == 1)

@@ -3,8 +3,11 @@ import JSONRPC
 /// The server's settings, from the command line, `initializationOptions` and
 /// `workspace/didChangeConfiguration` (later sources override earlier ones key by key).
 public struct ServerConfiguration: Sendable, Equatable {
-    /// The GGUF model; nil means `defaultModelPath()`.
+    /// The GGUF model; nil means `defaultModelPath`.
     public var modelPath: String?
+    /// The model used when none is configured: the embedded default model, set by `understudy serve`
+    /// (nil in a bare configuration, so a server without one answers "no model").
+    public var defaultModelPath: String?
     /// Threads for one model worker.
     public var threads: Int = 2
     /// Most tokens one completion may generate.
@@ -87,12 +90,5 @@ public struct ServerConfiguration: Sendable, Equatable {
     }
 
     /// The model file to load: the configured one, else the default.
-    public var resolvedModelPath: String? { modelPath ?? defaultModelPath() }
-}
-
-/// Where the embedded default model lives; nil until the trained default model ships.
-///
-/// The single place to fill in when it does: everything else already handles "no model".
-public func defaultModelPath() -> String? {
-    nil
+    public var resolvedModelPath: String? { modelPath ?? defaultModelPath }
 }
