@@ -2,7 +2,9 @@
 # Runs Tests/pytest-lsp: the built `understudy serve` driven by pytest-lsp, an independent LSP client
 # that decodes every response into lsprotocol's official types.
 #   venv:  $UNDERSTUDY_VENV (default ~/.cache/understudy/venv), pinned by Tests/pytest-lsp/requirements.txt
+#   binary: $UNDERSTUDY_BINARY, else the debug build
 #   model: a tiny Q8_0 model trained briefly on Sources/LanguageServer and Tests/pytest-lsp, made fresh each run
+#          by scripts/tiny-model.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv="${UNDERSTUDY_VENV:-$HOME/.cache/understudy/venv}"
@@ -21,21 +23,18 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 "$venv/bin/python" -m pip install -q --disable-pip-version-check -r Tests/pytest-lsp/requirements.txt
 
-swift build --product understudy
-binary="$(swift build --show-bin-path)/understudy"
+if [ -n "${UNDERSTUDY_BINARY:-}" ]; then
+    binary="$UNDERSTUDY_BINARY"
+else
+    swift build --product understudy
+    binary="$(swift build --show-bin-path)/understudy"
+fi
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 # A random model mostly emits stray bytes, which the server rightly shows as nothing; 30 training steps
 # on this repository's own code (~15 s in a debug build) make a deterministic model that writes text.
-"$binary" tokenizer train --data Sources/LanguageServer --data Tests/pytest-lsp --vocab-size 512 \
-    --output "$work/tok.gguf" >/dev/null 2>&1
-"$binary" corpus build --dir Sources/LanguageServer --dir Tests/pytest-lsp --output "$work/corpus" \
-    --tokenizer "$work/tok.gguf" >/dev/null 2>&1
-"$binary" train --tokenizer "$work/tok.gguf" --data "$work/corpus/shards/train-swift.shard" \
-    --data "$work/corpus/shards/train-python.shard" --dim 64 --hidden 128 --layers 2 --heads 4 --context 128 \
-    --batch 4 --steps 30 --lr 5e-3 --warmup 5 --seed 1 --checkpoint-every 1000 --out "$work/run" >/dev/null 2>&1
-"$binary" quantize "$work/run/model.gguf" "$work/tiny.gguf" --type q8_0 >/dev/null
+./scripts/tiny-model.sh "$work/tiny.gguf" "$binary"
 
 status=0
 UNDERSTUDY_BINARY="$binary" UNDERSTUDY_MODEL="$work/tiny.gguf" \

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# The test command (README.md, and what .ci/run runs): system libraries, the Swift tests, then the
-# language server against an independent LSP client (scripts/pytest-lsp.sh).
+# The test command (README.md, and what .ci/run runs): system libraries, the Swift tests, the
+# language server against an independent LSP client (scripts/pytest-lsp.sh), then the editor
+# integrations in headless Neovim 0.12 and 0.11 and under Node (scripts/editor-tests.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 swift test
 ./scripts/pytest-lsp.sh
+./scripts/editor-tests.sh

@@ -1,10 +1,22 @@
 #!/usr/bin/env python3
-"""Drives a headless Neovim with the Understudy plugin against fake_server.py.
+"""Drives a headless Neovim with the Understudy plugin, through pynvim.
 
-Keys go in through `nvim --server SOCK --remote-send`, so they are processed as if
-typed and the plugin's insert-mode autocommands fire exactly as in real use. Each
-scenario (inline mode x position encoding) runs in a fresh Neovim. Exits non-zero
-on the first failed check.
+Keys go in with nvim_input, so they are processed as if typed and the plugin's insert-mode
+autocommands and mappings fire exactly as in real use; state is read back with exec_lua.
+Every scenario runs in a fresh Neovim and waits on conditions (bounded by timeouts), never on
+fixed sleeps, except where it checks that something does NOT happen.
+
+Scenarios against fake_server.py (inline mode x position encoding x attach path): attach,
+initialize options, didOpen, incremental didChange, inline completion, typing along, accept,
+accept word / accept line (one- and multi-line), next/previous candidate, dismiss, Tab
+falling through, $/cancelRequest, a code action on a visual selection, :checkhealth,
+enable/disable, shutdown.
+
+With $UNDERSTUDY_BINARY and $UNDERSTUDY_MODEL set, one more scenario per inline mode runs the
+real `understudy serve --model $UNDERSTUDY_MODEL`: the ghost text the model writes is read
+from the screen's extmarks, accepted (whole, and word by word), and checked against the
+buffer; "Fill in selection" on a visual selection must change only the selected lines,
+exactly as the server's WorkspaceEdit says.
 
 usage: drive.py NVIM_BINARY
 """
@@ -12,10 +24,13 @@ usage: drive.py NVIM_BINARY
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
+
+import pynvim
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
@@ -30,59 +45,150 @@ vim.opt.runtimepath:prepend({plugin!r})
 vim.o.swapfile = false
 vim.o.updatetime = 100
 require('understudy').setup({{
-  cmd = {{ {python!r}, {server!r} }},
-  model = '/tmp/fake-model.gguf',
+  cmd = {cmd},
+  model = {model!r},
   filetypes = {{ 'swift' }},
-  settings = {{ threads = 2, maxTokens = 64 }},
+  settings = {settings},
   inline = {mode!r},
   attach = {attach!r},
   debounce_ms = 30,
 }})
+-- Test hook: every WorkspaceEdit Neovim applies (code actions), as the server sent it.
+_G.applied_edits = {{}}
+local apply = vim.lsp.util.apply_workspace_edit
+vim.lsp.util.apply_workspace_edit = function(edit, ...)
+  table.insert(_G.applied_edits, vim.deepcopy(edit))
+  return apply(edit, ...)
+end
 """
+
+# Reads the suggestion on screen: the first line's virtual text and the virtual lines below it
+# (without the " (1/2)" candidate hints).
+SHOWN = """
+local name = ...
+local ns = vim.api.nvim_get_namespaces()[name]
+if not ns then return vim.NIL end
+local marks = vim.api.nvim_buf_get_extmarks(0, ns, 0, -1, { details = true })
+if #marks == 0 then return vim.NIL end
+local d = marks[1][4]
+local lines = { d.virt_text and d.virt_text[1] and d.virt_text[1][1] or '' }
+for _, vl in ipairs(d.virt_lines or {}) do
+  local parts = {}
+  for _, chunk in ipairs(vl) do
+    if chunk[2] ~= 'ComplHintMore' then parts[#parts + 1] = chunk[1] end
+  end
+  lines[#lines + 1] = table.concat(parts)
+end
+return { row = marks[1][2], col = marks[1][3], text = table.concat(lines, '\\n') }
+"""
+
+# True when the client has no request in flight (0.10 keeps them in client.requests too).
+IDLE = """
+for _, c in ipairs(require('understudy').clients()) do
+  for _, r in pairs(c.requests or {}) do
+    if r.type == 'pending' then return false end
+  end
+end
+return true
+"""
+
+CODE_ACTION = ("<Cmd>lua vim.lsp.buf.code_action({ apply = true, filter = function(a) "
+               "return a.title == '%s' end })<CR>")
 
 
 class Failure(Exception):
     pass
 
 
+def check(cond, message):
+    if not cond:
+        raise Failure(message)
+
+
+WORD = "A-Za-z0-9_\u0080-\U0010FFFF"  # keyword characters as lua/understudy/partial.lua counts them
+
+
+def piece(text, kind):
+    """What one accept-word / accept-line takes (mirrors lua/understudy/partial.lua)."""
+    newlines = re.match(r"\n*", text).group(0)
+    rest = text[len(newlines):]
+    if kind == "word":
+        return newlines + re.match("[^%s\n]*[%s]*" % (WORD, WORD), rest).group(0)
+    return newlines + re.match(r"[^\n]*", rest).group(0)
+
+
+def units(ch, encoding):
+    if encoding == "utf-8":
+        return len(ch.encode("utf-8"))
+    if encoding == "utf-32":
+        return 1
+    return 2 if ord(ch) > 0xFFFF else 1
+
+
+def to_index(line, character, encoding):
+    """Index into `line` (a str) of an LSP `character` counted in `encoding`."""
+    count = 0
+    for i, ch in enumerate(line):
+        if count >= character:
+            return i
+        count += units(ch, encoding)
+    return len(line)
+
+
 class Session:
-    def __init__(self, nvim, mode, encoding, attach, workdir):
-        self.nvim, self.mode, self.encoding = nvim, mode, encoding
+    def __init__(self, nvim, workdir, filename, source, cmd, model, settings, mode, attach, env=None):
+        self.nvim, self.mode = nvim, mode
         self.sock = os.path.join(workdir, "nvim.sock")
         self.log = os.path.join(workdir, "server.log")
-        self.file = os.path.join(workdir, "add.swift")
-        init = os.path.join(workdir, "init.lua")
+        self.file = os.path.join(workdir, filename)
+        self.stderr_path = os.path.join(workdir, "nvim.stderr")
         with open(self.file, "w", encoding="utf-8") as f:
-            f.write(SOURCE)
+            f.write(source)
+        init = os.path.join(workdir, "init.lua")
         with open(init, "w") as f:
-            f.write(INIT.format(plugin=PLUGIN, python=sys.executable, server=SERVER, mode=mode, attach=attach))
-        env = dict(os.environ, FAKE_LOG=self.log, FAKE_ENCODING=encoding,
-                   XDG_STATE_HOME=workdir, XDG_DATA_HOME=workdir, XDG_CONFIG_HOME=workdir)
+            f.write(INIT.format(plugin=PLUGIN, cmd="{ %s }" % ", ".join(repr(c) for c in cmd),
+                                model=model, settings=settings, mode=mode, attach=attach))
+        env = dict(os.environ, XDG_STATE_HOME=workdir, XDG_DATA_HOME=workdir, XDG_CONFIG_HOME=workdir,
+                   FAKE_LOG=self.log, **(env or {}))
+        self.stderr = open(self.stderr_path, "wb")
         self.proc = subprocess.Popen(
             [nvim, "--headless", "--listen", self.sock, "-u", init, "-i", "NONE", self.file],
-            env=env, cwd=workdir, stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        self.wait(lambda: os.path.exists(self.sock), "nvim to listen")
+            env=env, cwd=workdir, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self.stderr)
+        self.nv = None
+        self.wait(self._attach, "nvim to listen")
 
-    def remote(self, flag, arg):
-        out = subprocess.run([self.nvim, "--server", self.sock, flag, arg],
-                             capture_output=True, text=True, timeout=10)
-        return out.stdout
+    def _attach(self):
+        if not os.path.exists(self.sock):
+            return False
+        try:
+            self.nv = pynvim.attach("socket", path=self.sock)
+            return True
+        except OSError:
+            return False
 
     def send(self, keys):
-        self.remote("--remote-send", keys)
+        self.nv.input(keys)
 
-    def lua(self, expr):
-        """Evaluates a Lua expression in the editor; the result comes back as a string."""
-        return self.remote("--remote-expr", "luaeval(\"tostring(%s)\")" % expr.replace('"', '\\"'))
+    def lua(self, code, *args):
+        return self.nv.exec_lua(code, *args)
 
-    def wait(self, predicate, what, timeout=6.0):
+    def ev(self, expr):
+        return self.nv.exec_lua("return " + expr)
+
+    def wait(self, predicate, what, timeout=10.0):
+        """Polls `predicate` until it returns something true (returned) or `timeout` passes."""
         deadline = time.time() + timeout
-        while time.time() < deadline:
-            if predicate():
-                return
-            time.sleep(0.05)
-        raise Failure("timed out waiting for " + what)
+        alive = self.proc.poll() is None
+        while True:
+            value = predicate()
+            if value:
+                return value
+            describe = what() if callable(what) else what
+            if time.time() > deadline:
+                raise Failure("timed out after %.0f s waiting for %s" % (timeout, describe))
+            if alive and self.proc.poll() is not None:
+                raise Failure("nvim exited (code %s) while waiting for %s" % (self.proc.returncode, describe))
+            time.sleep(0.03)
 
     def messages(self):
         if not os.path.exists(self.log):
@@ -93,11 +199,50 @@ class Session:
     def methods(self):
         return [m.get("method") for m in self.messages()]
 
+    def lines(self):
+        return self.nv.current.buffer[:]
+
     def line(self, n):
-        return self.lua("vim.api.nvim_buf_get_lines(0, %d, %d, false)[1]" % (n - 1, n))
+        return self.ev("vim.api.nvim_buf_get_lines(0, %d, %d, false)[1]" % (n - 1, n))
+
+    def cursor(self):
+        return self.ev("vim.api.nvim_win_get_cursor(0)")
+
+    def mode_now(self):
+        return self.ev("vim.api.nvim_get_mode().mode")
 
     def visible(self):
-        return self.lua("require('understudy').visible()") == "true"
+        return self.ev("require('understudy').visible()")
+
+    def inline_mode(self):
+        return self.ev("require('understudy').inline_mode(require('understudy').options())")
+
+    def shown(self):
+        """The suggestion on screen as {row, col, text}, or None."""
+        ns = "nvim.lsp.inline_completion" if self.inline_mode() == "native" else "understudy.ghost"
+        return self.lua(SHOWN, ns)
+
+    def settled_suggestion(self, what, timeout=10.0):
+        """Waits until a suggestion is visible, no request is in flight and the text stays the same."""
+        last = [None]
+
+        def settled():
+            shown = self.shown() if self.visible() else None
+            idle = self.lua(IDLE)
+            stable = shown is not None and idle and shown == last[0]
+            last[0] = shown if idle else None
+            return shown if stable else None
+        return self.wait(settled, what, timeout)
+
+    def checkhealth(self):
+        """Runs :checkhealth understudy and returns its report's lines (and closes it again)."""
+        self.nv.command("checkhealth understudy")
+        # Its last line says which clients run; the handshake's line comes before it.
+        report = self.wait(lambda: (lambda b: b if any("client running" in l or "running: client" in l
+                                                        for l in b) else None)(self.lines()), ":checkhealth output")
+        self.nv.command("bwipeout!")
+        check(self.ev("vim.api.nvim_buf_get_name(0)") == self.file, "checkhealth did not close")
+        return report
 
     def close(self):
         if self.proc.poll() is None:
@@ -106,17 +251,27 @@ class Session:
                 self.proc.wait(timeout=5)
             except Exception:
                 self.proc.kill()
-        return self.proc.stderr.read().decode(errors="replace")
+                self.proc.wait()
+        try:
+            if self.nv:
+                self.nv.close()
+        except Exception:
+            pass
+        self.stderr.close()
+        with open(self.stderr_path, "rb") as f:
+            return f.read().decode(errors="replace")
 
 
-def check(cond, message):
-    if not cond:
-        raise Failure(message)
+# --- against the fake server ---------------------------------------------------------------
+
+def fake_session(nvim, workdir, mode, encoding, attach):
+    return Session(nvim, workdir, "add.swift", SOURCE, [sys.executable, SERVER], "/tmp/fake-model.gguf",
+                   "{ threads = 2, maxTokens = 64 }", mode, attach, env={"FAKE_ENCODING": encoding})
 
 
-def run(s):
+def run_fake(s, encoding, expect_mode, with_health):
     # The plugin attaches and the server sees the session start.
-    s.wait(lambda: s.lua("#require('understudy').clients()") == "1", "the client to start")
+    s.wait(lambda: s.ev("#require('understudy').clients()") == 1, "the client to start")
     s.wait(lambda: "textDocument/didOpen" in s.methods(), "didOpen")
     init = next(m for m in s.messages() if m.get("method") == "initialize")
     options = init["params"].get("initializationOptions") or {}
@@ -125,8 +280,25 @@ def run(s):
     check("initialized" in s.methods(), "no initialized notification")
     opened = next(m for m in s.messages() if m.get("method") == "textDocument/didOpen")
     check(opened["params"]["textDocument"]["languageId"] == "swift", "didOpen languageId")
-    check(s.lua("vim.lsp.get_clients({name='understudy'})[1].offset_encoding") == s.encoding,
-          "negotiated encoding is not " + s.encoding)
+    check(s.ev("vim.lsp.get_clients({name='understudy'})[1].offset_encoding") == encoding,
+          "negotiated encoding is not " + encoding)
+    check(s.inline_mode() == expect_mode, "inline mode %r, expected %r" % (s.inline_mode(), expect_mode))
+
+    if with_health:
+        # :checkhealth runs its own short session with the server; keep it out of this one's log.
+        s.lua("vim.env.FAKE_LOG = ...", s.log + ".health")
+        report = "\n".join(s.checkhealth())
+        s.lua("vim.env.FAKE_LOG = ...", s.log)
+        for expected in ["OK Neovim 0.1",
+                         "OK binary: " + sys.executable,
+                         "ERROR model: /tmp/fake-model.gguf is not a readable file",
+                         "OK the server answers: fake-understudy 0, positions in %s, offers inline completion "
+                         "and code actions" % encoding,
+                         "native (vim.lsp.inline_completion)" if expect_mode == "native" else "ghost text"]:
+            check(expected in report.replace("✅ ", "").replace("❌ ", ""), "checkhealth lacks %r:\n%s" % (expected, report))
+        health_log = [json.loads(l) for l in open(s.log + ".health")]
+        check([m.get("method") for m in health_log] == ["initialize", "initialized", "shutdown", "exit"],
+              "checkhealth session: %r" % [m.get("method") for m in health_log])
 
     # Typing a prefix brings up the suggestion after an inlineCompletion request.
     s.send("2GAret")
@@ -140,17 +312,16 @@ def run(s):
     asked = s.methods().count("textDocument/inlineCompletion")
     s.send("u")
     s.wait(lambda: s.line(2).endswith(" retu"), "typing along")
-    time.sleep(0.3)
+    time.sleep(0.3)  # (nothing to wait for: the check is that nothing goes away)
     check(s.visible(), "typing along hid the suggestion")
     if s.mode == "ghost":
         check(s.methods().count("textDocument/inlineCompletion") == asked, "typing along asked the server again")
 
     # Tab accepts: the item's range edit replaces "retu" with the whole completion.
     s.send("<Tab>")
-    s.wait(lambda: s.line(2) == ACCEPTED, "accept to insert the text (line is %r)" % s.line(2))
-    check(s.lua("vim.api.nvim_get_mode().mode") == "i", "accept left insert mode")
-    col = s.lua("vim.api.nvim_win_get_cursor(0)[2]")
-    check(col == str(len(ACCEPTED.encode("utf-8"))), "cursor after accept at byte %s" % col)
+    s.wait(lambda: s.line(2) == ACCEPTED, lambda: "accept to insert the text (line is %r)" % s.line(2))
+    check(s.mode_now() == "i", "accept left insert mode")
+    check(s.cursor()[1] == len(ACCEPTED.encode("utf-8")), "cursor after accept at byte %s" % s.cursor()[1])
 
     # Incremental sync kept the server's copy equal to the buffer.
     changes = [m for m in s.messages() if m.get("method") == "textDocument/didChange"]
@@ -159,6 +330,50 @@ def run(s):
     expected = SOURCE.replace("    /* é😀 */ \n", ACCEPTED + "\n")
     s.wait(lambda: open(s.log + ".doc", encoding="utf-8").read() == expected, "the server's document to match")
 
+    # Accept word, then accept line: "ret" -> "return" -> "return a + b".
+    s.send("<CR>ret")
+    s.wait(lambda: s.visible() and s.line(3).endswith("ret"), "a suggestion on line 3")
+    indent = s.line(3)[:-3]
+    s.send("<M-Right>")
+    s.wait(lambda: s.line(3) == indent + "return", lambda: "accept word (line is %r)" % s.line(3))
+    check(s.cursor() == [3, len(indent) + 6], "cursor after accept word: %r" % s.cursor())
+    s.wait(lambda: (s.shown() or {}).get("text") == " a + b", lambda: "the rest after accept word (%r)" % s.shown())
+    s.send("<M-C-Right>")
+    s.wait(lambda: s.line(3) == indent + "return a + b", lambda: "accept line (line is %r)" % s.line(3))
+    check(s.cursor() == [3, len(indent) + 12], "cursor after accept line: %r" % s.cursor())
+
+    # A suggestion of three lines, taken a line, a word, a line, then the rest.
+    s.send("<CR>gua")
+    s.wait(lambda: s.visible() and s.line(4).endswith("gua"), "the guard suggestion")
+    indent = s.line(4)[:-3]
+    s.send("<M-C-Right>")
+    s.wait(lambda: s.line(4) == indent + "guard b > 0 else {", lambda: "accept line (line is %r)" % s.line(4))
+    s.wait(lambda: (s.shown() or {}).get("text") == "\n    return a\n}",
+           lambda: "the rest after accept line (%r)" % s.shown())
+    s.send("<M-Right>")
+    s.wait(lambda: s.line(5) == "    return", lambda: "accept word onto a new line (%r)" % s.lines()[3:])
+    check(s.cursor() == [5, 10], "cursor after accept word: %r" % s.cursor())
+    s.wait(lambda: (s.shown() or {}).get("text") == " a\n}", lambda: "the rest after accept word (%r)" % s.shown())
+    s.send("<M-C-Right>")
+    s.wait(lambda: s.line(5) == "    return a", lambda: "accept line (%r)" % s.lines()[3:])
+    s.wait(lambda: (s.shown() or {}).get("text") == "\n}", lambda: "the last line (%r)" % s.shown())
+    s.send("<Tab>")
+    s.wait(lambda: s.lines()[3:7] == [indent + "guard b > 0 else {", "    return a", "}", "}"],
+           lambda: "accept the rest (%r)" % s.lines())
+    check(s.cursor() == [6, 1], "cursor after accepting the rest: %r" % s.cursor())
+
+    # Two candidates: next, previous, next, accept takes the one shown.
+    s.send("<CR>cyc")
+    s.wait(lambda: (s.shown() or {}).get("text", "").startswith("le_one()"), lambda: "candidate 1 (%r)" % s.shown())
+    s.send("<M-]>")
+    s.wait(lambda: (s.shown() or {}).get("text", "").startswith("le_two()"), lambda: "candidate 2 (%r)" % s.shown())
+    s.send("<M-[>")
+    s.wait(lambda: (s.shown() or {}).get("text", "").startswith("le_one()"), lambda: "back to 1 (%r)" % s.shown())
+    s.send("<M-]>")
+    s.wait(lambda: (s.shown() or {}).get("text", "").startswith("le_two()"), lambda: "candidate 2 again (%r)" % s.shown())
+    s.send("<Tab>")
+    s.wait(lambda: s.line(7).endswith("cycle_two()"), lambda: "accept candidate 2 (%r)" % s.line(7))
+
     # The dismiss key hides a suggestion and is swallowed; Tab then types a tab.
     s.send("<CR>ret")
     s.wait(s.visible, "the second suggestion")
@@ -166,31 +381,49 @@ def run(s):
     s.wait(lambda: not s.visible(), "dismiss")
     s.send("<Tab>")
     # (Swift's ftplugin sets expandtab, so the fallen-through Tab may insert spaces.)
-    s.wait(lambda: re.fullmatch(r"\s*ret[ \t]+", s.line(3)), "Tab to fall through (line is %r)" % s.line(3))
+    s.wait(lambda: re.fullmatch(r"\s*ret[ \t]+", s.line(8)), lambda: "Tab to fall through (line is %r)" % s.line(8))
 
     # A newer request cancels the one in flight (the fake answers "slo…" words late).
     # Native 0.12 completion cancels only on InsertLeave, so this is the fallback's job.
-    if s.mode == "ghost":
+    if s.mode == "ghost" or expect_mode == "ghost":
         s.send("<CR>slo")
-        s.wait(lambda: any(m.get("method") == "textDocument/inlineCompletion"
-                           and m["params"]["position"] == {"line": 3, "character": 7} for m in s.messages()),
-               "the slow request")
+        s.wait(lambda: s.line(9).endswith("slo"), "typing slo")
+        where = {"line": 8, "character": len(s.line(9))}
+        s.wait(lambda: any(m.get("method") == "textDocument/inlineCompletion" and m["params"]["position"] == where
+                           for m in s.messages()), "the slow request")
         slow_id = [m for m in s.messages() if m.get("method") == "textDocument/inlineCompletion"][-1]["id"]
         s.send("w")
         s.wait(lambda: {"id": slow_id} in [m["params"] for m in s.messages() if m.get("method") == "$/cancelRequest"],
                "$/cancelRequest for request %s" % slow_id)
         s.send("<C-u>")
 
+    # A code action on a visual selection of lines 1-2 applies the edit from codeAction/resolve.
+    s.send("<Esc>")
+    s.wait(lambda: s.mode_now() == "n", "normal mode")
+    before = s.lines()
+    s.send("ggVj")
+    s.wait(lambda: s.mode_now() == "V", "visual line mode")
+    s.send(CODE_ACTION % "Add documentation comment")
+    s.wait(lambda: s.line(1) == "/// Adds.", lambda: "the code action's edit (line 1 is %r)" % s.line(1))
+    check(s.lines() == ["/// Adds."] + before, "the code action changed more than its edit: %r" % s.lines())
+    asked = [m for m in s.messages() if m.get("method") == "textDocument/codeAction"][-1]["params"]["range"]
+    check(asked["start"] == {"line": 0, "character": 0} and asked["end"]["line"] == 1,
+          "codeAction range is not the selection: %r" % asked)
+    check("codeAction/resolve" in s.methods(), "no codeAction/resolve")
+    s.wait(lambda: open(s.log + ".doc", encoding="utf-8").read() == "\n".join(s.lines()) + "\n",
+           "the server's document to match after the code action")
+    s.send("<Esc>")
+
     # Status, and disable/enable round trip through didChangeConfiguration.
-    status = s.lua("table.concat(require('understudy').status_lines(), '|')")
-    check("fake-understudy" in status and "encoding " + s.encoding in status, "status: %r" % status)
+    status = s.ev("table.concat(require('understudy').status_lines(), '|')")
+    check("fake-understudy" in status and "encoding " + encoding in status, "status: %r" % status)
     s.send("<Esc>:UnderstudyDisable<CR>")
     s.wait(lambda: any(m.get("method") == "workspace/didChangeConfiguration"
                        and m["params"]["settings"]["understudy"]["enabled"] is False
                        for m in s.messages()), "didChangeConfiguration with enabled false")
     asked = s.methods().count("textDocument/inlineCompletion")
-    s.send("oret")
-    time.sleep(0.6)
+    s.send("Goret")
+    time.sleep(0.6)  # (the check is that nothing is asked)
     check(not s.visible() and s.methods().count("textDocument/inlineCompletion") == asked,
           "completions still requested while disabled")
     s.send("<Esc>:UnderstudyEnable<CR>")
@@ -202,37 +435,164 @@ def run(s):
 
     # Quitting shuts the server down (Neovim may exit before its `exit` notification goes out).
     s.send("<Esc>:qa!<CR>")
-    s.proc.wait(timeout=5)
-    s.wait(lambda: "shutdown" in s.methods(), "shutdown", timeout=3)
+    s.proc.wait(timeout=10)
+    s.wait(lambda: "shutdown" in s.methods(), "shutdown", timeout=5)
+
+
+# --- against the real server ---------------------------------------------------------------
+
+REAL_SOURCE = os.path.join(ROOT, "Sources", "LanguageServer", "Completion", "TypingCache.swift")
+
+
+def real_session(nvim, workdir, mode, binary, model):
+    with open(REAL_SOURCE, encoding="utf-8") as f:
+        source = f.read()
+    return Session(nvim, workdir, "TypingCache.swift", source, [binary, "serve", "--threads", "1"], model,
+                   "{ maxTokens = 24 }", mode, "auto"), source
+
+
+def apply_edit(lines, edit, encoding):
+    """`lines` with one LSP TextEdit (positions in `encoding`) applied."""
+    start, end = edit["range"]["start"], edit["range"]["end"]
+    text = "\n".join(lines)
+    offsets = [0]
+    for line in lines:
+        offsets.append(offsets[-1] + len(line) + 1)
+
+    def index(pos):
+        return offsets[pos["line"]] + to_index(lines[pos["line"]], pos["character"], encoding)
+    new = text[:index(start)] + edit["newText"] + text[index(end):]
+    return new.split("\n")
+
+
+def run_real(s, source, expect_mode):
+    s.wait(lambda: s.ev("#require('understudy').clients()") == 1, "the client to start", timeout=20)
+    s.wait(lambda: s.ev("next(require('understudy').clients()[1].attached_buffers) ~= nil"), "attach")
+    check(s.inline_mode() == expect_mode, "inline mode %r, expected %r" % (s.inline_mode(), expect_mode))
+    report = s.checkhealth()
+    text = "\n".join(report)
+    check("ERROR" not in text and "WARNING" not in text, "checkhealth against the real server:\n" + text)
+    check("the server answers: understudy" in text and "`understudy info`: model" in text,
+          "checkhealth against the real server:\n" + text)
+    original = source.rstrip("\n").split("\n")
+    check(s.lines() == original, "the buffer is not the file")
+
+    # Type the start of a line the model saw in training; accept the ghost text whole.
+    row = next(i for i, l in enumerate(original) if l.strip().startswith("public func lookup")) + 1
+    s.send("%dGopublic func " % row)
+    # (the prefix keeps whatever indentation Swift's indent script gives the new line)
+    s.wait(lambda: s.line(row + 1).endswith("public func "), lambda: "typing (%r)" % s.line(row + 1))
+    prefix = s.line(row + 1)
+    shown = s.settled_suggestion("the model's suggestion", timeout=30)
+    check(shown["row"] == row and shown["text"], "suggestion %r at the wrong place" % shown)
+    lines = shown["text"].split("\n")
+    print("     model after %r: %r" % (prefix, shown["text"]))
+    s.send("<Tab>")
+    want = original[:row] + [prefix + lines[0]] + lines[1:] + original[row:]
+    s.wait(lambda: s.lines() == want, lambda: "accept to insert %r (buffer %r)" % (shown["text"], s.lines()[row - 1:row + 3]))
+
+    # The same again word by word: accept one word, then the rest (from the server's typing cache).
+    at = row + len(lines) + 1
+    s.send("<Esc>o<C-u>" + prefix)
+    s.wait(lambda: s.line(at) == prefix, lambda: "typing the second prefix (%r)" % s.line(at))
+    shown = s.settled_suggestion("the second suggestion", timeout=30)
+    word = piece(shown["text"], "word")
+    print("     model after %r: %r, accepting %r first" % (prefix, shown["text"], word))
+    check(word and word != shown["text"], "the suggestion %r has a single word" % shown["text"])
+    s.send("<M-Right>")
+    s.wait(lambda: s.line(at) == prefix + word.split("\n")[0], lambda: "accept word (line is %r)" % s.line(at))
+    rest = s.settled_suggestion("the rest after accept word", timeout=30)
+    check(rest["text"] == shown["text"][len(word):], "after accept word the suggestion is %r, not the rest %r"
+          % (rest["text"], shown["text"][len(word):]))
+    s.send("<Tab>")
+    s.wait(lambda: "\n".join(s.lines()[at - 1:]).startswith(prefix + shown["text"]),
+           lambda: "accepting the rest (%r)" % s.lines()[at - 1:at + 2])
+
+    # "Fill in selection" on lines 3-5 of a function: only the selection changes, as the edit says.
+    s.send("<Esc>")
+    s.wait(lambda: s.mode_now() == "n", "normal mode")
+    before = s.lines()
+    top = next(i for i, l in enumerate(before) if "guard !candidates.isEmpty" in l) + 1
+    s.send("%dGVjj" % top)
+    s.wait(lambda: s.mode_now() == "V", "visual line mode")
+    s.send(CODE_ACTION % "Fill in selection")
+    edits = s.wait(lambda: s.ev("_G.applied_edits[1]"), "the Fill in selection edit", timeout=60)
+    uri = s.ev("vim.uri_from_bufnr(0)")
+    changes = edits.get("changes") or {}
+    check(list(changes) == [uri] and len(changes[uri]) == 1, "WorkspaceEdit: %r" % edits)
+    edit = changes[uri][0]
+    rng = edit["range"]
+    encoding = s.ev("require('understudy').clients()[1].offset_encoding")
+    last = before[top + 1]
+    check(rng["start"]["line"] >= top - 1 and rng["end"]["line"] <= top + 1
+          and (rng["end"]["line"] < top + 1 or rng["end"]["character"] <= sum(units(c, encoding) for c in last)),
+          "the edit %r reaches outside the selection (lines %d-%d)" % (rng, top, top + 2))
+    selected = "\n".join(before[top - 1:top + 2])
+    check(edit["newText"].strip() and edit["newText"] != selected, "the model filled in %r" % edit["newText"])
+    print("     Fill in selection of lines %d-%d: %s-%s (%s) -> %r" % (
+        top, top + 2, rng["start"], rng["end"], encoding, edit["newText"]))
+    want = apply_edit(before, edit, encoding)
+    s.wait(lambda: s.lines() == want, lambda: "the buffer to be the edit applied (%r)" % s.lines()[top - 2:top + 4])
+    after = s.lines()
+    check(after[:top - 1] == before[:top - 1], "lines before the selection changed")
+    tail = len(before) - (top + 2)
+    check(after[len(after) - tail:] == before[top + 2:], "lines after the selection changed")
+    s.send("<Esc>:qa!<CR>")
+    s.proc.wait(timeout=10)
 
 
 def main():
     nvim = sys.argv[1]
-    # (inline mode, position encoding the server picks, how the plugin attaches)
+    version = subprocess.run([nvim, "--version"], capture_output=True, text=True).stdout.split("\n")[0]
+    native = subprocess.run([nvim, "--headless", "-u", "NONE", "-i", "NONE", "--cmd",
+                             "lua io.stdout:write(tostring(vim.lsp.inline_completion ~= nil))", "--cmd", "qa!"],
+                            capture_output=True, text=True, timeout=30).stdout.strip() == "true"
+    print(version, "(native inline completion)" if native else "(no native inline completion: ghost text)")
+    # (inline mode asked for, position encoding the server picks, how the plugin attaches)
     scenarios = [
-        ("native", "utf-16", "auto"),
+        ("native", "utf-16", "auto"),  # on 0.10/0.11 this checks the fallback to ghost text
         ("ghost", "utf-16", "auto"),
         ("ghost", "utf-8", "auto"),
         ("ghost", "utf-32", "auto"),
         ("ghost", "utf-16", "start"),  # the 0.10 path: vim.lsp.start from FileType
     ]
+    binary, model = os.environ.get("UNDERSTUDY_BINARY"), os.environ.get("UNDERSTUDY_MODEL")
+    only = os.environ.get("UNDERSTUDY_NVIM_SCENARIOS")  # e.g. "real" or "fake"
     failed = 0
-    for mode, encoding, attach in scenarios:
-        with tempfile.TemporaryDirectory(prefix="understudy-nvim-") as workdir:
-            s = Session(nvim, mode, encoding, attach, workdir)
-            started = time.time()
-            try:
-                run(s)
-                print("ok   %-6s %-6s %-5s (%.1f s)" % (mode, encoding, attach, time.time() - started))
-            except (Failure, subprocess.TimeoutExpired, StopIteration) as e:
-                failed += 1
-                print("FAIL %-6s %-6s %-5s: %s" % (mode, encoding, attach, e))
-                for m in s.messages():
+    runs = []
+    if only != "real":
+        runs += [("fake", m, e, a) for m, e, a in scenarios]
+    if binary and model and only != "fake":
+        runs += [("real", m, "-", "auto") for m in (["native", "ghost"] if native else ["ghost"])]
+    elif only == "real":
+        print("FAIL real: set UNDERSTUDY_BINARY and UNDERSTUDY_MODEL")
+        sys.exit(1)
+    for kind, mode, encoding, attach in runs:
+        expect = mode if native or mode == "ghost" else "ghost"
+        label = "%-4s %-6s %-6s %-5s" % (kind, mode, encoding, attach)
+        workdir = tempfile.mkdtemp(prefix="understudy-nvim-")
+        s = None
+        started = time.time()
+        try:
+            if kind == "fake":
+                s = fake_session(nvim, workdir, mode, encoding, attach)
+                run_fake(s, encoding, expect, with_health=(mode == "native"))
+            else:
+                s, source = real_session(nvim, workdir, mode, binary, model)
+                run_real(s, source, expect)
+            print("ok   %s (%.1f s)" % (label, time.time() - started), flush=True)
+        except (Failure, subprocess.TimeoutExpired, StopIteration, pynvim.NvimError, OSError, EOFError) as e:
+            failed += 1
+            print("FAIL %s: %s" % (label, e), flush=True)
+            if s:
+                for m in s.messages()[-40:]:
                     print("     server got:", json.dumps(m)[:200])
-            finally:
+        finally:
+            if s:
                 stderr = s.close()
                 if re.search(r"E\d+:|Error|traceback", stderr):
                     print("     nvim stderr:", stderr.strip()[:2000])
+            shutil.rmtree(workdir, ignore_errors=True)
     sys.exit(1 if failed else 0)
 
 

