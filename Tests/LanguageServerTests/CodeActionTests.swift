@@ -62,6 +62,26 @@ extension LanguageServerModuleTests {
             #expect(client.messages("workspace/applyEdit").isEmpty)
         }
 
+        @Test func progressTokenAcceptedAfterTheWorkEndedStillBeginsAndEnds() async throws {
+            let client = TestClient()
+            defer { client.close() }
+            try await client.initialize(capabilities: ["window": ["workDoneProgress": true]])
+            client.open(uri, text)
+            let list = try await actions(client, position(2, 4), position(2, 25))
+            let body = try #require(list.first { $0["title"] == "Complete function body" })
+            // The client answers window/workDoneProgress/create only after the resolve's response.
+            client.holdServerRequests()
+            _ = try await client.request("codeAction/resolve", body).value()
+            #expect(client.messages("window/workDoneProgress/create").count == 1)
+            #expect(client.messages("$/progress").isEmpty)
+            client.releaseServerRequests()
+            try await client.waitUntil("progress end") {
+                client.messages("$/progress").contains { $0["value"]?["kind"] == "end" }
+            }
+            let kinds = client.messages("$/progress").compactMap { $0["value"]?["kind"]?.stringValue }
+            #expect(kinds == ["begin", "end"])
+        }
+
         @Test func documentationCommentIsInsertedAboveTheLine() async throws {
             let client = TestClient()
             defer { client.close() }

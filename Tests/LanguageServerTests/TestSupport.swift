@@ -161,6 +161,20 @@ final class TestClient: JSONRPCMessageHandler {
     }
 
     private let responses = Mutex<[RequestID: PendingResponse]>([:])
+    /// Answers to the server's requests held back by `holdServerRequests()` (nil: answer at once).
+    private let heldRequests = Mutex<[(RequestID, JSONValue)]?>(nil)
+
+    /// From now on the server's requests wait for `releaseServerRequests()`, as with a slow client.
+    func holdServerRequests() { heldRequests.withLock { $0 = $0 ?? [] } }
+
+    /// Answers every held request, in order, and answers later ones at once again.
+    func releaseServerRequests() {
+        let held = heldRequests.withLock { held -> [(RequestID, JSONValue)] in
+            defer { held = nil }
+            return held ?? []
+        }
+        for (id, answer) in held { connection.sendResponse(to: id, result: answer) }
+    }
 
     func notify(_ method: String, _ params: JSONValue? = nil) {
         connection.sendNotification(method, params: params)
@@ -193,9 +207,15 @@ final class TestClient: JSONRPCMessageHandler {
             responses.withLock { $0.removeValue(forKey: id) }?.fulfil(.failure(error))
         case .request(let id, let method, _):
             received.withLock { $0.append(message) }
-            // Accept what the server asks (progress tokens, edits).
+            // Accept what the server asks (progress tokens, edits), now or when the test releases it.
             let answer: JSONValue = method == "workspace/applyEdit" ? ["applied": true] : .null
-            connection.sendResponse(to: id, result: answer)
+            let answerNow = heldRequests.withLock { held -> Bool in
+                guard var queue = held else { return true }
+                queue.append((id, answer))
+                held = queue
+                return false
+            }
+            if answerNow { connection.sendResponse(to: id, result: answer) }
         default:
             received.withLock { $0.append(message) }
         }

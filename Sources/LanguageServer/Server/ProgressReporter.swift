@@ -5,7 +5,9 @@ import Synchronization
 /// with `window/workDoneProgress/create` (the spec forbids reporting before the client said yes).
 ///
 /// `begin` goes out when the client accepts the token; `report` and `end` only after `begin`, so a
-/// client that refuses or answers late never sees a stray notification.
+/// client that refuses never sees a stray notification. When the work ends before the client's
+/// answer arrives, the accepted token still gets its `begin` and `end`, back to back, so that every
+/// token a client created is closed.
 final class ProgressReporter: Sendable {
     let token: ProgressToken
     private let connection: JSONRPCConnection
@@ -16,6 +18,7 @@ final class ProgressReporter: Sendable {
         var begun = false
         var finished = false
         var lastPercentage = -1
+        var endMessage = ""
     }
 
     init(token: ProgressToken, title: String, connection: JSONRPCConnection) {
@@ -30,10 +33,10 @@ final class ProgressReporter: Sendable {
         connection.sendRequest("window/workDoneProgress/create", params: params) { [self] result in
             guard case .success = result else { return }
             state.withLock { phase in
-                guard !phase.finished else { return }
                 phase.begun = true
                 phase.lastPercentage = 0
                 send(WorkDoneProgressBegin(title: title, cancellable: true, message: "running the model", percentage: 0))
+                if phase.finished { send(WorkDoneProgressEnd(message: phase.endMessage)) }
             }
         }
     }
@@ -53,6 +56,7 @@ final class ProgressReporter: Sendable {
         state.withLock { phase in
             guard !phase.finished else { return }
             phase.finished = true
+            phase.endMessage = message
             if phase.begun { send(WorkDoneProgressEnd(message: message)) }
         }
     }
