@@ -65,17 +65,22 @@ def main():
     ap.add_argument("--work", required=True)
     ap.add_argument("--files", type=int, default=200)
     ap.add_argument("--tokens", type=int, default=256)
+    ap.add_argument("--model", help="an F32 GGUF to check (e.g. a trained model) instead of a random one")
     args = ap.parse_args()
     us, work = args.understudy, args.work
 
-    # A tokenizer trained on part of Python's standard library, then a random model in three types.
-    tok = os.path.join(work, "tokenizer.gguf")
-    if not os.path.exists(tok):
-        run(us, "tokenizer", "train", "--data", sysconfig.get_paths()["stdlib"], "--vocab-size", 8192, "-o", tok)
     models = {}
-    f32 = os.path.join(work, "model-f32.gguf")
-    run(us, "init-model", "--tokenizer", tok, "--dim", 288, "--hidden", 768, "--layers", 6, "--heads", 6,
-        "--type", "f32", "-o", f32)
+    if args.model:
+        # A given (trained) model: its own tokenizer, and its quantizations made here.
+        f32 = tok = args.model
+    else:
+        # A tokenizer trained on part of Python's standard library, then a random model in three types.
+        tok = os.path.join(work, "tokenizer.gguf")
+        if not os.path.exists(tok):
+            run(us, "tokenizer", "train", "--data", sysconfig.get_paths()["stdlib"], "--vocab-size", 8192, "-o", tok)
+        f32 = os.path.join(work, "model-f32.gguf")
+        run(us, "init-model", "--tokenizer", tok, "--dim", 288, "--hidden", 768, "--layers", 6, "--heads", 6,
+            "--type", "f32", "-o", f32)
     models["F32"] = f32
     for t in ("q8_0", "q4_0"):
         models[t.upper()] = os.path.join(work, f"model-{t}.gguf")

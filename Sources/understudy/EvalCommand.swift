@@ -37,6 +37,9 @@ struct Eval: ParsableCommand {
     @Option(help: "New tokens scored per bits-per-byte window after the first (default: half the context).")
     var bpbStride: Int?
 
+    @Option(help: "Order of the completion prompts: spm (the language server's) or psm.")
+    var fimOrder = "spm"
+
     @Flag(help: "Print one JSON object instead of the table.")
     var json = false
 
@@ -46,6 +49,7 @@ struct Eval: ParsableCommand {
         guard (8...65536).contains(promptTokens) else { throw ValidationError("--prompt-tokens must be in 8...65536") }
         guard (1...1024).contains(maxTokens) else { throw ValidationError("--max-tokens must be in 1...1024") }
         if let bpbStride, bpbStride < 1 { throw ValidationError("--bpb-stride must be at least 1") }
+        guard FIMOrder(rawValue: fimOrder) != nil else { throw ValidationError("--fim-order must be spm or psm, not \(fimOrder)") }
     }
 
     func run() throws {
@@ -61,7 +65,8 @@ struct Eval: ParsableCommand {
         let model = try modelOptions.load()
         let evaluator = ModelEvaluator(model: model, threads: modelOptions.threadCount)
         let options = ModelEvaluator.Options(samples: samples, seed: seed, promptTokens: promptTokens,
-                                             maxNewTokens: maxTokens, bpbStride: bpbStride)
+                                             maxNewTokens: maxTokens, bpbStride: bpbStride,
+                                             fimOrder: FIMOrder(rawValue: fimOrder)!)
         var bar = ProgressBar()
         let report = try evaluator.evaluate(files: files, language: lang, data: data, options: options) { phase, done, total in
             bar.update(label: phase.rawValue, done: done, total: total)

@@ -187,10 +187,12 @@ extension LanguageServerModuleTests {
             #expect(header.contains("// }\n"))
             let tokens = try assembler.prompt(for: input, header: TestModel.model.tokenizer.encode(header))
             let specials = TestModel.model.tokenizer.specials
-            #expect(tokens.first == specials.fimPrefix)
-            #expect(tokens.last == specials.fimMiddle)
-            let text = String(decoding: TestModel.model.tokenizer.decode(Array(tokens.dropFirst())), as: UTF8.self)
+            // SPM order: <fim_prefix><fim_suffix> suffix <fim_middle>, then the header and the prefix.
+            #expect(Array(tokens.prefix(2)) == [specials.fimPrefix!, specials.fimSuffix!])
+            let middle = try #require(tokens.firstIndex(of: specials.fimMiddle!))
+            let text = String(decoding: TestModel.model.tokenizer.decode(Array(tokens[(middle + 1)...])), as: UTF8.self)
             #expect(text.hasPrefix("// From Pricing.swift:"))
+            #expect(text.hasSuffix("let t = "))
             #expect(tokens.count <= 600)
         }
     }

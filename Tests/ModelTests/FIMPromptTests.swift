@@ -3,27 +3,52 @@ import Testing
 
 @Test func fimPromptHasTheSpecialTokensInPSMOrder() throws {
     let tokenizer = try ModelFixtures.byteVocabulary().makeTokenizer()
-    let prompt = try FIMPromptBuilder(tokenizer: tokenizer, maxTokens: 100)
+    let prompt = try FIMPromptBuilder(tokenizer: tokenizer, maxTokens: 100, order: .psm)
         .build(prefix: Array("func f() {\n    ret".utf8), suffix: Array("\n}\n".utf8))
     let s = tokenizer.specials
     #expect(prompt.tokens.first == s.fimPrefix)
     #expect(prompt.tokens.last == s.fimMiddle)
+    #expect(prompt.prefixTokenStart == 1)
     let suffixMarker = try #require(prompt.tokens.firstIndex(of: s.fimSuffix!))
     #expect(tokenizer.decode(Array(prompt.tokens[1..<suffixMarker])) == Array("func f() {\n    ret".utf8))
     #expect(tokenizer.decode(Array(prompt.tokens[(suffixMarker + 1)..<(prompt.tokens.count - 1)])) == Array("\n}\n".utf8))
     #expect(prompt.prefixBytes == 18 && prompt.suffixBytes == 3)
 }
 
-@Test func fimPromptKeepsTheTextNearestTheCursorWithinBudget() throws {
+@Test func fimPromptInSPMOrderEndsWithThePrefix() throws {
     let tokenizer = try ModelFixtures.byteVocabulary().makeTokenizer()
+    // SPM is the default: the model continues the prefix, which ends the prompt.
+    let prompt = try FIMPromptBuilder(tokenizer: tokenizer, maxTokens: 100)
+        .build(prefix: Array("func f() {\n    ret".utf8), suffix: Array("\n}\n".utf8))
+    let s = tokenizer.specials
+    #expect(Array(prompt.tokens.prefix(2)) == [s.fimPrefix!, s.fimSuffix!])
+    let middleMarker = try #require(prompt.tokens.firstIndex(of: s.fimMiddle!))
+    #expect(tokenizer.decode(Array(prompt.tokens[2..<middleMarker])) == Array("\n}\n".utf8))
+    #expect(prompt.prefixTokenStart == middleMarker + 1)
+    #expect(tokenizer.decode(Array(prompt.tokens[(middleMarker + 1)...])) == Array("func f() {\n    ret".utf8))
+    #expect(prompt.prefixBytes == 18 && prompt.suffixBytes == 3)
+}
+
+@Test(arguments: FIMOrder.allCases)
+func fimPromptKeepsTheTextNearestTheCursorWithinBudget(order: FIMOrder) throws {
+    let tokenizer = try ModelFixtures.byteVocabulary().makeTokenizer()
+    let s = tokenizer.specials
     let prefix = Array((0..<300).map { "line \($0) of the prefix\n" }.joined().utf8) + Array("let x = ".utf8)
     let suffix = Array((0..<300).map { "line \($0) of the suffix\n" }.joined().utf8)
     for budget in [8, 40, 200, 1000] {
-        let prompt = try FIMPromptBuilder(tokenizer: tokenizer, maxTokens: budget).build(prefix: prefix, suffix: suffix)
+        let prompt = try FIMPromptBuilder(tokenizer: tokenizer, maxTokens: budget, order: order).build(prefix: prefix, suffix: suffix)
         #expect(prompt.tokens.count <= budget)
-        let marker = try #require(prompt.tokens.firstIndex(of: tokenizer.specials.fimSuffix!))
-        let keptPrefix = tokenizer.decode(Array(prompt.tokens[1..<marker]))
-        let keptSuffix = tokenizer.decode(Array(prompt.tokens[(marker + 1)...].dropLast()))
+        let keptPrefix: [UInt8], keptSuffix: [UInt8]
+        switch order {
+        case .psm:
+            let marker = try #require(prompt.tokens.firstIndex(of: s.fimSuffix!))
+            keptPrefix = tokenizer.decode(Array(prompt.tokens[1..<marker]))
+            keptSuffix = tokenizer.decode(Array(prompt.tokens[(marker + 1)...].dropLast()))
+        case .spm:
+            let marker = try #require(prompt.tokens.firstIndex(of: s.fimMiddle!))
+            keptSuffix = tokenizer.decode(Array(prompt.tokens[2..<marker]))
+            keptPrefix = tokenizer.decode(Array(prompt.tokens[(marker + 1)...]))
+        }
         #expect(prefix.suffix(keptPrefix.count).elementsEqual(keptPrefix), "prefix ends at the cursor")
         #expect(suffix.prefix(keptSuffix.count).elementsEqual(keptSuffix), "suffix starts at the cursor")
         if budget >= 40 { #expect(keptSuffix.count > 0 && keptPrefix.count > keptSuffix.count) }

@@ -22,12 +22,15 @@ struct CorpusFIMTests {
         #expect(fim.example(text, cuts: text.count, text.count, mode: .psm) == [pre] + tokenizer.encode(bytes: text) + [suf, mid, eot])
     }
 
-    @Test func psmMatchesTheLanguageServersPromptBuilder() throws {
+    /// A training example starts with exactly the prompt the language server builds for the same cut,
+    /// in both orders, and continues with the middle.
+    @Test(arguments: [(FIMOrder.psm, FIMMode.psm), (.spm, .spm)])
+    func trainingExamplesMatchTheLanguageServersPromptBuilder(order: FIMOrder, mode: FIMMode) throws {
         let text = Array("func f() {\n    let a = 1\n    return a\n}\n".utf8)
-        let builder = FIMPromptBuilder(tokenizer: tokenizer, maxTokens: 512)
+        let builder = FIMPromptBuilder(tokenizer: tokenizer, maxTokens: 512, order: order)
         for (a, b) in [(15, 25), (0, 10), (11, 11), (30, text.count)] {
             let prompt = try builder.build(prefix: text[..<a], suffix: text[b...])
-            let example = fim.example(text, cuts: a, b, mode: .psm)
+            let example = fim.example(text, cuts: a, b, mode: mode)
             #expect(Array(example.prefix(prompt.tokens.count)) == prompt.tokens)
             #expect(Array(example[prompt.tokens.count...]) == tokenizer.encode(bytes: Array(text[a..<b])) + [0])
         }

@@ -39,7 +39,7 @@ public struct CompletionInput: Sendable {
 
 /// Builds the model prompt for a completion: a FIM prompt over the document (built by the same
 /// `FIMPromptBuilder` the evaluation uses) with relevant code from other open files spliced in
-/// right after `<fim_prefix>`, as a comment block, so the model reads it as part of the file's prefix.
+/// where the prefix text begins, as a comment block, so the model reads it as part of the file's prefix.
 ///
 /// Two choices keep the KV cache useful while the user types: the prefix window starts at a line
 /// boundary that only moves every quarter window, and the suffix is limited to a few lines, so a
@@ -67,7 +67,7 @@ public struct ContextAssembler: Sendable {
         let fim = try builder.build(prefix: input.prefix[prefixWindowStart(input.prefix, tokens: budget - header.count)...],
                                     suffix: input.suffix[..<suffixWindowEnd(input.suffix)])
         guard !header.isEmpty else { return fim.tokens }
-        return [fim.tokens[0]] + header + fim.tokens[1...]
+        return Array(fim.tokens[..<fim.prefixTokenStart]) + header + fim.tokens[fim.prefixTokenStart...]
     }
 
     /// A line start roughly `tokens * 3` bytes before the cursor, moved in quarter-window steps only.

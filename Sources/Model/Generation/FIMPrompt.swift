@@ -1,6 +1,19 @@
-/// A fill-in-the-middle prompt: `<fim_prefix>` prefix `<fim_suffix>` suffix `<fim_middle>` (PSM order).
+/// The order of a fill-in-the-middle prompt (Bavarian et al. 2022).
+public enum FIMOrder: String, Sendable, CaseIterable {
+    /// `<fim_prefix>` prefix `<fim_suffix>` suffix `<fim_middle>`.
+    case psm
+    /// `<fim_prefix><fim_suffix>` suffix `<fim_middle>` prefix: the generated middle continues the prefix
+    /// directly, so a model trained with context shorter than its documents still sees the text it
+    /// continues right before the cursor (and typing only appends to the prompt).
+    case spm
+}
+
+/// A fill-in-the-middle prompt in PSM or SPM order.
 public struct FIMPrompt: Sendable, Equatable {
     public var tokens: [Int32]
+    /// Index in `tokens` where the prefix text begins (where context that reads as part of the prefix,
+    /// such as code from other files, may be spliced in).
+    public var prefixTokenStart: Int
     /// Bytes of the prefix (counted back from the cursor) and suffix (from the cursor) the prompt covers.
     public var prefixBytes: Int
     public var suffixBytes: Int
@@ -13,15 +26,20 @@ public struct FIMPromptBuilder: Sendable {
     public var maxTokens: Int
     /// Share of the budget the suffix keeps when both sides are longer than the budget.
     public var suffixShare: Double
+    /// Order of the prompt; SPM by default, the order our training makes models best at (see
+    /// models/README.md): with 512-token windows the middle of a PSM example rarely shares a window
+    /// with the end of its prefix.
+    public var order: FIMOrder
 
     /// Code tokens rarely cover more than this many bytes; windows are cut from the text at this rate
     /// before tokenizing so a large file is never tokenized whole.
     static let bytesPerTokenBound = 8
 
-    public init(tokenizer: BPETokenizer, maxTokens: Int, suffixShare: Double = 0.25) {
+    public init(tokenizer: BPETokenizer, maxTokens: Int, suffixShare: Double = 0.25, order: FIMOrder = .spm) {
         self.tokenizer = tokenizer
         self.maxTokens = maxTokens
         self.suffixShare = suffixShare
+        self.order = order
     }
 
     /// The prompt for a cursor between `prefix` and `suffix` (UTF-8 bytes of the document).
@@ -55,7 +73,13 @@ public struct FIMPromptBuilder: Sendable {
         }
         let prefixBytes = prefixTokens.reduce(0) { $0 + tokenizer.tokenBytes($1).count }
         let suffixBytes = suffixTokens.reduce(0) { $0 + tokenizer.tokenBytes($1).count }
-        return FIMPrompt(tokens: [pre] + prefixTokens + [suf] + suffixTokens + [mid],
-                         prefixBytes: prefixBytes, suffixBytes: suffixBytes)
+        switch order {
+        case .psm:
+            return FIMPrompt(tokens: [pre] + prefixTokens + [suf] + suffixTokens + [mid], prefixTokenStart: 1,
+                             prefixBytes: prefixBytes, suffixBytes: suffixBytes)
+        case .spm:
+            return FIMPrompt(tokens: [pre, suf] + suffixTokens + [mid] + prefixTokens, prefixTokenStart: suffixTokens.count + 3,
+                             prefixBytes: prefixBytes, suffixBytes: suffixBytes)
+        }
     }
 }

@@ -16,8 +16,12 @@ public struct ModelEvaluator {
         public var maxNewTokens: Int
         /// New tokens scored per bits-per-byte window after the first (nil: half the context).
         public var bpbStride: Int?
+        /// Order of the completion prompts (the language server's default unless measuring the other).
+        public var fimOrder: FIMOrder
 
-        public init(samples: Int = 1000, seed: UInt64 = 0, promptTokens: Int = 512, maxNewTokens: Int = 48, bpbStride: Int? = nil) {
+        public init(samples: Int = 1000, seed: UInt64 = 0, promptTokens: Int = 512, maxNewTokens: Int = 48, bpbStride: Int? = nil,
+                    fimOrder: FIMOrder = .spm) {
+            self.fimOrder = fimOrder
             self.samples = samples
             self.seed = seed
             self.promptTokens = promptTokens
@@ -56,7 +60,7 @@ public struct ModelEvaluator {
         guard budget > 3 else {
             throw EvaluationError.contextTooSmall(context: model.config.contextLength, maxNewTokens: options.maxNewTokens)
         }
-        let builder = FIMPromptBuilder(tokenizer: model.tokenizer, maxTokens: budget)
+        let builder = FIMPromptBuilder(tokenizer: model.tokenizer, maxTokens: budget, order: options.fimOrder)
         let generation = GenerationOptions(maxTokens: options.maxNewTokens, singleLine: true, sampling: .greedy)
         var modelScores = ScoreSum(), emptyScores = ScoreSum(), frequentScores = ScoreSum()
         var latencies: [Double] = []
