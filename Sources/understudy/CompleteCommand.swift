@@ -63,7 +63,8 @@ struct Complete: ParsableCommand {
             maxTokens: maxTokens,
             timeBudget: timeBudgetMs > 0 ? .milliseconds(timeBudgetMs) : nil,
             singleLine: !multiline,
-            sampling: SamplingSettings(temperature: temperature, seed: seed))
+            sampling: SamplingSettings(temperature: temperature, seed: seed),
+            healing: prompt.healing)
         let result = try context.generate(prompt: prompt.tokens, options: options)
         print(result.text)
         if verbose {

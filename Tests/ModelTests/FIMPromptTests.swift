@@ -25,7 +25,9 @@ import Testing
     let middleMarker = try #require(prompt.tokens.firstIndex(of: s.fimMiddle!))
     #expect(tokenizer.decode(Array(prompt.tokens[2..<middleMarker])) == Array("\n}\n".utf8))
     #expect(prompt.prefixTokenStart == middleMarker + 1)
-    #expect(tokenizer.decode(Array(prompt.tokens[(middleMarker + 1)...])) == Array("func f() {\n    ret".utf8))
+    // The word at the cursor is left for the model to write again (token healing).
+    #expect(prompt.healing == Array("ret".utf8))
+    #expect(tokenizer.decode(Array(prompt.tokens[(middleMarker + 1)...])) + prompt.healing == Array("func f() {\n    ret".utf8))
     #expect(prompt.prefixBytes == 18 && prompt.suffixBytes == 3)
 }
 
@@ -47,7 +49,7 @@ func fimPromptKeepsTheTextNearestTheCursorWithinBudget(order: FIMOrder) throws {
         case .spm:
             let marker = try #require(prompt.tokens.firstIndex(of: s.fimMiddle!))
             keptSuffix = tokenizer.decode(Array(prompt.tokens[2..<marker]))
-            keptPrefix = tokenizer.decode(Array(prompt.tokens[(marker + 1)...]))
+            keptPrefix = tokenizer.decode(Array(prompt.tokens[(marker + 1)...])) + prompt.healing
         }
         #expect(prefix.suffix(keptPrefix.count).elementsEqual(keptPrefix), "prefix ends at the cursor")
         #expect(suffix.prefix(keptSuffix.count).elementsEqual(keptSuffix), "suffix starts at the cursor")
@@ -62,4 +64,21 @@ func fimPromptKeepsTheTextNearestTheCursorWithinBudget(order: FIMOrder) throws {
     #expect(throws: ModelError.self) {
         try FIMPromptBuilder(tokenizer: tokenizer, maxTokens: 50).build(prefix: Array("a".utf8), suffix: Array("b".utf8))
     }
+}
+
+@Test func tokenHealingTakesBackTheWordAtTheCursor() throws {
+    let tokenizer = try ModelFixtures.byteVocabulary().makeTokenizer()
+    func healing(_ prefix: String) throws -> String {
+        let prompt = try FIMPromptBuilder(tokenizer: tokenizer, maxTokens: 100).build(prefix: Array(prefix.utf8), suffix: [])
+        #expect(tokenizer.decode(Array(prompt.tokens[prompt.prefixTokenStart...])) + prompt.healing == Array(prefix.utf8))
+        return String(decoding: prompt.healing, as: UTF8.self)
+    }
+    #expect(try healing("let x = foo.ba") == "ba")         // the identifier, not the dot before it
+    #expect(try healing("call(") == "(")                    // the last token only
+    #expect(try healing("let abcdefgh") == "efgh")          // at most four tokens
+    #expect(try healing("done\n") == "")                    // a line end is a clean cut
+    #expect(try healing("") == "")
+    // PSM prompts end with <fim_middle>: nothing to heal.
+    let psm = try FIMPromptBuilder(tokenizer: tokenizer, maxTokens: 100, order: .psm).build(prefix: Array("foo.ba".utf8), suffix: [])
+    #expect(psm.healing.isEmpty)
 }

@@ -153,3 +153,24 @@ func quantizedModelsMatchAReferenceOnTheirStoredWeights(type: GGMLType) throws {
     try writer.write(to: path)
     #expect(throws: ModelError.missingTensor("blk.0.attn_norm.weight")) { try LlamaModel(path: path) }
 }
+
+@Test func healingAllowsExactlyTheTokensConsistentWithTheHealedBytes() throws {
+    let tokenizer = try ModelFixtures.byteVocabulary().makeTokenizer()
+    let healed = Array("ret".utf8)
+    var logits = [Float](repeating: 1, count: tokenizer.vocabularySize)
+    InferenceContext.allowOnlyTokens(consistentWith: healed, in: &logits, tokenizer: tokenizer)
+    let allowed = Set(logits.indices.filter { logits[$0] > -.infinity }.map { tokenizer.tokenBytes(Int32($0)) })
+    // "r" and "re" write part of it; "ret" and "retu" start with it (the fixture has no "return").
+    #expect(allowed == Set(["r", "re", "ret", "retu"].map { Array($0.utf8) }))
+}
+
+@Test func healedGenerationRewritesThePromptEndAndReturnsOnlyWhatFollows() throws {
+    let (model, _) = try ModelFixtures.model()
+    let context = InferenceContext(model: model, threads: 1)
+    let prompt: [Int32] = [1, 3, 70, 80, 2]
+    let healing = Array("re".utf8)
+    let result = try context.generate(prompt: prompt, options: GenerationOptions(maxTokens: 6, singleLine: false, healing: healing))
+    let written = result.tokens.flatMap { model.tokenizer.tokenBytes($0) }
+    #expect(written.starts(with: healing))
+    #expect(Array(written.dropFirst(healing.count)) == result.bytes)
+}

@@ -23,7 +23,8 @@ struct CorpusFIMTests {
     }
 
     /// A training example starts with exactly the prompt the language server builds for the same cut,
-    /// in both orders, and continues with the middle.
+    /// in both orders, and continues with the middle (in SPM, after the prefix tokens the prompt left
+    /// for token healing).
     @Test(arguments: [(FIMOrder.psm, FIMMode.psm), (.spm, .spm)])
     func trainingExamplesMatchTheLanguageServersPromptBuilder(order: FIMOrder, mode: FIMMode) throws {
         let text = Array("func f() {\n    let a = 1\n    return a\n}\n".utf8)
@@ -32,7 +33,10 @@ struct CorpusFIMTests {
             let prompt = try builder.build(prefix: text[..<a], suffix: text[b...])
             let example = fim.example(text, cuts: a, b, mode: mode)
             #expect(Array(example.prefix(prompt.tokens.count)) == prompt.tokens)
-            #expect(Array(example[prompt.tokens.count...]) == tokenizer.encode(bytes: Array(text[a..<b])) + [0])
+            let rest = Array(example[prompt.tokens.count...])
+            #expect(rest.last == 0)
+            #expect(tokenizer.decode(Array(rest.dropLast())) == prompt.healing + Array(text[a..<b]))
+            if mode == .psm { #expect(rest == tokenizer.encode(bytes: Array(text[a..<b])) + [0]) }
         }
     }
 

@@ -69,7 +69,7 @@ public final class CompletionEngine: @unchecked Sendable {
         let prompt = try assembler.prompt(for: input, header: header(for: input, assembler: assembler))
         let cursor = input.cursorContext
 
-        var outcome = CompletionOutcome(candidates: [], promptTokens: prompt.count, reusedTokens: 0,
+        var outcome = CompletionOutcome(candidates: [], promptTokens: prompt.tokens.count, reusedTokens: 0,
                                         generatedTokens: 0, elapsed: .zero, stopReason: nil)
         for index in 0..<max(1, settings.candidates) {
             var remaining: Duration? = nil
@@ -81,9 +81,9 @@ public final class CompletionEngine: @unchecked Sendable {
                 ? SamplingSettings.greedy
                 : SamplingSettings(temperature: max(settings.temperature, 0.05), seed: UInt64(index))
             let options = GenerationOptions(maxTokens: maxTokens, timeBudget: remaining,
-                                            singleLine: !settings.multiLine, sampling: sampling)
+                                            singleLine: !settings.multiLine, sampling: sampling, healing: prompt.healing)
             var generated = 0
-            let generation = try context.generate(prompt: prompt, options: options) {
+            let generation = try context.generate(prompt: prompt.tokens, options: options) {
                 defer { generated += 1 }
                 return shouldStop(generated)
             }

@@ -61,13 +61,15 @@ public struct ContextAssembler: Sendable {
     }
 
     /// The prompt tokens for `input`, given already tokenized neighbour header tokens.
-    public func prompt(for input: CompletionInput, header: [Int32]) throws -> [Int32] {
+    public func prompt(for input: CompletionInput, header: [Int32]) throws -> FIMPrompt {
         let header = header.count <= Int(Double(budget) * headerShare) ? header : []
         let builder = FIMPromptBuilder(tokenizer: tokenizer, maxTokens: budget - header.count)
         let fim = try builder.build(prefix: input.prefix[prefixWindowStart(input.prefix, tokens: budget - header.count)...],
                                     suffix: input.suffix[..<suffixWindowEnd(input.suffix)])
-        guard !header.isEmpty else { return fim.tokens }
-        return Array(fim.tokens[..<fim.prefixTokenStart]) + header + fim.tokens[fim.prefixTokenStart...]
+        guard !header.isEmpty else { return fim }
+        var spliced = fim
+        spliced.tokens = Array(fim.tokens[..<fim.prefixTokenStart]) + header + fim.tokens[fim.prefixTokenStart...]
+        return spliced
     }
 
     /// A line start roughly `tokens * 3` bytes before the cursor, moved in quarter-window steps only.

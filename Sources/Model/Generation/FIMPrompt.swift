@@ -14,6 +14,12 @@ public struct FIMPrompt: Sendable, Equatable {
     /// Index in `tokens` where the prefix text begins (where context that reads as part of the prefix,
     /// such as code from other files, may be spliced in).
     public var prefixTokenStart: Int
+    /// Bytes of the prompt's last prefix tokens (the last one, and those of the word the cursor is
+    /// in), taken off the prompt so that the model writes them again together with what follows
+    /// (token healing; SPM only). The generation must start with these bytes, which are not part of
+    /// the completion. Without it a cursor inside a word ends the prompt on tokens BPE would not have
+    /// cut there ("Fai" of "Failure"), and the model reads the word as finished.
+    public var healing: [UInt8] = []
     /// Bytes of the prefix (counted back from the cursor) and suffix (from the cursor) the prompt covers.
     public var prefixBytes: Int
     public var suffixBytes: Int
@@ -21,6 +27,32 @@ public struct FIMPrompt: Sendable, Equatable {
 
 /// Builds FIM prompts within a token budget, keeping the text nearest the cursor.
 public struct FIMPromptBuilder: Sendable {
+    /// Most prefix tokens token healing takes back.
+    static let maxHealingTokens = 4
+
+    /// Removes the tokens to heal from the end of `prefixTokens` and returns their bytes: the last
+    /// token, and before it those that continue the same identifier, at most `maxHealingTokens`.
+    /// A token that contains a newline is a clean cut already and stays.
+    static func takeHealingTokens(from prefixTokens: inout [Int32], tokenizer: BPETokenizer) -> [UInt8] {
+        func isWordByte(_ b: UInt8) -> Bool {
+            (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x5F || b >= 0x80
+        }
+        var healing: [UInt8] = []
+        var taken = 0
+        while taken < maxHealingTokens, let last = prefixTokens.last {
+            let bytes = tokenizer.tokenBytes(last)
+            guard !tokenizer.isControl(last), !bytes.isEmpty, !bytes.contains(0x0A) else { break }
+            // Past the last token, go on only while the word runs across the boundary.
+            if let first = healing.first {
+                guard isWordByte(first), isWordByte(bytes[bytes.count - 1]), prefixTokens.count > 1 else { break }
+            }
+            healing = bytes + healing
+            prefixTokens.removeLast()
+            taken += 1
+        }
+        return healing
+    }
+
     public let tokenizer: BPETokenizer
     /// Most tokens the prompt may take, special tokens included.
     public var maxTokens: Int
@@ -78,8 +110,9 @@ public struct FIMPromptBuilder: Sendable {
             return FIMPrompt(tokens: [pre] + prefixTokens + [suf] + suffixTokens + [mid], prefixTokenStart: 1,
                              prefixBytes: prefixBytes, suffixBytes: suffixBytes)
         case .spm:
+            let healing = Self.takeHealingTokens(from: &prefixTokens, tokenizer: tokenizer)
             return FIMPrompt(tokens: [pre, suf] + suffixTokens + [mid] + prefixTokens, prefixTokenStart: suffixTokens.count + 3,
-                             prefixBytes: prefixBytes, suffixBytes: suffixBytes)
+                             healing: healing, prefixBytes: prefixBytes, suffixBytes: suffixBytes)
         }
     }
 }

@@ -6,9 +6,13 @@ public struct GenerationOptions: Sendable {
     /// Stop at the first end of line (the newline itself is not returned).
     public var singleLine: Bool
     public var sampling: SamplingSettings
+    /// Bytes the first generated token must start with; they are not part of the result (token
+    /// healing: `FIMPrompt.healing`).
+    public var healing: [UInt8]
 
     public init(maxTokens: Int = 64, timeBudget: Duration? = nil, singleLine: Bool = true,
-                sampling: SamplingSettings = .greedy) {
+                sampling: SamplingSettings = .greedy, healing: [UInt8] = []) {
+        self.healing = healing
         self.maxTokens = maxTokens
         self.timeBudget = timeBudget
         self.singleLine = singleLine
@@ -59,6 +63,7 @@ extension InferenceContext {
         var sampler = Sampler(options.sampling)
         var logits = try evaluate(prompt: prompt)
         let promptTime = clock.now - started
+        var healing = options.healing
         var result = Generation(bytes: [], tokens: [], stopReason: .maxTokens, promptTokens: prompt.count,
                                 reusedTokens: lastReusedCount, promptTime: promptTime, generationTime: .zero)
 
@@ -66,9 +71,14 @@ extension InferenceContext {
             if result.tokens.count >= options.maxTokens { result.stopReason = .maxTokens; break }
             if isCancelled() { result.stopReason = .cancelled; break }
             if let deadline, clock.now >= deadline { result.stopReason = .timeBudget; break }
+            if !healing.isEmpty { Self.allowOnlyTokens(consistentWith: healing, in: &logits, tokenizer: tokenizer) }
             let token = sampler.sample(logits)
             if tokenizer.isControl(token) { result.stopReason = .endOfText; break }
-            let piece = tokenizer.tokenBytes(token)
+            var piece = tokenizer.tokenBytes(token)
+            // While healing, the token's bytes that re-write the prompt's end are not output.
+            let healed = min(healing.count, piece.count)
+            healing.removeFirst(healed)
+            piece.removeFirst(healed)
             if options.singleLine, let newline = piece.firstIndex(of: 0x0A) {
                 result.bytes += piece[..<newline]
                 result.stopReason = .endOfLine
@@ -81,5 +91,18 @@ extension InferenceContext {
         }
         result.generationTime = clock.now - started - promptTime
         return result
+    }
+
+    /// Sets to -infinity the logit of every token that cannot continue the healing: allowed are the
+    /// tokens whose bytes start with `bytes` (they finish it) and the non-empty ones that `bytes`
+    /// starts with (they write part of it). The tokens `bytes` came from always qualify.
+    static func allowOnlyTokens(consistentWith bytes: [UInt8], in logits: inout [Float], tokenizer: BPETokenizer) {
+        for id in logits.indices {
+            let token = Int32(id)
+            let piece = tokenizer.tokenBytes(token)
+            let allowed = !tokenizer.isControl(token) && !piece.isEmpty
+                && (piece.starts(with: bytes) || bytes.starts(with: piece))
+            if !allowed { logits[id] = -.infinity }
+        }
     }
 }
