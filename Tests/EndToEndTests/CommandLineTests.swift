@@ -54,6 +54,34 @@ struct CommandLineTests {
         return path
     }
 
+    /// The embedded default model (Sources/DefaultModel/Resources) is found from any directory and
+    /// completes held-out-style Swift with no --model.
+    @Test func defaultModelIsEmbeddedAndCompletes() throws {
+        let info = try Self.run(["info"])
+        #expect(info.status == 0, "\(info.stderr)")
+        #expect(info.stdout.contains("llama") && info.stdout.contains("Q8_0"), "\(info.stdout)")
+        let file = EndToEndFixtures.temporaryPath("Greeting.swift")
+        let source = """
+        struct Greeting {
+            let name: String
+
+            func message() -> String {
+                return "Hello, \\(name)!"
+            }
+        }
+
+        let greeting = Greeting(name: "World")
+        print(greeting.)
+
+        """
+        try source.write(toFile: file, atomically: true, encoding: .utf8)
+        // The cursor after `greeting.`: the model should name the method (or the property) it saw above.
+        let result = try Self.run(["complete", "--file", file, "--line", "10", "--column", "16", "--threads", "1"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let completion = result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(completion.hasPrefix("message") || completion.hasPrefix("name"), "completion: \(result.stdout)")
+    }
+
     @Test func infoDescribesTheModel() throws {
         let model = try Self.tinyModel()
         let result = try Self.run(["info", model])
