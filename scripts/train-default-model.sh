@@ -6,8 +6,8 @@
 #
 # Every stage skips itself when its output exists, and the training stages resume from their
 # checkpoints, so the script can be stopped (Ctrl-C) and run again, across sessions if WORK_DIR is kept.
-# Compute here (2 cores): corpus, tokenizer and shards ~15 min, teacher ~45 min, distillation and
-# control ~45 min side by side, evals ~25 min (two at a time, one thread each).
+# Compute here (2 cores, 2026-11-26): corpus, tokenizer and shards 5 min, teacher 44 min, distillation
+# and control side by side 53 min, quantization and evals ~30 min (two at a time, one thread each).
 # Nothing in the repository changes until the last stage, which copies the chosen student into
 # Sources/DefaultModel/understudy-default.gguf and the teacher and the other students into models/.
 set -euo pipefail
@@ -30,8 +30,8 @@ common=(--tokenizer tok/tok.gguf --data corpus/shards/train-swift.shard
         --data corpus/shards/train-python.shard --data corpus/shards/train-python.shard
         --eval-data corpus/shards/dev-swift.shard --eval-data corpus/shards/dev-python.shard
         --context 512 --batch 4 --seed 1 --checkpoint-every 100 --eval-every 200 --log-every 10)
-teacher_steps=1800
-student_steps=1600
+teacher_steps=4000
+student_steps=3000
 
 stage() { printf '\n== %s\n' "$*" >&2; }
 
@@ -113,4 +113,6 @@ for run_dir in teacher student control; do
     cp "$run_dir/loss.svg" "$repo/models/loss-$run_dir.svg"
 done
 cp -r eval "$repo/models/"
+python3 "$repo/scripts/plot-held-out.py" "$repo/models/loss-held-out.svg" "teacher=teacher/loss.csv" \
+    "distilled student=student/loss.csv" "control student=control/loss.csv"
 echo "done: $work" >&2

@@ -237,13 +237,18 @@ extension JSONRPCModuleTests {
                 }
             }
             try loop(5_000)
-            let before = residentBytes()
-            try loop(100_000)
-            let growth = residentBytes() - before
-            // A leaked tree per iteration shows up as hundreds of megabytes, a single leaked
-            // string object per iteration as about ten; the suites run serially, so little else moves.
-            #expect(before > 0)
-            #expect(growth < 4 << 20, "resident memory grew by \(growth) bytes over 100k loops")
+            // A leaked tree per iteration shows up as hundreds of megabytes, a single leaked string
+            // object per iteration as about ten, in every round. Other tests run in parallel and can
+            // grow the process's memory in one round; they rarely do in all three, hence the minimum.
+            var growths: [Int] = []
+            for _ in 0..<3 {
+                let before = residentBytes()
+                #expect(before > 0)
+                try loop(100_000)
+                growths.append(residentBytes() - before)
+            }
+            let growth = growths.min()!
+            #expect(growth < 4 << 20, "resident memory grew by \(growths) bytes in three rounds of 100k loops")
         }
     }
 }

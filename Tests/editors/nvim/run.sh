@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Headless Neovim test of editors/nvim (Tests/editors/nvim/drive.py, through pynvim): five
 # scenarios against fake_server.py, and with $UNDERSTUDY_BINARY two more against the real
-# `understudy serve` (a tiny model from scripts/tiny-model.sh unless $UNDERSTUDY_MODEL is set).
+# `understudy serve` ($UNDERSTUDY_MODEL; scripts/editor-tests.sh passes the embedded default model,
+# and without it a tiny model from scripts/tiny-model.sh is made here).
 # Neovim: $NVIM, else ~/.cache/understudy/nvim-0.12/bin/nvim (scripts/editor-tests.sh makes it),
 # else nvim on PATH. Python: the one beside that nvim (its venv has pynvim), else python3.
 # Exits non-zero on failure.
