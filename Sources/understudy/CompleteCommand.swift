@@ -63,9 +63,8 @@ struct Complete: ParsableCommand {
             maxTokens: maxTokens,
             timeBudget: timeBudgetMs > 0 ? .milliseconds(timeBudgetMs) : nil,
             singleLine: !multiline,
-            sampling: SamplingSettings(temperature: temperature, seed: seed),
-            healing: prompt.healing)
-        let result = try context.generate(prompt: prompt.tokens, options: options)
+            sampling: SamplingSettings(temperature: temperature, seed: seed))
+        let result = try context.generate(prompt, options: options)
         print(result.text)
         if verbose {
             printError("prompt \(prompt.tokens.count) tokens (\(prompt.prefixBytes) B before, \(prompt.suffixBytes) B after) in \(result.promptTime); "

@@ -1,5 +1,4 @@
 import ArgumentParser
-import DefaultModel
 import Foundation
 import Model
 
@@ -14,7 +13,7 @@ struct Info: ParsableCommand {
     var verbose = false
 
     func run() throws {
-        guard let path = model ?? DefaultModel.path else { throw CLIError("no model given and the embedded default model is missing") }
+        let path = try resolvedModelPath(model)
         let file: GGUFFile
         do { file = try GGUFFile(path: path) } catch { throw CLIError("cannot read \(path): \(error)") }
         if verbose { print(file.summary()) }

@@ -24,9 +24,7 @@ struct ModelOptions: ParsableArguments {
 
     /// Loads the model, turning any failure into a one-line message.
     func load() throws -> LlamaModel {
-        guard let path = model ?? DefaultModel.path else {
-            throw CLIError("no --model given and the embedded default model is missing (looked in: \(DefaultModel.fileName) beside the binary and in Sources/DefaultModel)")
-        }
+        let path = try resolvedModelPath(model)
         do {
             return try LlamaModel(path: path)
         } catch {
@@ -39,6 +37,15 @@ struct ModelOptions: ParsableArguments {
 var defaultThreadCount: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
 
 /// A failure reported to the user as one line, without a stack trace.
+/// The model file a command runs: the one given, else the embedded default model.
+func resolvedModelPath(_ given: String?) throws -> String {
+    guard let path = given ?? DefaultModel.path else {
+        throw CLIError("no model given and the embedded default model is missing (looked for \(DefaultModel.fileName) "
+                       + "beside the binary and in Sources/DefaultModel/Resources)")
+    }
+    return path
+}
+
 struct CLIError: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }

@@ -34,13 +34,18 @@ extension LanguageServerModuleTests {
             #expect(try await actions(client, position(1, 4), position(1, 4), only: ["refactor"]).count == 2)
         }
 
-        @Test func resolveReturnsAWorkspaceEditAndReportsProgress() async throws {
-            let client = TestClient()
-            defer { client.close() }
+        /// "Complete function body" on `area()`, offered to a client that accepts work-done progress.
+        func completeBodyAction(_ client: TestClient) async throws -> JSONValue {
             try await client.initialize(capabilities: ["window": ["workDoneProgress": true]])
             client.open(uri, text)
             let list = try await actions(client, position(2, 4), position(2, 25))
-            let body = try #require(list.first { $0["title"] == "Complete function body" })
+            return try #require(list.first { $0["title"] == "Complete function body" })
+        }
+
+        @Test func resolveReturnsAWorkspaceEditAndReportsProgress() async throws {
+            let client = TestClient()
+            defer { client.close() }
+            let body = try await completeBodyAction(client)
             let resolved = try await client.request("codeAction/resolve", body).value()
             #expect(resolved["title"] == "Complete function body")
             let edits = try #require(resolved["edit"]?["changes"]?[uri]?.arrayValue)
@@ -65,10 +70,7 @@ extension LanguageServerModuleTests {
         @Test func progressTokenAcceptedAfterTheWorkEndedStillBeginsAndEnds() async throws {
             let client = TestClient()
             defer { client.close() }
-            try await client.initialize(capabilities: ["window": ["workDoneProgress": true]])
-            client.open(uri, text)
-            let list = try await actions(client, position(2, 4), position(2, 25))
-            let body = try #require(list.first { $0["title"] == "Complete function body" })
+            let body = try await completeBodyAction(client)
             // The client answers window/workDoneProgress/create only after the resolve's response.
             client.holdServerRequests()
             _ = try await client.request("codeAction/resolve", body).value()

@@ -81,9 +81,9 @@ public final class CompletionEngine: @unchecked Sendable {
                 ? SamplingSettings.greedy
                 : SamplingSettings(temperature: max(settings.temperature, 0.05), seed: UInt64(index))
             let options = GenerationOptions(maxTokens: maxTokens, timeBudget: remaining,
-                                            singleLine: !settings.multiLine, sampling: sampling, healing: prompt.healing)
+                                            singleLine: !settings.multiLine, sampling: sampling)
             var generated = 0
-            let generation = try context.generate(prompt: prompt.tokens, options: options) {
+            let generation = try context.generate(prompt, options: options) {
                 defer { generated += 1 }
                 return shouldStop(generated)
             }

@@ -53,6 +53,16 @@ public struct Generation: Sendable {
 }
 
 extension InferenceContext {
+    /// Generates the middle of a fill-in-the-middle prompt: its tokens, with the bytes it left out for
+    /// token healing (`FIMPrompt.healing`) written again first and not returned. A prompt that healed
+    /// must come through here, not as bare tokens, or its cursor word would be lost.
+    public func generate(_ prompt: FIMPrompt, options: GenerationOptions,
+                         isCancelled: () -> Bool = { false }) throws -> Generation {
+        var options = options
+        options.healing = prompt.healing
+        return try generate(prompt: prompt.tokens, options: options, isCancelled: isCancelled)
+    }
+
     /// Generates a continuation of `prompt` until a stop rule fires. `isCancelled` is polled between tokens.
     public func generate(prompt: [Int32], options: GenerationOptions,
                          isCancelled: () -> Bool = { false }) throws -> Generation {

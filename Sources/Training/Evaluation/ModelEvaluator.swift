@@ -61,7 +61,7 @@ public struct ModelEvaluator {
             throw EvaluationError.contextTooSmall(context: model.config.contextLength, maxNewTokens: options.maxNewTokens)
         }
         let builder = FIMPromptBuilder(tokenizer: model.tokenizer, maxTokens: budget, order: options.fimOrder)
-        var generation = GenerationOptions(maxTokens: options.maxNewTokens, singleLine: true, sampling: .greedy)
+        let generation = GenerationOptions(maxTokens: options.maxNewTokens, singleLine: true, sampling: .greedy)
         var modelScores = ScoreSum(), emptyScores = ScoreSum(), frequentScores = ScoreSum()
         var latencies: [Double] = []
         for (index, task) in tasks.enumerated() {
@@ -69,8 +69,7 @@ public struct ModelEvaluator {
             // The rest of the line is what the model must write, so the suffix starts at the line's end.
             let begin = clock.now
             let prompt = try builder.build(prefix: file[..<task.cursor], suffix: file[task.lineEnd...])
-            generation.healing = prompt.healing
-            let result = try context.generate(prompt: prompt.tokens, options: generation)
+            let result = try context.generate(prompt, options: generation)
             latencies.append(Self.milliseconds(clock.now - begin))
             modelScores.add(result.text, task.target)
             emptyScores.add("", task.target)

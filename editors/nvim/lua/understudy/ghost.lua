@@ -247,10 +247,17 @@ local function on_change(bufnr)
   schedule(bufnr)
 end
 
+-- The state of `bufnr` when a suggestion is visible there, else nil.
+local function shown(bufnr)
+  local st = buffers[bufnr]
+  if st and st.items then
+    return st
+  end
+end
+
 --- True when a suggestion is visible in `bufnr`.
 function M.visible(bufnr)
-  local st = buffers[bufnr]
-  return st ~= nil and st.items ~= nil
+  return shown(bufnr) ~= nil
 end
 
 -- Applies suggestion `s` whole: its range edit (the end follows typing on the cursor's line),
@@ -286,8 +293,8 @@ end
 --- Applies the visible suggestion; returns false when there is none.
 --- Safe to call from an <expr> mapping: the edit itself runs scheduled.
 function M.accept(bufnr)
-  local st = buffers[bufnr]
-  if not st or not st.items then
+  local st = shown(bufnr)
+  if not st then
     return false
   end
   local s = st.items[st.index]
@@ -302,8 +309,8 @@ end
 --- cursor and keeps showing the rest; the last piece applies the item whole (its range edit and
 --- command). Returns false when nothing is visible. Safe to call from an <expr> mapping.
 function M.accept_partial(bufnr, kind)
-  local st = buffers[bufnr]
-  if not st or not st.items then
+  local st = shown(bufnr)
+  if not st then
     return false
   end
   local s = st.items[st.index]
@@ -338,8 +345,8 @@ end
 
 --- Shows the next (count > 0) or previous candidate.
 function M.cycle(bufnr, count)
-  local st = buffers[bufnr]
-  if not st or not st.items then
+  local st = shown(bufnr)
+  if not st then
     return false
   end
   st.index = (st.index - 1 + count) % #st.items + 1
