@@ -20,7 +20,9 @@ mkdir -p "$work"
 
 ./scripts/setup.sh
 swift build -c release --product understudy
-bin="$(swift build -c release --show-bin-path)/understudy"
+# The run uses its own copy of the binary, so rebuilding the package while it trains changes nothing.
+cp "$(swift build -c release --show-bin-path)/understudy" "$work/understudy"
+bin="$work/understudy"
 cd "$work"
 
 # The shapes and the schedule (the model card's table names the same figures).
@@ -29,7 +31,7 @@ student_shape=(--dim 160 --hidden 448 --layers 4 --heads 5 --tied-output)
 common=(--tokenizer tok/tok.gguf --data corpus/shards/train-swift.shard
         --data corpus/shards/train-python.shard --data corpus/shards/train-python.shard
         --eval-data corpus/shards/dev-swift.shard --eval-data corpus/shards/dev-python.shard
-        --context 512 --batch 4 --seed 1 --checkpoint-every 100 --eval-every 200 --log-every 10)
+        --context 512 --batch 4 --seed 1 --fim-rate 0.7 --checkpoint-every 100 --eval-every 200 --log-every 10)
 teacher_steps=4000
 student_steps=3000
 
@@ -79,7 +81,7 @@ run train teacher "${common[@]}" "${teacher_shape[@]}" --steps "$teacher_steps" 
 # with and without the teacher.
 stage "students: ${student_shape[*]}, $student_steps steps, distilled and from scratch (the control)"
 student_args=("${common[@]}" "${student_shape[@]}" --steps "$student_steps" --lr 2e-3 --min-lr 2e-4 --warmup 200 --threads 1)
-run distill student --teacher teacher/model.gguf --alpha 0.5 --temperature 2 "${student_args[@]}" &
+run distill student --teacher teacher/model.gguf --alpha 0.8 --temperature 1 "${student_args[@]}" &
 distill_pid=$!
 run train control "${student_args[@]}"
 # The control finishes first (it runs no teacher): evaluate the teacher and the control on its core.

@@ -69,4 +69,28 @@ struct CorpusFIMTests {
         }
         #expect(modes == ["psm", "spm"])
     }
+
+    /// Line-completion cuts: the middle starts on a non-blank line at or after its first non-blank
+    /// character, holds a non-blank character, and ends at a line end; the text survives whole.
+    @Test func lineExamplesCutAtALineEnd() throws {
+        var rng = SplitMix64(seed: 9)
+        let text = Array("import Foundation\n\nfunc ünïcode() {\n    let x = [1, 2]\n    \n    return x.count\n}\n".utf8)
+        var sawSingleLine = false, sawMultiLine = false
+        for _ in 0..<300 {
+            let example = try #require(fim.lineExample(text, spmRate: 0, using: &rng))
+            let body = Array(example.dropLast())
+            let suf = body.firstIndex(of: 3)!, mid = body.firstIndex(of: 2)!
+            let prefix = tokenizer.decode(Array(body[1..<suf])), suffix = tokenizer.decode(Array(body[(suf + 1)..<mid]))
+            let middle = tokenizer.decode(Array(body[(mid + 1)...]))
+            #expect(prefix + middle + suffix == text)
+            #expect(suffix.isEmpty || suffix.first == 0x0A)
+            #expect(middle.contains { $0 != 0x20 && $0 != 0x0A })
+            let lineStart = prefix.lastIndex(of: 0x0A).map { $0 + 1 } ?? 0
+            let typed = Array(prefix[lineStart...])
+            #expect((typed + middle).firstIndex { $0 != 0x20 }! <= typed.count)   // cursor at or after the first non-blank
+            if middle.contains(0x0A) { sawMultiLine = true } else { sawSingleLine = true }
+        }
+        #expect(sawSingleLine && sawMultiLine)
+        #expect(fim.lineExample(Array(" \n\t\n".utf8), spmRate: 0, using: &rng) == nil)
+    }
 }

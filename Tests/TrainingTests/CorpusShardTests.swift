@@ -87,6 +87,29 @@ struct CorpusShardTests {
         #expect(all.contains { $0.contains(1) } && all.contains { !$0.contains(1) && !$0.contains(2) })
     }
 
+    /// Context-level FIM: a window's FIM example holds its prefix, suffix and middle together, and the
+    /// pieces put back in order are a stretch of one document's text.
+    @Test func fimExamplesFitInsideTheWindow() throws {
+        let (path, tokenizer) = try Self.writeShard()
+        let shard = try TokenShard(path: path)
+        let texts = (0..<shard.documentCount).map { shard.text(ofDocument: $0) }
+        let loader = try WindowLoader(shards: [shard], tokenizer: tokenizer, length: 40, seed: 5, fimRate: 1, spmRate: 0)
+        var checked = 0
+        for i in 0..<100 {
+            let window = loader.window(at: i)
+            #expect(window.count == 40)
+            // The first example of the window, when it ends inside the window (end-of-text after the middle).
+            guard window.first == 1, let suf = window.firstIndex(of: 3), let mid = window.firstIndex(of: 2),
+                  let eot = window[mid...].firstIndex(of: 0) else { continue }
+            let prefix = tokenizer.decode(Array(window[1..<suf])), suffix = tokenizer.decode(Array(window[(suf + 1)..<mid]))
+            let middle = tokenizer.decode(Array(window[(mid + 1)..<eot]))
+            let span = prefix + middle + suffix
+            #expect(texts.contains { text in text.count >= span.count && (0...(text.count - span.count)).contains { Array(text[$0..<($0 + span.count)]) == span } })
+            checked += 1
+        }
+        #expect(checked > 10)
+    }
+
     @Test func withoutFIMWindowsAreSlicesOfTheWrappedStream() throws {
         let (path, _) = try Self.writeShard()
         let shard = try TokenShard(path: path)

@@ -50,6 +50,34 @@ public struct FIMTransform: Sendable {
         }
     }
 
+    /// A line-completion example, the case the editor asks for most: the cursor on a random non-blank
+    /// line, at a random character from its first non-blank one to its last (as `CompletionTask` draws
+    /// evaluation positions); the middle runs to the end of that line (before its newline) or, with
+    /// probability 1/2 per extra line, of one of the next few lines. Nil when `text` has no non-blank line.
+    public func lineExample(_ text: [UInt8], spmRate: Double, using rng: inout some RandomNumberGenerator) -> [Int32]? {
+        var lines: [Range<Int>] = []
+        var start = 0
+        while start <= text.count {
+            let newline = text[start...].firstIndex(of: 0x0A) ?? text.count
+            lines.append(start..<newline)
+            start = newline + 1
+        }
+        let isBlank = { (byte: UInt8) in byte == 0x20 || byte == 0x09 || byte == 0x0D }
+        let candidates = lines.indices.filter { lines[$0].contains { !isBlank(text[$0]) } }
+        guard let chosen = candidates.randomElement(using: &rng) else { return nil }
+        let line = lines[chosen]
+        let first = line.first { !isBlank(text[$0]) }!, last = line.last { !isBlank(text[$0]) }!
+        var cursor = Int.random(in: first...last, using: &rng)
+        while cursor > first && text[cursor] & 0xC0 == 0x80 { cursor -= 1 }   // a scalar boundary
+        var extra = 0
+        while extra < Self.maxExtraLines && chosen + extra + 1 < lines.count && Bool.random(using: &rng) { extra += 1 }
+        let mode: FIMMode = Double.random(in: 0..<1, using: &rng) < spmRate ? .spm : .psm
+        return example(text, cuts: cursor, lines[chosen + extra].upperBound, mode: mode)
+    }
+
+    /// Most lines a line-completion middle runs past the cursor's own.
+    static let maxExtraLines = 8
+
     /// A random example: two uniform cut points, SPM with probability `spmRate`.
     public func randomExample(_ text: [UInt8], spmRate: Double, using rng: inout some RandomNumberGenerator) -> [Int32] {
         let points = Self.cutPoints(text)

@@ -4,15 +4,18 @@ import Model
 ///
 /// Window `i` depends only on the seed and `i`, so a run is reproducible and resumes exactly by setting
 /// `position` (the number of windows already drawn) from a checkpoint. A window starts at a uniformly
-/// drawn token of all shards and runs on through the following documents. Each document it touches is,
-/// with probability `fimRate`, replaced by a fill-in-the-middle example made from its text (document-level
-/// FIM before tokenizing, as in Bavarian et al. 2022); otherwise its stored tokens are used as they are.
+/// drawn token of all shards and runs on through the following documents. Fill-in-the-middle is applied
+/// at the context level (Bavarian et al. 2022, §3): with probability `fimRate` the part of a document
+/// that would fill the rest of the window is decoded to text and cut into prefix, middle and suffix there,
+/// so the three pieces always share the window, as prefix, suffix and completion share the prompt at
+/// inference. Half of those cuts are line completions (`FIMTransform.lineExample`), half two uniform
+/// cut points. Otherwise the stored tokens are used as they are.
 public struct WindowLoader: Sendable {
     public let shards: [TokenShard]
     /// Tokens per window: the context length plus one, since targets are inputs shifted by one.
     public let length: Int
     public let seed: UInt64
-    /// Probability that a document is turned into a FIM example (0 disables FIM).
+    /// Probability that a window's span of a document becomes a FIM example (0 disables FIM).
     public let fimRate: Double
     /// Among FIM examples, the share in SPM order (the rest are PSM).
     public let spmRate: Double
@@ -50,6 +53,11 @@ public struct WindowLoader: Sendable {
         shardStarts = starts
     }
 
+    /// Tokens kept free in a window for a FIM example's special tokens and re-tokenization.
+    static let fimReserve = 8
+    /// Share of FIM examples cut as line completions (the rest at two uniform points).
+    static let lineCompletionShare = 0.5
+
     /// Tokens in all shards.
     public var totalTokens: Int { shardStarts.last! }
 
@@ -83,14 +91,19 @@ public struct WindowLoader: Sendable {
         out.reserveCapacity(length)
         while out.count < length {
             let need = length - out.count
-            if let fim, Double.random(in: 0..<1, using: &rng) < fimRate {
-                let example = fim.randomExample(shard.text(ofDocument: document), spmRate: spmRate, using: &rng)
-                // The example is a few tokens longer than the stored document; a late start is kept inside it.
-                let from = min(skip, example.count - 1)
-                out += example[from..<min(example.count, from + need)]
+            let begin = shard.tokenOffsets[document] + skip
+            let end = shard.tokenOffsets[document + 1]
+            // The span a FIM example is cut from leaves room for its four special tokens and for the few
+            // extra tokens that tokenizing three pieces separately can cost; its end-of-text is left out.
+            let spanEnd = min(end - 1, begin + need - Self.fimReserve)
+            if let fim, spanEnd > begin, Double.random(in: 0..<1, using: &rng) < fimRate {
+                let text = fim.tokenizer.decode(shard.tokens(begin..<spanEnd))
+                let example = Double.random(in: 0..<1, using: &rng) < Self.lineCompletionShare
+                    ? fim.lineExample(text, spmRate: spmRate, using: &rng) ?? fim.randomExample(text, spmRate: spmRate, using: &rng)
+                    : fim.randomExample(text, spmRate: spmRate, using: &rng)
+                out += example.prefix(need)
             } else {
-                let begin = shard.tokenOffsets[document] + skip
-                out += shard.tokens(begin..<min(shard.tokenOffsets[document + 1], begin + need))
+                out += shard.tokens(begin..<min(end, begin + need))
             }
             skip = 0
             document += 1
