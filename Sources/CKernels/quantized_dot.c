@@ -178,3 +178,149 @@ void ck_quantize_activations_q8_0(const float *x, void *dst, size_t count) {
 #endif
     }
 }
+
+// ---- Integer matrix products for prompt batches (AVX-512 VNNI) ----
+//
+// vpdpbusd multiplies unsigned by signed bytes, four to an int32 lane. Weights are made unsigned: Q4_0
+// nibbles are already 0..15 (the stored value is q + 8) and Q8_0 bytes get +128 (xor 0x80); the offset
+// times the activation block's sum is taken off by starting the accumulator at -offset * sum.
+//
+// Eight weight rows are repacked so that one vector holds the same four bytes of each of the eight
+// rows (the idea of ggml's interleaved Q4_0x8 layout): a vpdpbusd against four activation bytes
+// broadcast to all lanes then advances eight row dot products at once, eight of them finish a block,
+// and the block's scales are applied to all eight rows with one multiply and one fma. The repacking
+// is done per call into the thread's scratch and reused for every activation row of the batch.
+
+#if CK_AVX2 && (defined(__clang__) || defined(__GNUC__))
+#define CK_VNNI_TARGET __attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512bw,avx512vnni")))
+#define CK_HAVE_VNNI_CODE 1
+#else
+#define CK_HAVE_VNNI_CODE 0
+#endif
+
+// Bytes of one packed block of eight rows: 8 groups x 8 rows x 4 bytes, then the 8 rows' scales.
+#define CK_PACKED_BLOCK 288
+
+int ck_has_vnni(void) {
+#if CK_HAVE_VNNI_CODE
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vl") ? 1 : 0;
+#else
+    return 0;
+#endif
+}
+
+size_t ck_packed_rows_bytes(size_t blocks) { return blocks * CK_PACKED_BLOCK; }
+
+void ck_activation_terms(const void *xq, size_t block_count, int offset, float *scales, int32_t *starts) {
+    const uint8_t *x = (const uint8_t *)xq;
+    for (size_t b = 0; b < block_count; b++) {
+        const uint8_t *block = x + b * 34;
+        int sum = 0;
+        for (int j = 0; j < 32; j++) sum += (int8_t)block[2 + j];
+        scales[b] = half_to_float(block);
+        starts[b] = -offset * sum;
+    }
+}
+
+#if CK_HAVE_VNNI_CODE
+// The unsigned bytes of one weight block, in element order.
+CK_VNNI_TARGET static inline __m256i weight_bytes(const uint8_t *block, int is_q4) {
+    if (is_q4) {
+        const __m128i packed = _mm_loadu_si128((const __m128i *)(block + 2));
+        const __m256i both = _mm256_set_m128i(_mm_srli_epi16(packed, 4), packed);
+        return _mm256_and_si256(both, _mm256_set1_epi8(0x0f));
+    }
+    return _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(block + 2)), _mm256_set1_epi8((char)0x80));
+}
+
+// Packs rows r0 ..< r0 + count (count <= 8; missing rows are zero with scale 0).
+CK_VNNI_TARGET static void pack_rows(const uint8_t *w, size_t row_bytes, size_t w_block_bytes, int is_q4,
+                                     size_t r0, size_t count, size_t blocks, uint8_t *pack) {
+    _Alignas(32) uint32_t words[8];
+    for (size_t k = 0; k < blocks; k++) {
+        uint32_t *dst = (uint32_t *)(pack + k * CK_PACKED_BLOCK);
+        float *scales = (float *)(pack + k * CK_PACKED_BLOCK + 256);
+        for (size_t r = 0; r < 8; r++) {
+            if (r < count) {
+                const uint8_t *block = w + (r0 + r) * row_bytes + k * w_block_bytes;
+                _mm256_store_si256((__m256i *)words, weight_bytes(block, is_q4));
+                scales[r] = half_to_float(block);
+            } else {
+                memset(words, 0, sizeof words);
+                scales[r] = 0;
+            }
+            for (int g = 0; g < 8; g++) dst[g * 8 + r] = words[g];
+        }
+    }
+}
+
+static inline int32_t load_i32(const uint8_t *p) { int32_t v; memcpy(&v, p, 4); return v; }
+
+// Y for the packed eight rows and activation rows c0 ..< c0 + rn (a constant after inlining).
+CK_VNNI_TARGET static inline __attribute__((always_inline)) void packed_tile(
+        const uint8_t *pack, size_t blocks, const uint8_t *x, const float *x_scales, const int32_t *x_starts,
+        size_t c0, float *y, size_t ldy, size_t r0, size_t count, const int rn) {
+    __m256 acc[4];
+    for (int c = 0; c < rn; c++) acc[c] = _mm256_setzero_ps();
+    for (size_t k = 0; k < blocks; k++) {
+        const __m256i *wv = (const __m256i *)(pack + k * CK_PACKED_BLOCK);
+        const __m256 dw = _mm256_load_ps((const float *)(pack + k * CK_PACKED_BLOCK + 256));
+        for (int c = 0; c < rn; c++) {
+            const size_t b = (c0 + c) * blocks + k;
+            const uint8_t *xb = x + b * 34 + 2;
+            // Two independent chains, so consecutive vpdpbusd do not wait for each other.
+            __m256i even = _mm256_set1_epi32(x_starts[b]), odd = _mm256_setzero_si256();
+            for (int g = 0; g < 8; g += 2) {
+                even = _mm256_dpbusd_epi32(even, _mm256_load_si256(wv + g), _mm256_set1_epi32(load_i32(xb + 4 * g)));
+                odd = _mm256_dpbusd_epi32(odd, _mm256_load_si256(wv + g + 1), _mm256_set1_epi32(load_i32(xb + 4 * g + 4)));
+            }
+            const __m256 dots = _mm256_cvtepi32_ps(_mm256_add_epi32(even, odd));
+            acc[c] = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_set1_ps(x_scales[b])), dots, acc[c]);
+        }
+    }
+    const __mmask8 mask = (__mmask8)((1u << count) - 1);
+    for (int c = 0; c < rn; c++) _mm256_mask_storeu_ps(y + (c0 + c) * ldy + r0, mask, acc[c]);
+}
+
+CK_VNNI_TARGET static void gemm_vnni(const void *wp, size_t row_bytes, size_t row_begin, size_t row_end, int is_q4,
+                                     const void *xq, const float *x_scales, const int32_t *x_starts,
+                                     size_t n, size_t blocks, float *y, size_t ldy, void *pack_scratch) {
+    const uint8_t *w = (const uint8_t *)wp, *x = (const uint8_t *)xq;
+    uint8_t *pack = (uint8_t *)pack_scratch;
+    const size_t w_block_bytes = is_q4 ? 18 : 34;
+    for (size_t r = row_begin; r < row_end; r += 8) {
+        const size_t count = row_end - r < 8 ? row_end - r : 8;
+        pack_rows(w, row_bytes, w_block_bytes, is_q4, r, count, blocks, pack);
+        size_t c = 0;
+        for (; c + 4 <= n; c += 4) packed_tile(pack, blocks, x, x_scales, x_starts, c, y, ldy, r, count, 4);
+        for (; c < n; c++) packed_tile(pack, blocks, x, x_scales, x_starts, c, y, ldy, r, count, 1);
+    }
+}
+
+void ck_gemm_q8_0_vnni(const void *w, size_t row_bytes, size_t row_begin, size_t row_end,
+                       const void *xq, const float *x_scales, const int32_t *x_starts, size_t n, size_t blocks,
+                       float *y, size_t ldy, void *pack) {
+    gemm_vnni(w, row_bytes, row_begin, row_end, 0, xq, x_scales, x_starts, n, blocks, y, ldy, pack);
+}
+
+void ck_gemm_q4_0_vnni(const void *w, size_t row_bytes, size_t row_begin, size_t row_end,
+                       const void *xq, const float *x_scales, const int32_t *x_starts, size_t n, size_t blocks,
+                       float *y, size_t ldy, void *pack) {
+    gemm_vnni(w, row_bytes, row_begin, row_end, 1, xq, x_scales, x_starts, n, blocks, y, ldy, pack);
+}
+#else
+// Never called: ck_has_vnni() is 0 without the VNNI code.
+void ck_gemm_q8_0_vnni(const void *w, size_t row_bytes, size_t row_begin, size_t row_end,
+                       const void *xq, const float *x_scales, const int32_t *x_starts, size_t n, size_t blocks,
+                       float *y, size_t ldy, void *pack) {
+    (void)w; (void)row_bytes; (void)row_begin; (void)row_end; (void)xq; (void)x_scales; (void)x_starts;
+    (void)n; (void)blocks; (void)y; (void)ldy; (void)pack;
+}
+void ck_gemm_q4_0_vnni(const void *w, size_t row_bytes, size_t row_begin, size_t row_end,
+                       const void *xq, const float *x_scales, const int32_t *x_starts, size_t n, size_t blocks,
+                       float *y, size_t ldy, void *pack) {
+    (void)w; (void)row_bytes; (void)row_begin; (void)row_end; (void)xq; (void)x_scales; (void)x_starts;
+    (void)n; (void)blocks; (void)y; (void)ldy; (void)pack;
+}
+#endif

@@ -1,9 +1,11 @@
+import CKernels
 import COpenBLAS
 
 /// Floats per dequantized weight tile: 64K floats (256 KiB) stays in L2 while sgemm streams X past it.
 let matmulTileFloats = 65_536
 
-/// Y[n][rows] = X[n][cols] · Wᵀ for a batch of n rows (prompt processing), through cblas_sgemm
+/// Y[n][rows] = X[n][cols] · Wᵀ for a batch of n rows (prompt processing): Q8_0/Q4_0 weights through
+/// integer products where the CPU has AVX-512 VNNI (`integerMatmul`), otherwise through cblas_sgemm
 /// (quantized weights dequantized to f32 in tiles first).
 ///
 /// The weight rows are split over the pool; each thread dequantizes tiles of its rows into its own
@@ -16,12 +18,49 @@ public func matmul(_ w: WeightMatrix, _ x: UnsafePointer<Float>, batch n: Int, i
     let rows = w.rows, cols = w.cols
     let work = n * rows * cols
     let threads = work >= 1 << 20 ? pool.threadCount : 1
+    if useVNNIMatmul && (w.type == .q8_0 || w.type == .q4_0) && cols > 0 {
+        integerMatmul(w, x, batch: n, into: y, pool: pool, parallel: threads > 1)
+        return
+    }
     if threads == 1 {
         matmulRows(w, x, batch: n, rows: 0..<rows, into: y, scratch: pool.threadScratch[0])
         return
     }
     pool.parallelFor(rows) { range, thread in
         matmulRows(w, x, batch: n, rows: range, into: y, scratch: pool.threadScratch[thread])
+    }
+}
+
+/// Whether Q8_0/Q4_0 batches go through the integer (AVX-512 VNNI) kernels, quantizing activations to
+/// Q8_0 as single tokens do; otherwise they multiply f32 activations. Checked once per process.
+public let useVNNIMatmul = ck_has_vnni() != 0
+
+/// Y = X · Wᵀ for Q8_0/Q4_0 weights with integer dot products, as `matvec` does for one row: X is quantized
+/// to Q8_0 per row (ggml's rounding) and the products are vpdpbusd over eight repacked weight rows at
+/// a time (see quantized_dot.c). With VNNI this does several times the multiply-adds per instruction
+/// of the f32 sgemm path, whose weights would first be dequantized.
+private func integerMatmul(_ w: WeightMatrix, _ x: UnsafePointer<Float>, batch n: Int, into y: UnsafeMutablePointer<Float>,
+                           pool: ThreadPool, parallel: Bool) {
+    let cols = w.cols, blocks = cols / 32
+    // Shared scratch: the quantized rows (34 bytes per block), then per block a float scale and an int32 start.
+    let quantizedBytes = (n * blocks * 34 + 63) & ~63
+    let scratch = pool.sharedScratch.reserve(quantizedBytes + n * blocks * 8)
+    let scales = (scratch + quantizedBytes).assumingMemoryBound(to: Float.self)
+    let starts = (scratch + quantizedBytes + n * blocks * 4).assumingMemoryBound(to: Int32.self)
+    for i in 0..<n { ck_quantize_activations_q8_0(x + i * cols, scratch + i * blocks * 34, cols) }
+    ck_activation_terms(scratch, n * blocks, w.type == .q4_0 ? 8 : 128, scales, starts)
+    let kernel = w.type == .q8_0 ? ck_gemm_q8_0_vnni : ck_gemm_q4_0_vnni
+    let data = w.data, rowBytes = w.rowBytes, rows = w.rows, packBytes = ck_packed_rows_bytes(blocks)
+    let xq = UnsafeRawPointer(scratch)
+    guard parallel else {
+        kernel(data, rowBytes, 0, rows, xq, scales, starts, n, blocks, y, rows, pool.threadScratch[0].reserve(packBytes))
+        return
+    }
+    // Chunks of whole 8-row groups, so that only the last chunk has a partial group.
+    let groups = (rows + 7) / 8
+    pool.parallelFor(groups) { range, thread in
+        kernel(data, rowBytes, range.lowerBound * 8, min(rows, range.upperBound * 8), xq, scales, starts, n, blocks, y, rows,
+               pool.threadScratch[thread].reserve(packBytes))
     }
 }
 

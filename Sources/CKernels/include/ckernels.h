@@ -5,6 +5,7 @@
 #define UNDERSTUDY_CKERNELS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /// y[r] = dot(row r of w, x) for r in [row_begin, row_end); w rows are `row_bytes` apart, x has `blocks` Q8_0 blocks.
 void ck_matvec_q8_0(const void *w, size_t row_bytes, size_t row_begin, size_t row_end,
@@ -17,6 +18,29 @@ void ck_matvec_q4_0(const void *w, size_t row_bytes, size_t row_begin, size_t ro
 /// Quantizes `count` activations (a multiple of 32) to Q8_0 blocks the way ggml's CPU backend does for the
 /// right-hand side of a matrix product: d = max|x| / 127, q = round-half-even(x * 127 / max|x|).
 void ck_quantize_activations_q8_0(const float *x, void *dst, size_t count);
+
+/// 1 when this CPU runs the AVX-512 VNNI batch kernels below (and they were compiled in), else 0.
+int ck_has_vnni(void);
+
+/// Per Q8_0 activation block: its scale as a float, and -offset * (sum of its 32 values), the start of
+/// the integer dot products below (offset 8 for Q4_0 weights, 128 for Q8_0).
+void ck_activation_terms(const void *xq, size_t block_count, int offset, float *scales, int32_t *starts);
+
+/// Scratch bytes the batch kernels need per thread for eight repacked weight rows of `blocks` blocks
+/// (32-byte aligned).
+size_t ck_packed_rows_bytes(size_t blocks);
+
+/// Y[c * ldy + r] = dot(weight row r, activation row c) for r in [row_begin, row_end) and c < n, where xq
+/// holds n rows of `blocks` Q8_0 blocks and x_scales/x_starts their ck_activation_terms (offset 128).
+/// Equal to ck_matvec_q8_0 on each row up to float summation order. Needs ck_has_vnni().
+void ck_gemm_q8_0_vnni(const void *w, size_t row_bytes, size_t row_begin, size_t row_end,
+                       const void *xq, const float *x_scales, const int32_t *x_starts, size_t n, size_t blocks,
+                       float *y, size_t ldy, void *pack);
+
+/// The same for Q4_0 weight rows (terms computed with offset 8).
+void ck_gemm_q4_0_vnni(const void *w, size_t row_bytes, size_t row_begin, size_t row_end,
+                       const void *xq, const float *x_scales, const int32_t *x_starts, size_t n, size_t blocks,
+                       float *y, size_t ldy, void *pack);
 
 /// 1 when the AVX2 paths were compiled in, 0 for the portable fallback.
 int ck_has_avx2(void);
