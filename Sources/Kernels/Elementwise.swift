@@ -40,7 +40,9 @@ public func softmax(_ x: UnsafePointer<Float>, scale factor: Float, count: Int, 
     var i = 0
     var maxima = SIMD8<Float>(repeating: -.infinity)
     while i + 8 <= count {
-        maxima = pointwiseMax(maxima, rx.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) * factor)
+        // A compare-and-blend: `pointwiseMax` stays a generic call per vector (measured).
+        let v = rx.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) * factor
+        maxima.replace(with: v, where: v .> maxima)
         i += 8
     }
     var maximum = maxima.max()

@@ -11,7 +11,10 @@ import Darwin
 /// e^x lane by lane; inputs are clamped to [-87.3, 88.3] so the result is always finite and normal.
 @inline(__always)
 func vectorExp(_ x: SIMD8<Float>) -> SIMD8<Float> {
-    let clamped = x.clamped(lowerBound: SIMD8(repeating: -87.3), upperBound: SIMD8(repeating: 88.3))
+    // Compare-and-blend, not `clamped(lowerBound:upperBound:)`: that one stays a generic call per vector.
+    let low = SIMD8<Float>(repeating: -87.3), high = SIMD8<Float>(repeating: 88.3)
+    var clamped = x.replacing(with: low, where: x .< low)
+    clamped.replace(with: high, where: clamped .> high)
     let n = (clamped * 1.442_695_04).rounded(.toNearestOrEven)
     // ln 2 split in two so n * ln2High is exact.
     var r = clamped - n * 0.693_359_375

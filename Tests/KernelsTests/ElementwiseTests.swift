@@ -104,3 +104,17 @@ func swigluMatchesReference(count: Int) {
     }
     #expect(a == expected)
 }
+
+/// The table that inference and training rotate with gives applyRoPE's bits at every position.
+@Test func ropeTableRotatesExactlyLikeApplyRoPE() {
+    var random = TestRandom(seed: 21)
+    let heads = 3, headDim = 16, theta: Float = 10_000
+    let table = RoPETable(sequence: 40, headDim: headDim, theta: theta)
+    for position in [0, 1, 17, 39] {
+        let x = random.floats(heads * headDim)
+        var direct = x, viaTable = x
+        applyRoPE(&direct, heads: heads, headDim: headDim, position: position, theta: theta)
+        table.rotate(&viaTable, heads: heads, position: position)
+        #expect(direct == viaTable, "position \(position)")
+    }
+}

@@ -17,6 +17,7 @@ public final class InferenceContext: @unchecked Sendable {
     public private(set) var lastReusedCount = 0
 
     private let keys: [UnsafeMutablePointer<Float>]    // per layer: [contextSize][kvDim]
+    private let rope: RoPETable                         // every position of the context
     private let values: [UnsafeMutablePointer<Float>]
     private let x, xb, xb2, q, k, v, att, gate, up: UnsafeMutablePointer<Float>
     private var logitsBuffer: UnsafeMutablePointer<Float>
@@ -34,6 +35,7 @@ public final class InferenceContext: @unchecked Sendable {
         let cacheCount = self.contextSize * c.kvDim
         keys = (0..<c.layers).map { _ in .allocate(capacity: cacheCount) }
         values = (0..<c.layers).map { _ in .allocate(capacity: cacheCount) }
+        rope = RoPETable(sequence: self.contextSize, headDim: c.headDim, theta: c.ropeTheta)
         let b = self.maxBatch
         func buffer(_ n: Int) -> UnsafeMutablePointer<Float> {
             let p = UnsafeMutablePointer<Float>.allocate(capacity: n)
@@ -140,8 +142,8 @@ public final class InferenceContext: @unchecked Sendable {
             let keyRow = keys[l] + position * c.kvDim, valueRow = values[l] + position * c.kvDim
             matvec(layer.key, xb, into: keyRow, pool: pool)
             matvec(layer.value, xb, into: valueRow, pool: pool)
-            applyRoPE(q, heads: c.heads, headDim: c.headDim, position: position, theta: c.ropeTheta)
-            applyRoPE(keyRow, heads: c.kvHeads, headDim: c.headDim, position: position, theta: c.ropeTheta)
+            rope.rotate(q, heads: c.heads, position: position)
+            rope.rotate(keyRow, heads: c.kvHeads, position: position)
             attention(query: q, keys: keys[l], values: values[l], length: position + 1,
                       heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, into: att, pool: pool)
             matvec(layer.attentionOutput, att, into: xb2, pool: pool)
@@ -174,8 +176,8 @@ public final class InferenceContext: @unchecked Sendable {
             matmul(layer.key, xb, batch: n, into: k, pool: pool)
             matmul(layer.value, xb, batch: n, into: v, pool: pool)
             for i in 0..<n {
-                applyRoPE(q + i * c.dim, heads: c.heads, headDim: c.headDim, position: start + i, theta: c.ropeTheta)
-                applyRoPE(k + i * c.kvDim, heads: c.kvHeads, headDim: c.headDim, position: start + i, theta: c.ropeTheta)
+                rope.rotate(q + i * c.dim, heads: c.heads, position: start + i)
+                rope.rotate(k + i * c.kvDim, heads: c.kvHeads, position: start + i)
             }
             (keys[l] + start * c.kvDim).update(from: k, count: n * c.kvDim)
             (values[l] + start * c.kvDim).update(from: v, count: n * c.kvDim)

@@ -14,50 +14,6 @@ public struct AttentionShape: Sendable {
     public var probabilityCount: Int { batch * heads * sequence * sequence }
 }
 
-/// Cosines and sines of RoPE's angles per position and pair, computed as the inference kernel does
-/// (in Double, then rounded) so training and inference rotate identically.
-public struct RoPETable: Sendable {
-    public let sequence, headDim: Int
-    let cosines, sines: [Float]
-
-    public init(sequence: Int, headDim: Int, theta: Float) {
-        self.sequence = sequence
-        self.headDim = headDim
-        var c = [Float](), s = [Float]()
-        for position in 0..<sequence {
-            for pair in 0..<(headDim / 2) {
-                let angle = Double(position) * pow(Double(theta), -2 * Double(pair) / Double(headDim))
-                c.append(Float(cos(angle)))
-                s.append(Float(sin(angle)))
-            }
-        }
-        cosines = c
-        sines = s
-    }
-
-    /// Rotates every head of `rows` rows (row i at position i % sequence) by +angle, or by −angle
-    /// for the backward (a rotation's transpose is its inverse).
-    public func apply(_ x: UnsafeMutablePointer<Float>, rows: Int, heads: Int, inverse: Bool) {
-        let half = headDim / 2, width = heads * headDim
-        cosines.withUnsafeBufferPointer { cp in
-            sines.withUnsafeBufferPointer { sp in
-                for i in 0..<rows {
-                    let t = (i % sequence) * half
-                    for h in 0..<heads {
-                        let p = x + i * width + h * headDim
-                        for pair in 0..<half {
-                            let c = cp[t + pair], s = inverse ? -sp[t + pair] : sp[t + pair]
-                            let x0 = p[2 * pair], x1 = p[2 * pair + 1]
-                            p[2 * pair] = x0 * c - x1 * s
-                            p[2 * pair + 1] = x0 * s + x1 * c
-                        }
-                    }
-                }
-            }
-        }
-    }
-}
-
 /// Causal grouped-query attention: out = softmax(q·kᵀ/√headDim, causal)·v per (sequence, head), with the
 /// probabilities saved in `probs`. q and out are [B·T][heads·headDim], k and v [B·T][kvHeads·headDim].
 ///
