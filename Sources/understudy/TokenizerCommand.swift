@@ -30,6 +30,13 @@ struct TokenizerCommand: ParsableCommand {
         }
 
         func run() throws {
+            // The output's directory is made first, so a bad path fails before the minutes of training.
+            let directory = (output as NSString).deletingLastPathComponent
+            if !directory.isEmpty {
+                do { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
+                    throw CLIError("cannot create \(directory): \(error.localizedDescription)")
+                }
+            }
             var trainer = try BPETrainer(vocabularySize: vocabSize, preTokenizer: preTokenizer)
             var files = 0, bytes = 0
             for language in SourceLanguage.allCases {

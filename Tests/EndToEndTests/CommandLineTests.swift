@@ -54,6 +54,22 @@ struct CommandLineTests {
         return path
     }
 
+    /// `tokenizer train` makes the output's directory (and writes tokenizer.json beside the GGUF).
+    @Test func tokenizerTrainCreatesTheOutputDirectory() throws {
+        let data = EndToEndFixtures.temporaryPath("tokenizer-data")
+        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+        for (name, text) in [("a.swift", "let a = 1\nfunc f() { return a }\n"), ("b.py", "def g(x):\n    return x + 1\n")] {
+            FileManager.default.createFile(atPath: data + "/" + name, contents: Data(text.utf8))
+        }
+        let output = EndToEndFixtures.temporaryPath("tokenizer-out") + "/nested/tok.gguf"
+        let result = try Self.run(["tokenizer", "train", "--data", data, "--vocab-size", "300", "--output", output])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(FileManager.default.fileExists(atPath: output))
+        #expect(FileManager.default.fileExists(atPath: (output as NSString).deletingLastPathComponent + "/tokenizer.json"))
+        let encoded = try Self.run(["tokenizer", "encode", "--model", output], stdin: "return a\n")
+        #expect(encoded.status == 0 && !encoded.stdout.isEmpty)
+    }
+
     /// The embedded default model (Sources/DefaultModel/Resources) is found from any directory and
     /// completes held-out-style Swift with no --model.
     @Test func defaultModelIsEmbeddedAndCompletes() throws {
