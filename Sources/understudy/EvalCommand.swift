@@ -40,6 +40,9 @@ struct Eval: ParsableCommand {
     @Option(help: "Order of the completion prompts: spm (the language server's) or psm.")
     var fimOrder = "spm"
 
+    @Option(help: "Also write every completion position (file, line, typed text, target, the model's and the baseline's answers) to this file, one JSON object per line.")
+    var cases: String?
+
     @Flag(help: "Print one JSON object instead of the table.")
     var json = false
 
@@ -67,11 +70,20 @@ struct Eval: ParsableCommand {
         let options = ModelEvaluator.Options(samples: samples, seed: seed, promptTokens: promptTokens,
                                              maxNewTokens: maxTokens, bpbStride: bpbStride,
                                              fimOrder: FIMOrder(rawValue: fimOrder)!)
+        var caseLines: [String] = []
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         var bar = ProgressBar()
-        let report = try evaluator.evaluate(files: files, language: lang, data: data, options: options) { phase, done, total in
+        let report = try evaluator.evaluate(files: files, language: lang, data: data, options: options, progress: { phase, done, total in
             bar.update(label: phase.rawValue, done: done, total: total)
-        }
+        }, onCase: { item in
+            if cases != nil, let line = try? encoder.encode(item) { caseLines.append(String(decoding: line, as: UTF8.self)) }
+        })
         bar.finish()
+        if let cases {
+            let text = caseLines.map { $0 + "\n" }.joined()
+            guard FileManager.default.createFile(atPath: cases, contents: Data(text.utf8)) else { throw CLIError("cannot write \(cases)") }
+        }
         print(json ? report.json : report.table)
     }
 }

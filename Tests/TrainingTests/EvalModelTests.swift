@@ -136,10 +136,21 @@ struct EvalModelTests {
         let evaluator = ModelEvaluator(model: model, threads: 1)
         let options = ModelEvaluator.Options(samples: 12, seed: 5, promptTokens: 64, maxNewTokens: 8)
         var phases: Set<String> = []
-        let report = try evaluator.evaluate(files: files, language: "swift", data: "tiny", options: options) { phase, _, _ in
-            phases.insert(phase.rawValue)
-        }
+        var cases: [CompletionCase] = []
+        let report = try evaluator.evaluate(files: files, language: "swift", data: "tiny", options: options,
+                                            progress: { phase, _, _ in phases.insert(phase.rawValue) },
+                                            onCase: { cases.append($0) })
         #expect(phases == ["bpb", "lines"])
+        // Every position is reported, with the answers the scores were computed from.
+        #expect(cases.count == 12)
+        let caseMatches = cases.filter { CompletionMetrics.exactMatch($0.completion, $0.target) }.count
+        #expect(Double(caseMatches) / 12 == report.completion.exactMatch)
+        let baselineMatches = cases.filter { CompletionMetrics.exactMatch($0.frequentContinuation, $0.target) }.count
+        #expect(Double(baselineMatches) / 12 == report.frequentContinuation.exactMatch)
+        for item in cases {
+            let lines = String(decoding: files.first { $0.path == item.file }!.contents, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+            #expect(String(lines[item.line - 1]).hasPrefix(item.typed + item.target))
+        }
         #expect(report.files == 2)
         #expect(report.bytes == files.reduce(0) { $0 + $1.contents.count })
         #expect(report.samples == 12)

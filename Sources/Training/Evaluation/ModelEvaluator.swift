@@ -40,8 +40,10 @@ public struct ModelEvaluator {
     }
 
     /// Measures `files` (path, contents) and returns the report; `progress(phase, done, total)` is called as it goes.
+    /// `onCase` sees every completion position with what the model and the baseline wrote.
     public func evaluate(files: [(path: String, contents: [UInt8])], language: String, data: String, options: Options,
-                         progress: (Phase, Int, Int) -> Void = { _, _, _ in }) throws -> EvaluationReport {
+                         progress: (Phase, Int, Int) -> Void = { _, _, _ in },
+                         onCase: (CompletionCase) -> Void = { _ in }) throws -> EvaluationReport {
         let clock = ContinuousClock()
         let started = clock.now
 
@@ -71,9 +73,13 @@ public struct ModelEvaluator {
             let prompt = try builder.build(prefix: file[..<task.cursor], suffix: file[task.lineEnd...])
             let result = try context.generate(prompt, options: generation)
             latencies.append(Self.milliseconds(clock.now - begin))
+            let baseline = FrequentContinuation.complete(task, in: file)
             modelScores.add(result.text, task.target)
             emptyScores.add("", task.target)
-            frequentScores.add(FrequentContinuation.complete(task, in: file), task.target)
+            frequentScores.add(baseline, task.target)
+            onCase(CompletionCase(file: files[task.file].path, line: file[..<task.lineStart].count { $0 == 0x0A } + 1,
+                                  typed: String(decoding: file[task.lineStart..<task.cursor], as: UTF8.self),
+                                  target: task.target, completion: result.text, frequentContinuation: baseline))
             progress(.completion, index + 1, tasks.count)
         }
 
@@ -93,6 +99,19 @@ public struct ModelEvaluator {
     static func milliseconds(_ d: Duration) -> Double {
         Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15
     }
+}
+
+/// One line-completion position of an evaluation and both answers (`understudy eval --cases`).
+public struct CompletionCase: Codable, Sendable, Equatable {
+    /// The file's path as given to the evaluator, and the cursor's line (from 1).
+    public var file: String
+    public var line: Int
+    /// The line up to the cursor, and the rest of it (what the completion should be).
+    public var typed: String
+    public var target: String
+    /// What the model wrote, and what the frequent-continuation baseline wrote.
+    public var completion: String
+    public var frequentContinuation: String
 }
 
 /// Running sums of exact match and edit similarity.
