@@ -102,7 +102,7 @@ async def test_whole_session(client: LanguageClient):
         )
     )
     assert isinstance(inline, types.InlineCompletionList)
-    # The model (trained 30 steps with a fixed seed, greedy decoding) is deterministic and says something here.
+    # The model (trained 100 steps with a fixed seed, greedy decoding) is deterministic and says something here.
     assert inline.items
     for item in inline.items:
         assert isinstance(item.insert_text, str) and item.insert_text
