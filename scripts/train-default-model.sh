@@ -74,7 +74,9 @@ export -f evaluate
 export bin
 
 stage "teacher: ${teacher_shape[*]}, $teacher_steps steps"
-run train teacher "${common[@]}" "${teacher_shape[@]}" --steps "$teacher_steps" --spm-rate 0.5 \
+# The committed teacher trained on PSM and SPM half and half (TEACHER_SPM_RATE=0.5); it learned only SPM,
+# so the next one should take TEACHER_SPM_RATE=1 (model card: "Limits").
+run train teacher "${common[@]}" "${teacher_shape[@]}" --steps "$teacher_steps" --spm-rate "${TEACHER_SPM_RATE:-0.5}" \
     --lr 1e-3 --min-lr 1e-4 --warmup 200 --threads "$threads"
 # The students distill from the teacher at Q8_0: its batches then run on the integer kernels (twice
 # the F32 speed with AVX-512 VNNI), for logits within 0.01% of F32 bpb.
