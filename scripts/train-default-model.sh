@@ -88,7 +88,7 @@ stage "students: ${student_shape[*]}, $student_steps steps, distilled and from s
 # The teacher trained on PSM and SPM examples alike but learned only SPM (PSM prompts get "}" from it,
 # model card: "Prompt order"); the language server prompts in SPM, so the students train on SPM only.
 student_args=("${common[@]}" "${student_shape[@]}" --steps "$student_steps" --spm-rate 1 --lr 2e-3 --min-lr 2e-4 --warmup 200 --threads 1)
-run distill student --teacher teacher/model-q8_0.gguf --alpha 0.8 --temperature 1 "${student_args[@]}" &
+run distill student --teacher teacher/model-q8_0.gguf --alpha 0.3 --temperature 1 "${student_args[@]}" &
 distill_pid=$!
 run train control "${student_args[@]}"
 # The control finishes first (it runs no teacher): evaluate the teacher and the control on its core.
