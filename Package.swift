@@ -26,7 +26,8 @@ let package = Package(
                        providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CJSONC", pkgConfig: "json-c",
                        providers: [.apt(["libjson-c-dev"])]),
-        // The quantized dot products need vpmaddubsw, which Swift's SIMD types cannot express (measured).
+        // The quantized products need vpmaddubsw (and vpdpbusd, compiled per function for AVX-512 VNNI and
+        // chosen at run time), which Swift's SIMD types cannot express (measured).
         .target(name: "CKernels", cSettings: cVectorFlags),
         .target(name: "Kernels", dependencies: ["COpenBLAS", "CKernels"], swiftSettings: vectorFlags),
         .target(name: "Model", dependencies: ["Kernels"], swiftSettings: vectorFlags),

@@ -1,6 +1,7 @@
-// Quantized dot products with AVX2 intrinsics: the one hot loop Swift's SIMD types cannot express
-// (vpmaddubsw/vpmaddwd). Layouts are ggml's: Q8_0 = fp16 scale + 32 int8, Q4_0 = fp16 scale + 16 bytes
-// of nibbles (element j low, element j+16 high). Activations are Q8_0.
+// Quantized products with x86 intrinsics, the hot loops Swift's SIMD types cannot express: AVX2 dot
+// products for single tokens (vpmaddubsw/vpmaddwd) and AVX-512 VNNI matrix products for prompt
+// batches (vpdpbusd, chosen at run time by ck_has_vnni). Layouts are ggml's: Q8_0 = fp16 scale + 32
+// int8, Q4_0 = fp16 scale + 16 bytes of nibbles (element j low, element j+16 high). Activations are Q8_0.
 #ifndef UNDERSTUDY_CKERNELS_H
 #define UNDERSTUDY_CKERNELS_H
 
