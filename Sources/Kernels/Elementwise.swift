@@ -90,15 +90,28 @@ public func applyRoPE(_ x: UnsafeMutablePointer<Float>, heads: Int, headDim: Int
     precondition(headDim % 2 == 0, "applyRoPE: headDim \(headDim) must be even")
     // The angle depends only on the pair index, so compute each sine/cosine once for all heads.
     for pair in 0..<(headDim / 2) {
-        let angle = Double(position) * pow(Double(theta), -2 * Double(pair) / Double(headDim))
-        let c = Float(cos(angle)), s = Float(sin(angle))
-        var p = x + 2 * pair
-        for _ in 0..<heads {
-            let x0 = p[0], x1 = p[1]
-            p[0] = x0 * c - x1 * s
-            p[1] = x0 * s + x1 * c
-            p += headDim
-        }
+        let angle = ropeAngle(position: position, pair: pair, headDim: headDim, theta: theta)
+        rotatePair(x, pair: pair, heads: heads, headDim: headDim, cos: Float(cos(angle)), sin: Float(sin(angle)))
+    }
+}
+
+/// RoPE's angle for pair `pair` at `position`: position * theta^(-2·pair/headDim), in Double (the
+/// cosine and sine are rounded to Float after), shared by `applyRoPE` and `RoPETable`.
+@inline(__always)
+func ropeAngle(position: Int, pair: Int, headDim: Int, theta: Float) -> Double {
+    Double(position) * pow(Double(theta), -2 * Double(pair) / Double(headDim))
+}
+
+/// Rotates the adjacent pair `pair` (x[2·pair], x[2·pair+1]) of each of `heads` heads, `headDim` floats
+/// apart, by the angle whose cosine and sine are given.
+@inline(__always)
+func rotatePair(_ x: UnsafeMutablePointer<Float>, pair: Int, heads: Int, headDim: Int, cos c: Float, sin s: Float) {
+    var p = x + 2 * pair
+    for _ in 0..<heads {
+        let x0 = p[0], x1 = p[1]
+        p[0] = x0 * c - x1 * s
+        p[1] = x0 * s + x1 * c
+        p += headDim
     }
 }
 

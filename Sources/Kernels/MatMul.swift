@@ -47,7 +47,8 @@ private func integerMatmul(_ w: WeightMatrix, _ x: UnsafePointer<Float>, batch n
     let scratch = pool.sharedScratch.reserve(quantizedBytes + n * blocks * 8)
     let scales = (scratch + quantizedBytes).assumingMemoryBound(to: Float.self)
     let starts = (scratch + quantizedBytes + n * blocks * 4).assumingMemoryBound(to: Int32.self)
-    for i in 0..<n { ck_quantize_activations_q8_0(x + i * cols, scratch + i * blocks * 34, cols) }
+    // Rows are contiguous and a whole number of blocks, so the batch quantizes as one run.
+    ck_quantize_activations_q8_0(x, scratch, n * cols)
     ck_activation_terms(scratch, n * blocks, w.type == .q4_0 ? 8 : 128, scales, starts)
     let kernel = w.type == .q8_0 ? ck_gemm_q8_0_vnni : ck_gemm_q4_0_vnni
     let data = w.data, rowBytes = w.rowBytes, rows = w.rows, packBytes = ck_packed_rows_bytes(blocks)

@@ -14,7 +14,7 @@ public struct RoPETable: Sendable {
         var c = [Float](), s = [Float]()
         for position in 0..<sequence {
             for pair in 0..<(headDim / 2) {
-                let angle = Double(position) * pow(Double(theta), -2 * Double(pair) / Double(headDim))
+                let angle = ropeAngle(position: position, pair: pair, headDim: headDim, theta: theta)
                 c.append(Float(cos(angle)))
                 s.append(Float(sin(angle)))
             }
@@ -26,40 +26,22 @@ public struct RoPETable: Sendable {
     /// Rotates the `heads` heads of one row at `position` (< sequence), as `applyRoPE` does.
     public func rotate(_ x: UnsafeMutablePointer<Float>, heads: Int, position: Int) {
         precondition(position >= 0 && position < sequence, "RoPETable: position \(position) outside 0..<\(sequence)")
-        let half = headDim / 2, t = position * half
-        cosines.withUnsafeBufferPointer { cp in
-            sines.withUnsafeBufferPointer { sp in
-                for pair in 0..<half {
-                    let c = cp[t + pair], s = sp[t + pair]
-                    var p = x + 2 * pair
-                    for _ in 0..<heads {
-                        let x0 = p[0], x1 = p[1]
-                        p[0] = x0 * c - x1 * s
-                        p[1] = x0 * s + x1 * c
-                        p += headDim
-                    }
-                }
-            }
-        }
+        rotateRow(x, heads: heads, position: position, inverse: false)
     }
 
     /// Rotates every head of `rows` rows (row i at position i % sequence) by +angle, or by −angle
     /// for the backward (a rotation's transpose is its inverse).
     public func apply(_ x: UnsafeMutablePointer<Float>, rows: Int, heads: Int, inverse: Bool) {
-        let half = headDim / 2, width = heads * headDim
+        for i in 0..<rows { rotateRow(x + i * heads * headDim, heads: heads, position: i % sequence, inverse: inverse) }
+    }
+
+    private func rotateRow(_ x: UnsafeMutablePointer<Float>, heads: Int, position: Int, inverse: Bool) {
+        let half = headDim / 2, t = position * half
         cosines.withUnsafeBufferPointer { cp in
             sines.withUnsafeBufferPointer { sp in
-                for i in 0..<rows {
-                    let t = (i % sequence) * half
-                    for h in 0..<heads {
-                        let p = x + i * width + h * headDim
-                        for pair in 0..<half {
-                            let c = cp[t + pair], s = inverse ? -sp[t + pair] : sp[t + pair]
-                            let x0 = p[2 * pair], x1 = p[2 * pair + 1]
-                            p[2 * pair] = x0 * c - x1 * s
-                            p[2 * pair + 1] = x0 * s + x1 * c
-                        }
-                    }
+                for pair in 0..<half {
+                    rotatePair(x, pair: pair, heads: heads, headDim: headDim,
+                               cos: cp[t + pair], sin: inverse ? -sp[t + pair] : sp[t + pair])
                 }
             }
         }

@@ -37,7 +37,7 @@ struct Complete: ParsableCommand {
     var timeBudgetMs = 0
 
     @Option(help: "Prompt order: spm (suffix first, as the language server prompts) or psm.")
-    var fimOrder = FIMOrder.spm.rawValue
+    var fimOrder = FIMOrder.spm
 
     @Flag(help: "Print prompt size, cache use and timings to standard error.")
     var verbose = false
@@ -49,7 +49,6 @@ struct Complete: ParsableCommand {
         guard (16...65536).contains(contextTokens) else { throw ValidationError("--context-tokens must be in 16...65536") }
         guard temperature >= 0 && temperature.isFinite else { throw ValidationError("--temperature must be 0 or more") }
         guard timeBudgetMs >= 0 else { throw ValidationError("--time-budget-ms must be 0 or more") }
-        guard FIMOrder(rawValue: fimOrder) != nil else { throw ValidationError("--fim-order must be spm or psm, not \(fimOrder)") }
     }
 
     func run() throws {
@@ -59,7 +58,7 @@ struct Complete: ParsableCommand {
         let model = try modelOptions.load()
         let promptBudget = min(contextTokens, model.config.contextLength - maxTokens)
         guard promptBudget > 3 else { throw CLIError("the model's context (\(model.config.contextLength)) is too small for --max-tokens \(maxTokens)") }
-        let prompt = try FIMPromptBuilder(tokenizer: model.tokenizer, maxTokens: promptBudget, order: FIMOrder(rawValue: fimOrder)!)
+        let prompt = try FIMPromptBuilder(tokenizer: model.tokenizer, maxTokens: promptBudget, order: fimOrder)
             .build(prefix: bytes[..<offset], suffix: bytes[offset...])
         let context = InferenceContext(model: model, contextSize: prompt.tokens.count + maxTokens,
                                        threads: modelOptions.threadCount)

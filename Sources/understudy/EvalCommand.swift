@@ -38,7 +38,7 @@ struct Eval: ParsableCommand {
     var bpbStride: Int?
 
     @Option(help: "Order of the completion prompts: spm (the language server's) or psm.")
-    var fimOrder = "spm"
+    var fimOrder = FIMOrder.spm
 
     @Option(help: "Also write every completion position (file, line, typed text, target, the model's and the baseline's answers) to this file, one JSON object per line.")
     var cases: String?
@@ -52,7 +52,6 @@ struct Eval: ParsableCommand {
         guard (8...65536).contains(promptTokens) else { throw ValidationError("--prompt-tokens must be in 8...65536") }
         guard (1...1024).contains(maxTokens) else { throw ValidationError("--max-tokens must be in 1...1024") }
         if let bpbStride, bpbStride < 1 { throw ValidationError("--bpb-stride must be at least 1") }
-        guard FIMOrder(rawValue: fimOrder) != nil else { throw ValidationError("--fim-order must be spm or psm, not \(fimOrder)") }
     }
 
     func run() throws {
@@ -69,7 +68,7 @@ struct Eval: ParsableCommand {
         let evaluator = ModelEvaluator(model: model, threads: modelOptions.threadCount)
         let options = ModelEvaluator.Options(samples: samples, seed: seed, promptTokens: promptTokens,
                                              maxNewTokens: maxTokens, bpbStride: bpbStride,
-                                             fimOrder: FIMOrder(rawValue: fimOrder)!)
+                                             fimOrder: fimOrder)
         var caseLines: [String] = []
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]

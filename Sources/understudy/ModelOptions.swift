@@ -36,7 +36,9 @@ struct ModelOptions: ParsableArguments {
 /// Online cores, the default thread count.
 var defaultThreadCount: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
 
-/// A failure reported to the user as one line, without a stack trace.
+/// `--fim-order spm|psm`: parsed and checked by the argument parser (its error lists the two values).
+extension FIMOrder: ExpressibleByArgument {}
+
 /// The model file a command runs: the one given, else the embedded default model.
 func resolvedModelPath(_ given: String?) throws -> String {
     guard let path = given ?? DefaultModel.path else {
@@ -46,6 +48,7 @@ func resolvedModelPath(_ given: String?) throws -> String {
     return path
 }
 
+/// A failure reported to the user as one line, without a stack trace.
 struct CLIError: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
