@@ -55,6 +55,8 @@ struct Eval: ParsableCommand {
     }
 
     func run() throws {
+        // A --cases file that cannot be written fails now, not after the whole evaluation.
+        if let cases, !FileManager.default.createFile(atPath: cases, contents: nil) { throw CLIError("cannot write \(cases)") }
         let language = SourceLanguage(rawValue: lang)!
         let paths = try CorpusBuilder.sourceFiles(under: data, language: language)
         guard !paths.isEmpty else { throw EvaluationError.noFiles(directory: data, language: lang) }

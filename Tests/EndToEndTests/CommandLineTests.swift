@@ -160,6 +160,8 @@ struct CommandLineTests {
             (["complete", "--model", model, "--file", source, "--line", "1", "--column", "1", "--fim-order", "mps"],
              "Please provide one of 'psm' and 'spm'"),
             (["eval", "--model", model, "--data", "/tmp", "--lang", "swift", "--fim-order", "mps"], "Please provide one of 'psm' and 'spm'"),
+            (["eval", "--model", model, "--data", "/tmp", "--lang", "swift", "--cases", "/nonexistent/cases.jsonl"],
+             "cannot write /nonexistent/cases.jsonl"),
             (["bench", "--model", model, "--threads", "0"], "--threads"),
             (["quantize", model, "/tmp/x.gguf", "--type", "q5_k"], "q5_k"),
             (["tokenizer", "decode", "--model", model, "99999"], "outside the vocabulary"),
