@@ -40,6 +40,9 @@ struct Eval: ParsableCommand {
     @Option(help: "Order of the completion prompts: spm (the language server's) or psm.")
     var fimOrder = FIMOrder.spm
 
+    @Flag(inversion: .prefixedNo, help: "Put the file's lines that begin like the cursor's line into the prompt (as the language server does).")
+    var relatedLines = true
+
     @Option(help: "Also write every completion position (file, line, typed text, target, the model's and the baseline's answers) to this file, one JSON object per line.")
     var cases: String?
 
@@ -70,7 +73,7 @@ struct Eval: ParsableCommand {
         let evaluator = ModelEvaluator(model: model, threads: modelOptions.threadCount)
         let options = ModelEvaluator.Options(samples: samples, seed: seed, promptTokens: promptTokens,
                                              maxNewTokens: maxTokens, bpbStride: bpbStride,
-                                             fimOrder: fimOrder)
+                                             fimOrder: fimOrder, relatedLines: relatedLines)
         var caseLines: [String] = []
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]

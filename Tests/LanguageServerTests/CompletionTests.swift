@@ -197,5 +197,22 @@ extension LanguageServerModuleTests {
             #expect((text + String(decoding: prompt.healing, as: UTF8.self)).hasSuffix("let t = "))
             #expect(tokens.count <= 600)
         }
+
+        /// Lines of the same file that begin like the cursor's line, from both sides of the cursor,
+        /// come after the neighbour header and before the prefix text.
+        @Test func relatedLinesOfTheFileGoBeforeThePrefix() throws {
+            let other = TextDocument(uri: "file:///Pricing.swift", languageId: "swift", version: 1,
+                                     text: "struct Pricing {\n    func discountedTotal(basket: Basket) -> Int { 0 }\n}\n")
+            let input = CompletionInput(uri: "file:///main.swift", languageId: "swift",
+                                        prefix: Array("let basket = Basket()\nlet pricing = Pricing()\n    pricing.".utf8),
+                                        suffix: Array("\nprint(1)\n  pricing.discountedTotal(basket: basket)\n".utf8), neighbours: [other])
+            let assembler = ContextAssembler(tokenizer: TestModel.model.tokenizer, budget: 600)
+            let header = assembler.neighbourHeader(for: input)
+            let prompt = try assembler.prompt(for: input, header: TestModel.model.tokenizer.encode(header))
+            let middle = try #require(prompt.tokens.firstIndex(of: TestModel.model.tokenizer.specials.fimMiddle!))
+            let text = String(decoding: TestModel.model.tokenizer.decode(Array(prompt.tokens[(middle + 1)...])), as: UTF8.self)
+                + String(decoding: prompt.healing, as: UTF8.self)
+            #expect(text == header + "pricing.discountedTotal(basket: basket)\n" + "let basket = Basket()\nlet pricing = Pricing()\n    pricing.")
+        }
     }
 }

@@ -82,3 +82,25 @@ func fimPromptKeepsTheTextNearestTheCursorWithinBudget(order: FIMOrder) throws {
     let psm = try FIMPromptBuilder(tokenizer: tokenizer, maxTokens: 100, order: .psm).build(prefix: Array("foo.ba".utf8), suffix: [])
     #expect(psm.healing.isEmpty)
 }
+
+/// In-file related lines go right before the prefix text, in both orders, and take their tokens
+/// from the prefix's share of the budget; a block over a third of the budget is left out.
+@Test(arguments: FIMOrder.allCases)
+func relatedLinesGoBeforeThePrefixWithinTheBudget(order: FIMOrder) throws {
+    let tokenizer = try ModelFixtures.byteVocabulary().makeTokenizer()
+    let prefix = Array((0..<100).map { "line \($0)\n" }.joined().utf8) + Array("XCTAssertEq".utf8)
+    let related = Array("XCTAssertEqual(a, 1)\n".utf8)
+    let builder = FIMPromptBuilder(tokenizer: tokenizer, maxTokens: 200, order: order)
+    let prompt = try builder.build(prefix: prefix, suffix: Array("\n}\n".utf8), related: related)
+    #expect(prompt.tokens.count <= 200)
+    let start = prompt.prefixTokenStart
+    #expect(tokenizer.decode(Array(prompt.tokens[start..<(start + related.count)])) == related)
+    // The block's tokens come off the prefix: the prompt covers less of it, and is no longer.
+    let plain = try builder.build(prefix: prefix, suffix: Array("\n}\n".utf8))
+    #expect(prompt.prefixBytes < plain.prefixBytes && prompt.suffixBytes == plain.suffixBytes)
+    #expect(prompt.tokens.count == plain.tokens.count)
+    #expect(prompt.healing == plain.healing)
+    let tooLong = Array(repeating: Array("XCTAssertEqual(b, 2)\n".utf8), count: 4).joined()
+    let dropped = try builder.build(prefix: prefix, suffix: Array("\n}\n".utf8), related: Array(tooLong))
+    #expect(dropped == plain)
+}

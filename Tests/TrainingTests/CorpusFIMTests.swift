@@ -94,3 +94,48 @@ struct CorpusFIMTests {
         #expect(fim.lineExample(Array(" \n\t\n".utf8), spmRate: 0, using: &rng) == nil)
     }
 }
+
+extension CorpusFIMTests {
+    /// With the document around the span, a line example carries the document's related lines right
+    /// before its prefix (SPM: after the middle marker), exactly as `RelatedLines` finds them, and keeps
+    /// within `maxTokens` by dropping the prefix's first tokens.
+    @Test func lineExamplesCarryTheDocumentsRelatedLines() throws {
+        let before = Array("XCTAssertEqual(a, 1)\nXCTAssertNil(b)\n".utf8)
+        let text = Array("func test() {\n    XCTAssertEqual(c, 2)\n    XCTAssertTrue(d)\n}\n".utf8)
+        let after = Array("XCTAssertEqual(a, 1)\n".utf8)
+        var rng = SplitMix64(seed: 3)
+        var sawBlock = false
+        for _ in 0..<200 {
+            let example = try #require(fim.lineExample(text, spmRate: 1, using: &rng, document: (before, after), maxTokens: 400))
+            let mid = example.firstIndex(of: 2)!
+            let body = tokenizer.decode(Array(example[(mid + 1)..<(example.count - 1)]))
+            // Every example's text is block + the span's text before the cursor + the middle.
+            let suffix = tokenizer.decode(Array(example[2..<mid]))
+            let spanText = Array(text[..<(text.count - suffix.count)])
+            let blockLength = body.count - spanText.count
+            #expect(blockLength >= 0 && Array(body[blockLength...]) == spanText)
+            let block = Array(body[..<blockLength])
+            if !block.isEmpty {
+                sawBlock = true
+                #expect(block.last == 0x0A)
+                // Distinct lines of the document, without their indentation.
+                let documentLines = Set(String(decoding: before + text + after, as: UTF8.self).split(separator: "\n")
+                    .map { $0.drop(while: { $0 == " " }) })
+                let blockLines = String(decoding: block, as: UTF8.self).split(separator: "\n")
+                #expect(blockLines.allSatisfy { documentLines.contains($0) } && Set(blockLines).count == blockLines.count)
+            }
+        }
+        #expect(sawBlock)
+        // A tight budget drops the prefix's first tokens, not the block or the middle.
+        let related = Array("XCTAssertEqual(a, 1)\n".utf8)
+        let short = fim.example(text, cuts: 22, 38, mode: .spm, related: related, maxTokens: 70)
+        let full = fim.example(text, cuts: 22, 38, mode: .spm, related: related)
+        #expect(short.count <= 70 && full.count > 70)
+        let mid = short.firstIndex(of: 2)!
+        let body = tokenizer.decode(Array(short[(mid + 1)..<(short.count - 1)]))
+        #expect(Array(body.prefix(related.count)) == related)
+        #expect(Array(body.suffix(16)) == Array(text[22..<38]))
+        let keptPrefix = Array(body[related.count..<(body.count - 16)])
+        #expect(keptPrefix.count < 22 && Array(text[(22 - keptPrefix.count)..<22]) == keptPrefix)
+    }
+}

@@ -74,13 +74,18 @@ public struct FIMPromptBuilder: Sendable {
         self.order = order
     }
 
-    /// The prompt for a cursor between `prefix` and `suffix` (UTF-8 bytes of the document).
-    public func build(prefix: some BidirectionalCollection<UInt8>, suffix: some BidirectionalCollection<UInt8>) throws -> FIMPrompt {
+    /// The prompt for a cursor between `prefix` and `suffix` (UTF-8 bytes of the document). `related`
+    /// (whole lines, see `RelatedLines`) goes right before the prefix text and takes its tokens from the
+    /// prefix's share; a block longer than a third of the budget is left out.
+    public func build(prefix: some BidirectionalCollection<UInt8>, suffix: some BidirectionalCollection<UInt8>,
+                      related: [UInt8] = []) throws -> FIMPrompt {
         guard let pre = tokenizer.specials.fimPrefix, let suf = tokenizer.specials.fimSuffix,
               let mid = tokenizer.specials.fimMiddle else {
             throw ModelError.tokenizer("the vocabulary has no fill-in-the-middle tokens")
         }
-        let budget = max(0, maxTokens - 3)
+        var relatedTokens = related.isEmpty ? [] : tokenizer.encode(bytes: related)
+        if relatedTokens.count > (maxTokens - 3) / 3 { relatedTokens = [] }
+        let budget = max(0, maxTokens - 3 - relatedTokens.count)
         let windowBytes = budget * Self.bytesPerTokenBound
 
         // Prefix: the last bytes before the cursor, starting at a line start so the first token is clean.
@@ -107,11 +112,11 @@ public struct FIMPromptBuilder: Sendable {
         let suffixBytes = suffixTokens.reduce(0) { $0 + tokenizer.tokenBytes($1).count }
         switch order {
         case .psm:
-            return FIMPrompt(tokens: [pre] + prefixTokens + [suf] + suffixTokens + [mid], prefixTokenStart: 1,
+            return FIMPrompt(tokens: [pre] + relatedTokens + prefixTokens + [suf] + suffixTokens + [mid], prefixTokenStart: 1,
                              prefixBytes: prefixBytes, suffixBytes: suffixBytes)
         case .spm:
             let healing = Self.takeHealingTokens(from: &prefixTokens, tokenizer: tokenizer)
-            return FIMPrompt(tokens: [pre, suf] + suffixTokens + [mid] + prefixTokens, prefixTokenStart: suffixTokens.count + 3,
+            return FIMPrompt(tokens: [pre, suf] + suffixTokens + [mid] + relatedTokens + prefixTokens, prefixTokenStart: suffixTokens.count + 3,
                              healing: healing, prefixBytes: prefixBytes, suffixBytes: suffixBytes)
         }
     }

@@ -8,8 +8,9 @@ import Model
 /// at the context level (Bavarian et al. 2022, §3): with probability `fimRate` the part of a document
 /// that would fill the rest of the window is decoded to text and cut into prefix, middle and suffix there,
 /// so the three pieces always share the window, as prefix, suffix and completion share the prompt at
-/// inference. Half of those cuts are line completions (`FIMTransform.lineExample`), half two uniform
-/// cut points. Otherwise the stored tokens are used as they are.
+/// inference. Half of those cuts are line completions (`FIMTransform.lineExample`, with the document's
+/// related lines before the prefix), half two uniform cut points. Otherwise the stored tokens are used as
+/// they are.
 public struct WindowLoader: Sendable {
     public let shards: [TokenShard]
     /// Tokens per window: the context length plus one, since targets are inputs shifted by one.
@@ -98,10 +99,15 @@ public struct WindowLoader: Sendable {
             let spanEnd = min(end - 1, begin + need - Self.fimReserve)
             if let fim, spanEnd > begin, Double.random(in: 0..<1, using: &rng) < fimRate {
                 let text = fim.tokenizer.decode(shard.tokens(begin..<spanEnd))
-                let example = Double.random(in: 0..<1, using: &rng) < Self.lineCompletionShare
-                    ? fim.lineExample(text, spmRate: spmRate, using: &rng) ?? fim.randomExample(text, spmRate: spmRate, using: &rng)
-                    : fim.randomExample(text, spmRate: spmRate, using: &rng)
-                out += example.prefix(need)
+                var example: [Int32]? = nil
+                if Double.random(in: 0..<1, using: &rng) < Self.lineCompletionShare {
+                    // The whole document is searched for related lines, as the language server searches the file.
+                    let document = (before: fim.tokenizer.decode(shard.tokens(shard.tokenOffsets[document]..<begin)),
+                                    after: fim.tokenizer.decode(shard.tokens(spanEnd..<(end - 1))))
+                    example = fim.lineExample(text, spmRate: spmRate, using: &rng, document: document, maxTokens: need)
+                }
+                if example == nil { example = fim.randomExample(text, spmRate: spmRate, using: &rng) }
+                out += example!.prefix(need)
             } else {
                 out += shard.tokens(begin..<min(end, begin + need))
             }

@@ -18,10 +18,14 @@ public struct ModelEvaluator {
         public var bpbStride: Int?
         /// Order of the completion prompts (the language server's default unless measuring the other).
         public var fimOrder: FIMOrder
+        /// Whether prompts carry the file's lines that begin like the cursor's (`RelatedLines`), as the
+        /// language server's do.
+        public var relatedLines: Bool
 
         public init(samples: Int = 1000, seed: UInt64 = 0, promptTokens: Int = 512, maxNewTokens: Int = 48, bpbStride: Int? = nil,
-                    fimOrder: FIMOrder = .spm) {
+                    fimOrder: FIMOrder = .spm, relatedLines: Bool = true) {
             self.fimOrder = fimOrder
+            self.relatedLines = relatedLines
             self.samples = samples
             self.seed = seed
             self.promptTokens = promptTokens
@@ -70,7 +74,9 @@ public struct ModelEvaluator {
             let file = contents[task.file]
             // The rest of the line is what the model must write, so the suffix starts at the line's end.
             let begin = clock.now
-            let prompt = try builder.build(prefix: file[..<task.cursor], suffix: file[task.lineEnd...])
+            let related = options.relatedLines
+                ? RelatedLines.block(in: file, lineStart: task.lineStart, cursor: task.cursor, excludedEnd: task.lineEnd) : []
+            let prompt = try builder.build(prefix: file[..<task.cursor], suffix: file[task.lineEnd...], related: related)
             let result = try context.generate(prompt, options: generation)
             latencies.append(Self.milliseconds(clock.now - begin))
             let baseline = FrequentContinuation.complete(task, in: file)

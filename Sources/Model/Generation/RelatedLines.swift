@@ -1,0 +1,84 @@
+/// In-file retrieval: the lines of the document that begin like the line being typed.
+///
+/// A prompt covers a few hundred tokens around the cursor, but code repeats itself across a file
+/// (`XCTAssertEqual(` a hundred lines up, the same `case .` list in another switch). The lines
+/// elsewhere in the file whose text, after indentation, starts with what is typed on the cursor's line
+/// go into the prompt just before the prefix, one per line without indentation, so the model can copy
+/// from them. Training cuts its line-completion examples the same way (`FIMTransform.lineExample`),
+/// so the model learns to read the block.
+///
+/// Ranking: lines that occur more often first, then lines nearer the cursor. The block lists the best
+/// line last, right before the prefix. Nothing is typed (only indentation) → no block: every line
+/// would match.
+public enum RelatedLines {
+    /// Most distinct lines in a block.
+    public static let maxLines = 6
+    /// Most bytes in a block (about a quarter of a 512-token prompt).
+    public static let maxBytes = 400
+    /// Lines longer than this are left out (generated tables, minified code).
+    static let maxLineBytes = 160
+
+    /// The block for a cursor at `cursor` on the line starting at `lineStart` of `document`; lines
+    /// that start inside `lineStart..<excludedEnd` (the cursor's line and any lines the completion
+    /// is to write) are not taken. Each returned line ends with "\n".
+    public static func block(in document: [UInt8], lineStart: Int, cursor: Int, excludedEnd: Int) -> [UInt8] {
+        precondition(0 <= lineStart && lineStart <= cursor && cursor <= document.count, "cursor outside the document")
+        var typedStart = lineStart
+        while typedStart < cursor && isIndentation(document[typedStart]) { typedStart += 1 }
+        guard typedStart < cursor else { return [] }
+        let typed = document[typedStart..<cursor]
+
+        var found: [ArraySlice<UInt8>: (count: Int, distance: Int)] = [:]
+        var start = 0
+        while start < document.count {
+            let newline = document[start...].firstIndex(of: 0x0A) ?? document.count
+            defer { start = newline + 1 }
+            if start >= lineStart && start < max(excludedEnd, lineStart + 1) { continue }
+            var textStart = start
+            while textStart < newline && isIndentation(document[textStart]) { textStart += 1 }
+            var textEnd = newline
+            while textEnd > textStart && isTrailingBlank(document[textEnd - 1]) { textEnd -= 1 }
+            // Only lines that say more than what is typed help.
+            guard textEnd - textStart > typed.count, textEnd - textStart <= maxLineBytes,
+                  document[textStart...].starts(with: typed) else { continue }
+            let line = document[textStart..<textEnd]
+            let distance = abs(start - lineStart)
+            if let seen = found[line] {
+                found[line] = (seen.count + 1, min(seen.distance, distance))
+            } else {
+                found[line] = (1, distance)
+            }
+        }
+        let ranked = found.sorted { a, b in
+            if a.value.count != b.value.count { return a.value.count > b.value.count }
+            if a.value.distance != b.value.distance { return a.value.distance < b.value.distance }
+            return a.key.lexicographicallyPrecedes(b.key)
+        }
+        var chosen: [ArraySlice<UInt8>] = []
+        var bytes = 0
+        for (line, _) in ranked.prefix(maxLines) {
+            guard bytes + line.count + 1 <= maxBytes else { break }
+            chosen.append(line)
+            bytes += line.count + 1
+        }
+        var block: [UInt8] = []
+        block.reserveCapacity(bytes)
+        for line in chosen.reversed() {
+            block += line
+            block.append(0x0A)
+        }
+        return block
+    }
+
+    /// The block for a cursor between `prefix` and `suffix` (the whole document's bytes on each side);
+    /// the cursor's line is not taken.
+    public static func block(prefix: some Collection<UInt8>, suffix: some Collection<UInt8>) -> [UInt8] {
+        let document = Array(prefix) + Array(suffix)
+        let lineStart = (document[..<prefix.count].lastIndex(of: 0x0A).map { $0 + 1 }) ?? 0
+        let lineEnd = document[prefix.count...].firstIndex(of: 0x0A) ?? document.count
+        return block(in: document, lineStart: lineStart, cursor: prefix.count, excludedEnd: lineEnd)
+    }
+
+    static func isIndentation(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 }
+    static func isTrailingBlank(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0D }
+}
