@@ -42,6 +42,9 @@ struct Complete: ParsableCommand {
     @Flag(help: "Print prompt size, cache use and timings to standard error.")
     var verbose = false
 
+    @Flag(help: "Print the prompt's text (special tokens by name; the bytes left for token healing after a '|') to standard error.")
+    var showPrompt = false
+
     func validate() throws {
         guard line >= 1 else { throw ValidationError("--line counts from 1") }
         guard column >= 1 else { throw ValidationError("--column counts from 1") }
@@ -68,6 +71,10 @@ struct Complete: ParsableCommand {
             timeBudget: timeBudgetMs > 0 ? .milliseconds(timeBudgetMs) : nil,
             singleLine: !multiline,
             sampling: SamplingSettings(temperature: temperature, seed: seed))
+        if showPrompt {
+            printError(String(decoding: model.tokenizer.decode(prompt.tokens), as: UTF8.self)
+                       + "|" + String(decoding: prompt.healing, as: UTF8.self))
+        }
         let result = try context.generate(prompt, options: options)
         print(result.text)
         if verbose {

@@ -43,6 +43,9 @@ struct Eval: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Put the file's lines that begin like the cursor's line into the prompt (as the language server does).")
     var relatedLines = true
 
+    @Flag(inversion: .prefixedNo, help: "Offer what those lines say after the typed text as candidate completions, the model choosing the likeliest line (as the language server does).")
+    var candidateLines = true
+
     @Option(help: "Also write every completion position (file, line, typed text, target, the model's and the baseline's answers) to this file, one JSON object per line.")
     var cases: String?
 
@@ -73,7 +76,8 @@ struct Eval: ParsableCommand {
         let evaluator = ModelEvaluator(model: model, threads: modelOptions.threadCount)
         let options = ModelEvaluator.Options(samples: samples, seed: seed, promptTokens: promptTokens,
                                              maxNewTokens: maxTokens, bpbStride: bpbStride,
-                                             fimOrder: fimOrder, relatedLines: relatedLines)
+                                             fimOrder: fimOrder, relatedLines: relatedLines,
+                                             candidateLines: candidateLines)
         var caseLines: [String] = []
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]

@@ -199,7 +199,7 @@ extension LanguageServerModuleTests {
         }
 
         /// Lines of the same file that begin like the cursor's line, from both sides of the cursor,
-        /// come after the neighbour header and before the prefix text.
+        /// come right above the cursor's line (the neighbour header stays first).
         @Test func relatedLinesOfTheFileGoBeforeThePrefix() throws {
             let other = TextDocument(uri: "file:///Pricing.swift", languageId: "swift", version: 1,
                                      text: "struct Pricing {\n    func discountedTotal(basket: Basket) -> Int { 0 }\n}\n")
@@ -212,7 +212,7 @@ extension LanguageServerModuleTests {
             let middle = try #require(prompt.tokens.firstIndex(of: TestModel.model.tokenizer.specials.fimMiddle!))
             let text = String(decoding: TestModel.model.tokenizer.decode(Array(prompt.tokens[(middle + 1)...])), as: UTF8.self)
                 + String(decoding: prompt.healing, as: UTF8.self)
-            #expect(text == header + "pricing.discountedTotal(basket: basket)\n" + "let basket = Basket()\nlet pricing = Pricing()\n    pricing.")
+            #expect(text == header + "let basket = Basket()\nlet pricing = Pricing()\n" + "pricing.discountedTotal(basket: basket)\n" + "    pricing.")
         }
     }
 }

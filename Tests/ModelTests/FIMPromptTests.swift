@@ -83,18 +83,21 @@ func fimPromptKeepsTheTextNearestTheCursorWithinBudget(order: FIMOrder) throws {
     #expect(psm.healing.isEmpty)
 }
 
-/// In-file related lines go right before the prefix text, in both orders, and take their tokens
+/// In-file related lines go right above the cursor's line, in both orders, and take their tokens
 /// from the prefix's share of the budget; a block over a third of the budget is left out.
 @Test(arguments: FIMOrder.allCases)
-func relatedLinesGoBeforeThePrefixWithinTheBudget(order: FIMOrder) throws {
+func relatedLinesGoAboveTheCursorsLineWithinTheBudget(order: FIMOrder) throws {
     let tokenizer = try ModelFixtures.byteVocabulary().makeTokenizer()
-    let prefix = Array((0..<100).map { "line \($0)\n" }.joined().utf8) + Array("XCTAssertEq".utf8)
+    let prefix = Array((0..<100).map { "line \($0)\n" }.joined().utf8) + Array("    XCTAssertEq".utf8)
     let related = Array("XCTAssertEqual(a, 1)\n".utf8)
     let builder = FIMPromptBuilder(tokenizer: tokenizer, maxTokens: 200, order: order)
     let prompt = try builder.build(prefix: prefix, suffix: Array("\n}\n".utf8), related: related)
     #expect(prompt.tokens.count <= 200)
-    let start = prompt.prefixTokenStart
-    #expect(tokenizer.decode(Array(prompt.tokens[start..<(start + related.count)])) == related)
+    let s = tokenizer.specials
+    let prefixEnd = order == .psm ? try #require(prompt.tokens.firstIndex(of: s.fimSuffix!)) : prompt.tokens.count
+    let prefixText = tokenizer.decode(Array(prompt.tokens[prompt.prefixTokenStart..<prefixEnd])) + prompt.healing
+    #expect(prefixText.suffix(related.count + 15) == ArraySlice(related + Array("    XCTAssertEq".utf8)))
+    #expect(String(decoding: prefixText.dropLast(related.count + 15), as: UTF8.self).hasSuffix("line 99\n"))
     // The block's tokens come off the prefix: the prompt covers less of it, and is no longer.
     let plain = try builder.build(prefix: prefix, suffix: Array("\n}\n".utf8))
     #expect(prompt.prefixBytes < plain.prefixBytes && prompt.suffixBytes == plain.suffixBytes)

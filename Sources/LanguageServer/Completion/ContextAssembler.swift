@@ -45,7 +45,7 @@ public struct CompletionInput: Sendable {
 /// Two choices keep the KV cache useful while the user types: the prefix window starts at a line
 /// boundary that only moves every quarter window, and the suffix is limited to a few lines, so a
 /// keystroke changes only the prompt's last few dozen tokens, unless it changes which lines of the
-/// file begin like the cursor's line (then the prefix after that block is computed again).
+/// file begin like the cursor's line (then that block, just above the cursor's line, is computed again).
 public struct ContextAssembler: Sendable {
     public let tokenizer: BPETokenizer
     /// Most prompt tokens, special tokens and the neighbour header included.

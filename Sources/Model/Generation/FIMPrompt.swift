@@ -75,8 +75,9 @@ public struct FIMPromptBuilder: Sendable {
     }
 
     /// The prompt for a cursor between `prefix` and `suffix` (UTF-8 bytes of the document). `related`
-    /// (whole lines, see `RelatedLines`) goes right before the prefix text and takes its tokens from the
-    /// prefix's share; a block longer than a third of the budget is left out.
+    /// (whole lines, see `RelatedLines`) goes right before the cursor's line, where a small model
+    /// copies from most readily (the line above), and takes its tokens from the prefix's share; a block
+    /// longer than a third of the budget is left out.
     public func build(prefix: some BidirectionalCollection<UInt8>, suffix: some BidirectionalCollection<UInt8>,
                       related: [UInt8] = []) throws -> FIMPrompt {
         guard let pre = tokenizer.specials.fimPrefix, let suf = tokenizer.specials.fimSuffix,
@@ -93,7 +94,12 @@ public struct FIMPromptBuilder: Sendable {
         if prefixStart != prefix.startIndex, let newline = prefix[prefixStart...].firstIndex(of: 0x0A) {
             prefixStart = prefix.index(after: newline)
         }
-        var prefixTokens = tokenizer.encode(bytes: Array(prefix[prefixStart...]))
+        // With related lines, the cursor's line is tokenized on its own: the block goes right before it.
+        let cursorLineStart = related.isEmpty ? prefix.endIndex
+            : prefix[prefixStart...].lastIndex(of: 0x0A).map { prefix.index(after: $0) } ?? prefixStart
+        var prefixTokens = tokenizer.encode(bytes: Array(prefix[prefixStart..<cursorLineStart]))
+        let cursorLineTokens = tokenizer.encode(bytes: Array(prefix[cursorLineStart...]))
+        prefixTokens += cursorLineTokens
 
         // Suffix: the first bytes after the cursor, ending at a line end.
         var suffixEnd = suffix.index(suffix.startIndex, offsetBy: min(suffix.count, windowBytes))
@@ -110,13 +116,17 @@ public struct FIMPromptBuilder: Sendable {
         }
         let prefixBytes = prefixTokens.reduce(0) { $0 + tokenizer.tokenBytes($1).count }
         let suffixBytes = suffixTokens.reduce(0) { $0 + tokenizer.tokenBytes($1).count }
+        let blockAt = max(0, prefixTokens.count - cursorLineTokens.count)
         switch order {
         case .psm:
-            return FIMPrompt(tokens: [pre] + relatedTokens + prefixTokens + [suf] + suffixTokens + [mid], prefixTokenStart: 1,
+            let prefixPart = Array(prefixTokens[..<blockAt]) + relatedTokens + prefixTokens[blockAt...]
+            return FIMPrompt(tokens: [pre] + prefixPart + [suf] + suffixTokens + [mid], prefixTokenStart: 1,
                              prefixBytes: prefixBytes, suffixBytes: suffixBytes)
         case .spm:
             let healing = Self.takeHealingTokens(from: &prefixTokens, tokenizer: tokenizer)
-            return FIMPrompt(tokens: [pre, suf] + suffixTokens + [mid] + relatedTokens + prefixTokens, prefixTokenStart: suffixTokens.count + 3,
+            let at = min(blockAt, prefixTokens.count)
+            let prefixPart = Array(prefixTokens[..<at]) + relatedTokens + prefixTokens[at...]
+            return FIMPrompt(tokens: [pre, suf] + suffixTokens + [mid] + prefixPart, prefixTokenStart: suffixTokens.count + 3,
                              healing: healing, prefixBytes: prefixBytes, suffixBytes: suffixBytes)
         }
     }

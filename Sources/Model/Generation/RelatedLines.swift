@@ -3,12 +3,12 @@
 /// A prompt covers a few hundred tokens around the cursor, but code repeats itself across a file
 /// (`XCTAssertEqual(` a hundred lines up, the same `case .` list in another switch). The lines
 /// elsewhere in the file whose text, after indentation, starts with what is typed on the cursor's line
-/// go into the prompt just before the prefix, one per line without indentation, so the model can copy
-/// from them. Training cuts its line-completion examples the same way (`FIMTransform.lineExample`),
+/// go into the prompt right before the cursor's line, one per line without indentation, so the model
+/// can copy from them as from the line above. Training cuts its line-completion examples the same way (`FIMTransform.lineExample`),
 /// so the model learns to read the block.
 ///
 /// Ranking: lines that occur more often first, then lines nearer the cursor. The block lists the best
-/// line last, right before the prefix. Nothing is typed (only indentation) → no block: every line
+/// line last, right above the cursor's line. Nothing is typed (only indentation) → no block: every line
 /// would match.
 public enum RelatedLines {
     /// Most distinct lines in a block.
@@ -22,10 +22,39 @@ public enum RelatedLines {
     /// that start inside `lineStart..<excludedEnd` (the cursor's line and any lines the completion
     /// is to write) are not taken. Each returned line ends with "\n".
     public static func block(in document: [UInt8], lineStart: Int, cursor: Int, excludedEnd: Int) -> [UInt8] {
+        let ranked = rankedLines(in: document, lineStart: lineStart, cursor: cursor, excludedEnd: excludedEnd).lines
+        var chosen: [ArraySlice<UInt8>] = []
+        var bytes = 0
+        for line in ranked.prefix(maxLines) {
+            guard bytes + line.count + 1 <= maxBytes else { break }
+            chosen.append(line)
+            bytes += line.count + 1
+        }
+        var block: [UInt8] = []
+        block.reserveCapacity(bytes)
+        for line in chosen.reversed() {
+            block += line
+            block.append(0x0A)
+        }
+        return block
+    }
+
+    /// What the best `limit` related lines say after the typed text: candidate completions of the
+    /// cursor's line, best first (see `InferenceContext.mostLikelyLine`).
+    public static func continuations(in document: [UInt8], lineStart: Int, cursor: Int, excludedEnd: Int,
+                                     limit: Int = maxLines) -> [[UInt8]] {
+        let (lines, typed) = rankedLines(in: document, lineStart: lineStart, cursor: cursor, excludedEnd: excludedEnd)
+        return lines.prefix(limit).map { Array($0.dropFirst(typed)) }
+    }
+
+    /// The distinct related lines (without indentation or trailing blanks), best first, and the
+    /// length of the typed text they all begin with.
+    static func rankedLines(in document: [UInt8], lineStart: Int, cursor: Int, excludedEnd: Int)
+        -> (lines: [ArraySlice<UInt8>], typed: Int) {
         precondition(0 <= lineStart && lineStart <= cursor && cursor <= document.count, "cursor outside the document")
         var typedStart = lineStart
         while typedStart < cursor && isIndentation(document[typedStart]) { typedStart += 1 }
-        guard typedStart < cursor else { return [] }
+        guard typedStart < cursor else { return ([], 0) }
         let typed = document[typedStart..<cursor]
 
         var found: [ArraySlice<UInt8>: (count: Int, distance: Int)] = [:]
@@ -54,20 +83,7 @@ public enum RelatedLines {
             if a.value.distance != b.value.distance { return a.value.distance < b.value.distance }
             return a.key.lexicographicallyPrecedes(b.key)
         }
-        var chosen: [ArraySlice<UInt8>] = []
-        var bytes = 0
-        for (line, _) in ranked.prefix(maxLines) {
-            guard bytes + line.count + 1 <= maxBytes else { break }
-            chosen.append(line)
-            bytes += line.count + 1
-        }
-        var block: [UInt8] = []
-        block.reserveCapacity(bytes)
-        for line in chosen.reversed() {
-            block += line
-            block.append(0x0A)
-        }
-        return block
+        return (ranked.map(\.key), typed.count)
     }
 
     /// The block for a cursor between `prefix` and `suffix` (the whole document's bytes on each side);

@@ -39,23 +39,27 @@ public struct FIMTransform: Sendable {
     }
 
     /// The example for given cuts (byte offsets, `first <= second`), end-of-text last. `related` (see
-    /// `RelatedLines`) goes right before the prefix text, as `FIMPromptBuilder` puts it; when the example
-    /// would be longer than `maxTokens`, the prefix loses its first tokens, as a prompt's does.
+    /// `RelatedLines`) goes right before the line of the first cut, as `FIMPromptBuilder` puts it (that
+    /// line is then tokenized on its own); when the example would be longer than `maxTokens`, the prefix
+    /// loses its first tokens, as a prompt's does.
     public func example(_ text: [UInt8], cuts first: Int, _ second: Int, mode: FIMMode,
                         related: [UInt8] = [], maxTokens: Int = .max) -> [Int32] {
         precondition(0 <= first && first <= second && second <= text.count, "cuts \(first), \(second) outside 0...\(text.count)")
         var prefix = tokenizer.encode(bytes: Array(text[..<first]))
         let middle = tokenizer.encode(bytes: Array(text[first..<second]))
         let suffix = tokenizer.encode(bytes: Array(text[second...]))
-        var relatedTokens: [Int32] = []
         if !related.isEmpty {
-            relatedTokens = tokenizer.encode(bytes: related)
-            let excess = relatedTokens.count + prefix.count + middle.count + suffix.count + 4 - maxTokens
-            if excess > 0 { prefix.removeFirst(min(prefix.count, excess)) }
+            let lineStart = text[..<first].lastIndex(of: 0x0A).map { $0 + 1 } ?? 0
+            var before = tokenizer.encode(bytes: Array(text[..<lineStart]))
+            let relatedTokens = tokenizer.encode(bytes: related)
+            let line = tokenizer.encode(bytes: Array(text[lineStart..<first]))
+            let excess = before.count + relatedTokens.count + line.count + middle.count + suffix.count + 4 - maxTokens
+            if excess > 0 { before.removeFirst(min(before.count, excess)) }
+            prefix = before + relatedTokens + line
         }
         switch mode {
-        case .psm: return [prefixID] + relatedTokens + prefix + [suffixID] + suffix + [middleID] + middle + [endOfText]
-        case .spm: return [prefixID, suffixID] + suffix + [middleID] + relatedTokens + prefix + middle + [endOfText]
+        case .psm: return [prefixID] + prefix + [suffixID] + suffix + [middleID] + middle + [endOfText]
+        case .spm: return [prefixID, suffixID] + suffix + [middleID] + prefix + middle + [endOfText]
         }
     }
 
@@ -65,8 +69,8 @@ public struct FIMTransform: Sendable {
     /// probability 1/2 per extra line, of one of the next few lines. Nil when `text` has no non-blank line.
     ///
     /// `text` may be a span of a longer document, `document` its text before and after the span: the
-    /// lines of the whole document that begin like the cursor's line (`RelatedLines`) then go before the
-    /// prefix, as the prompt builder puts them, and the example is kept within `maxTokens`.
+    /// lines of the whole document that begin like the cursor's line (`RelatedLines`) then go right before
+    /// the cursor's line, as the prompt builder puts them, and the example is kept within `maxTokens`.
     public func lineExample(_ text: [UInt8], spmRate: Double, using rng: inout some RandomNumberGenerator,
                             document: (before: [UInt8], after: [UInt8])? = nil, maxTokens: Int = .max) -> [Int32]? {
         var lines: [Range<Int>] = []

@@ -9,7 +9,7 @@ import Model
 /// that would fill the rest of the window is decoded to text and cut into prefix, middle and suffix there,
 /// so the three pieces always share the window, as prefix, suffix and completion share the prompt at
 /// inference. Half of those cuts are line completions (`FIMTransform.lineExample`, with the document's
-/// related lines before the prefix), half two uniform cut points. Otherwise the stored tokens are used as
+/// related lines above the cursor's line), half two uniform cut points. Otherwise the stored tokens are used as
 /// they are.
 public struct WindowLoader: Sendable {
     public let shards: [TokenShard]
@@ -20,6 +20,8 @@ public struct WindowLoader: Sendable {
     public let fimRate: Double
     /// Among FIM examples, the share in SPM order (the rest are PSM).
     public let spmRate: Double
+    /// Whether line-completion examples carry the document's related lines (`RelatedLines`).
+    public let relatedLines: Bool
     /// Windows drawn so far; the next window is `window(at: position)`.
     public var position: Int
 
@@ -28,7 +30,7 @@ public struct WindowLoader: Sendable {
 
     /// A loader over `shards`; `tokenizer` (the shards' own) is needed when `fimRate > 0`.
     public init(shards: [TokenShard], tokenizer: BPETokenizer?, length: Int, seed: UInt64,
-                fimRate: Double = 0.5, spmRate: Double = 0.5, position: Int = 0) throws {
+                fimRate: Double = 0.5, spmRate: Double = 0.5, relatedLines: Bool = true, position: Int = 0) throws {
         precondition(length >= 2, "a window needs at least two tokens")
         var starts = [0]
         for shard in shards { starts.append(starts.last! + shard.tokenCount) }
@@ -50,6 +52,7 @@ public struct WindowLoader: Sendable {
         self.seed = seed
         self.fimRate = fimRate
         self.spmRate = spmRate
+        self.relatedLines = relatedLines
         self.position = position
         shardStarts = starts
     }
@@ -102,8 +105,9 @@ public struct WindowLoader: Sendable {
                 var example: [Int32]? = nil
                 if Double.random(in: 0..<1, using: &rng) < Self.lineCompletionShare {
                     // The whole document is searched for related lines, as the language server searches the file.
-                    let document = (before: fim.tokenizer.decode(shard.tokens(shard.tokenOffsets[document]..<begin)),
-                                    after: fim.tokenizer.decode(shard.tokens(spanEnd..<(end - 1))))
+                    let document = !relatedLines ? nil
+                        : (before: fim.tokenizer.decode(shard.tokens(shard.tokenOffsets[document]..<begin)),
+                           after: fim.tokenizer.decode(shard.tokens(spanEnd..<(end - 1))))
                     example = fim.lineExample(text, spmRate: spmRate, using: &rng, document: document, maxTokens: need)
                 }
                 if example == nil { example = fim.randomExample(text, spmRate: spmRate, using: &rng) }

@@ -21,9 +21,13 @@ public struct ModelEvaluator {
         /// Whether prompts carry the file's lines that begin like the cursor's (`RelatedLines`), as the
         /// language server's do.
         public var relatedLines: Bool
+        /// Whether what those lines say after the typed text is offered as candidate completions, the
+        /// likeliest line winning (`InferenceContext.mostLikelyLine`), as in the language server.
+        public var candidateLines: Bool
 
         public init(samples: Int = 1000, seed: UInt64 = 0, promptTokens: Int = 512, maxNewTokens: Int = 48, bpbStride: Int? = nil,
-                    fimOrder: FIMOrder = .spm, relatedLines: Bool = true) {
+                    fimOrder: FIMOrder = .spm, relatedLines: Bool = true, candidateLines: Bool = true) {
+            self.candidateLines = candidateLines
             self.fimOrder = fimOrder
             self.relatedLines = relatedLines
             self.samples = samples
@@ -78,14 +82,23 @@ public struct ModelEvaluator {
                 ? RelatedLines.block(in: file, lineStart: task.lineStart, cursor: task.cursor, excludedEnd: task.lineEnd) : []
             let prompt = try builder.build(prefix: file[..<task.cursor], suffix: file[task.lineEnd...], related: related)
             let result = try context.generate(prompt, options: generation)
+            var completion = result.text
+            if options.candidateLines {
+                let candidates = RelatedLines.continuations(in: file, lineStart: task.lineStart, cursor: task.cursor,
+                                                            excludedEnd: task.lineEnd)
+                if !candidates.isEmpty {
+                    let line = try context.mostLikelyLine(greedy: result.bytes, candidates: candidates, after: prompt)
+                    completion = String(decoding: line.bytes, as: UTF8.self)
+                }
+            }
             latencies.append(Self.milliseconds(clock.now - begin))
             let baseline = FrequentContinuation.complete(task, in: file)
-            modelScores.add(result.text, task.target)
+            modelScores.add(completion, task.target)
             emptyScores.add("", task.target)
             frequentScores.add(baseline, task.target)
             onCase(CompletionCase(file: files[task.file].path, line: file[..<task.lineStart].count { $0 == 0x0A } + 1,
                                   typed: String(decoding: file[task.lineStart..<task.cursor], as: UTF8.self),
-                                  target: task.target, completion: result.text, frequentContinuation: baseline))
+                                  target: task.target, completion: completion, frequentContinuation: baseline))
             progress(.completion, index + 1, tasks.count)
         }
 
