@@ -76,7 +76,16 @@ struct Complete: ParsableCommand {
                        + "|" + String(decoding: prompt.healing, as: UTF8.self))
         }
         let result = try context.generate(prompt, options: options)
-        print(result.text)
+        var text = result.text
+        // As in the language server: the greedy line competes with what the file's related lines say next.
+        if !multiline && result.stopReason != .timeBudget {
+            let candidates = RelatedLines.continuations(prefix: bytes[..<offset], suffix: bytes[offset...])
+            if !candidates.isEmpty {
+                text = String(decoding: try context.mostLikelyLine(greedy: result.bytes, candidates: candidates, after: prompt).bytes,
+                              as: UTF8.self)
+            }
+        }
+        print(text)
         if verbose {
             printError("prompt \(prompt.tokens.count) tokens (\(prompt.prefixBytes) B before, \(prompt.suffixBytes) B after) in \(result.promptTime); "
                        + "\(result.tokens.count) tokens in \(result.generationTime); stopped: \(result.stopReason.rawValue)")

@@ -91,7 +91,16 @@ public final class CompletionEngine: @unchecked Sendable {
             outcome.generatedTokens += generation.tokens.count
             outcome.stopReason = generation.stopReason
             if generation.stopReason == .cancelled { break }
-            let text = PostProcessor.process(generation.text, context: cursor, rules: settings.rules)
+            var line = generation.text
+            // The greedy line competes with what the file's lines that begin like this one say next.
+            if index == 0 && !settings.multiLine && generation.stopReason != .timeBudget {
+                let candidates = RelatedLines.continuations(prefix: input.prefix, suffix: input.suffix)
+                if !candidates.isEmpty {
+                    let best = try context.mostLikelyLine(greedy: generation.bytes, candidates: candidates, after: prompt)
+                    line = String(decoding: best.bytes, as: UTF8.self)
+                }
+            }
+            let text = PostProcessor.process(line, context: cursor, rules: settings.rules)
             if !text.isEmpty && !outcome.candidates.contains(text) { outcome.candidates.append(text) }
         }
         outcome.elapsed = clock.now - started

@@ -89,10 +89,23 @@ public enum RelatedLines {
     /// The block for a cursor between `prefix` and `suffix` (the whole document's bytes on each side);
     /// the cursor's line is not taken.
     public static func block(prefix: some Collection<UInt8>, suffix: some Collection<UInt8>) -> [UInt8] {
+        let (document, lineStart, lineEnd) = cursorLine(prefix: prefix, suffix: suffix)
+        return block(in: document, lineStart: lineStart, cursor: prefix.count, excludedEnd: lineEnd)
+    }
+
+    /// The continuations for a cursor between `prefix` and `suffix`; the cursor's line is not taken.
+    public static func continuations(prefix: some Collection<UInt8>, suffix: some Collection<UInt8>,
+                                     limit: Int = maxLines) -> [[UInt8]] {
+        let (document, lineStart, lineEnd) = cursorLine(prefix: prefix, suffix: suffix)
+        return continuations(in: document, lineStart: lineStart, cursor: prefix.count, excludedEnd: lineEnd, limit: limit)
+    }
+
+    static func cursorLine(prefix: some Collection<UInt8>, suffix: some Collection<UInt8>)
+        -> (document: [UInt8], lineStart: Int, lineEnd: Int) {
         let document = Array(prefix) + Array(suffix)
         let lineStart = (document[..<prefix.count].lastIndex(of: 0x0A).map { $0 + 1 }) ?? 0
         let lineEnd = document[prefix.count...].firstIndex(of: 0x0A) ?? document.count
-        return block(in: document, lineStart: lineStart, cursor: prefix.count, excludedEnd: lineEnd)
+        return (document, lineStart, lineEnd)
     }
 
     static func isIndentation(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 }
