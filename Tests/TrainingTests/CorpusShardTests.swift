@@ -93,7 +93,8 @@ struct CorpusShardTests {
         let (path, tokenizer) = try Self.writeShard()
         let shard = try TokenShard(path: path)
         let texts = (0..<shard.documentCount).map { shard.text(ofDocument: $0) }
-        let loader = try WindowLoader(shards: [shard], tokenizer: tokenizer, length: 40, seed: 5, fimRate: 1, spmRate: 0)
+        let loader = try WindowLoader(shards: [shard], tokenizer: tokenizer, length: 40, seed: 5, fimRate: 1, spmRate: 0,
+                                      relatedLines: false)
         var checked = 0
         for i in 0..<100 {
             let window = loader.window(at: i)
@@ -104,10 +105,33 @@ struct CorpusShardTests {
             let prefix = tokenizer.decode(Array(window[1..<suf])), suffix = tokenizer.decode(Array(window[(suf + 1)..<mid]))
             let middle = tokenizer.decode(Array(window[(mid + 1)..<eot]))
             let span = prefix + middle + suffix
-            #expect(texts.contains { text in text.count >= span.count && (0...(text.count - span.count)).contains { Array(text[$0..<($0 + span.count)]) == span } })
+            #expect(Self.isStretch(span, ofOneOf: texts))
             checked += 1
         }
         #expect(checked > 10)
+
+        // With related lines, a block may stand above the cursor's line: from that line on the example
+        // is still a stretch of one document.
+        let related = try WindowLoader(shards: [shard], tokenizer: tokenizer, length: 40, seed: 5, fimRate: 1, spmRate: 0)
+        checked = 0
+        for i in 0..<100 {
+            let window = related.window(at: i)
+            #expect(window.count == 40)
+            guard window.first == 1, let suf = window.firstIndex(of: 3), let mid = window.firstIndex(of: 2),
+                  let eot = window[mid...].firstIndex(of: 0) else { continue }
+            let prefix = tokenizer.decode(Array(window[1..<suf])), suffix = tokenizer.decode(Array(window[(suf + 1)..<mid]))
+            let middle = tokenizer.decode(Array(window[(mid + 1)..<eot]))
+            let cursorLine = prefix.lastIndex(of: 0x0A).map { Array(prefix[($0 + 1)...]) } ?? prefix
+            #expect(Self.isStretch(cursorLine + middle + suffix, ofOneOf: texts))
+            checked += 1
+        }
+        #expect(checked > 10)
+    }
+
+    static func isStretch(_ span: [UInt8], ofOneOf texts: [[UInt8]]) -> Bool {
+        texts.contains { text in
+            text.count >= span.count && (0...(text.count - span.count)).contains { Array(text[$0..<($0 + span.count)]) == span }
+        }
     }
 
     @Test func withoutFIMWindowsAreSlicesOfTheWrappedStream() throws {

@@ -162,15 +162,20 @@ struct EvalModelTests {
         #expect(report.noModel == CompletionScores(exactMatch: 0, editSimilarity: 0))
         #expect(report.completion.latencyP50Ms! > 0 && report.completion.latencyP95Ms! >= report.completion.latencyP50Ms!)
 
-        // The model's scores are exactly those of its own greedy completions of the same prompts.
+        // The model's scores are exactly those of its own completions of the same prompts: greedy, then
+        // the likeliest of that line and the file's candidate lines.
         let tasks = CompletionTask.sample(files: files.map(\.contents), count: 12, seed: 5)
         let context = InferenceContext(model: model, threads: 1)
         let builder = FIMPromptBuilder(tokenizer: model.tokenizer, maxTokens: 64)
         var matches = 0, similarity = 0.0, frequentSimilarity = 0.0
         for task in tasks {
             let file = files[task.file].contents
-            let prompt = try builder.build(prefix: file[..<task.cursor], suffix: file[task.lineEnd...])
-            let text = try context.generate(prompt: prompt.tokens, options: GenerationOptions(maxTokens: 8)).text
+            let related = RelatedLines.block(in: file, lineStart: task.lineStart, cursor: task.cursor, excludedEnd: task.lineEnd)
+            let prompt = try builder.build(prefix: file[..<task.cursor], suffix: file[task.lineEnd...], related: related)
+            let greedy = try context.generate(prompt, options: GenerationOptions(maxTokens: 8))
+            let candidates = RelatedLines.continuations(in: file, lineStart: task.lineStart, cursor: task.cursor, excludedEnd: task.lineEnd)
+            let text = candidates.isEmpty ? greedy.text
+                : String(decoding: try context.mostLikelyLine(greedy: greedy.bytes, candidates: candidates, after: prompt).bytes, as: UTF8.self)
             if CompletionMetrics.exactMatch(text, task.target) { matches += 1 }
             similarity += CompletionMetrics.editSimilarity(text, task.target)
             frequentSimilarity += CompletionMetrics.editSimilarity(FrequentContinuation.complete(task, in: file), task.target)
