@@ -46,6 +46,9 @@ struct Eval: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Offer what those lines say after the typed text as candidate completions, the model choosing the likeliest line (as the language server does).")
     var candidateLines = true
 
+    @Option(help: "Weight of the file's own statistics against the model's when choosing among the candidate lines (0: the model alone).")
+    var cacheWeight = LineCandidate.cacheWeight
+
     @Option(help: "Also write every completion position (file, line, typed text, target, the model's and the baseline's answers) to this file, one JSON object per line.")
     var cases: String?
 
@@ -58,6 +61,7 @@ struct Eval: ParsableCommand {
         guard (8...65536).contains(promptTokens) else { throw ValidationError("--prompt-tokens must be in 8...65536") }
         guard (1...1024).contains(maxTokens) else { throw ValidationError("--max-tokens must be in 1...1024") }
         if let bpbStride, bpbStride < 1 { throw ValidationError("--bpb-stride must be at least 1") }
+        guard (0...1).contains(cacheWeight) else { throw ValidationError("--cache-weight must be in 0...1") }
     }
 
     func run() throws {
@@ -77,7 +81,7 @@ struct Eval: ParsableCommand {
         let options = ModelEvaluator.Options(samples: samples, seed: seed, promptTokens: promptTokens,
                                              maxNewTokens: maxTokens, bpbStride: bpbStride,
                                              fimOrder: fimOrder, relatedLines: relatedLines,
-                                             candidateLines: candidateLines)
+                                             candidateLines: candidateLines, cacheWeight: cacheWeight)
         var caseLines: [String] = []
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]

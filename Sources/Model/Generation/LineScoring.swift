@@ -1,11 +1,14 @@
 import Foundation
 
-/// Choosing a line by the model's likelihood.
+/// Choosing a line with the model and the file together.
 ///
-/// Greedy decoding takes the likeliest token at each step, which is not always the likeliest line: a
-/// small model may rate `XCTAssertEqual(html, """` (copied from ten lines of the same file) above what
-/// it wrote itself, yet never reach it one token at a time. Candidate lines (from `RelatedLines`) are
-/// scored as whole lines, ending included, and the likeliest line wins, the greedy one among them.
+/// Greedy decoding takes the likeliest token at each step, which is not always the likeliest line; and a
+/// small model copies poorly from the file even when the prompt shows it `XCTAssertEqual(html, """` ten
+/// times. So the line is chosen as a cache language model would choose it (Kuhn & De Mori 1990; Grave
+/// et al. 2017, "neural cache"): the probability of a line is a mixture of the model's probability of the
+/// whole line, ending included, and the share of the file's related lines (`RelatedLines`) that continue
+/// that way, weighted by `cacheWeight`. The candidates are the greedy line and the file's continuations.
+/// Weight 0 is the model alone: it picks the line the model finds likeliest.
 extension InferenceContext {
     /// The natural-log probability that the model writes `text` after `prompt` (after the prompt's
     /// token-healing bytes) and then ends the line: a token that starts with a newline, or end-of-text.
@@ -23,15 +26,24 @@ extension InferenceContext {
         return total + Self.logEndOfLineProbability(logits, tokenizer: model.tokenizer)
     }
 
-    /// Of `greedy` (what generation wrote) and `candidates`, the line the model finds likeliest after
-    /// `prompt`, and its index in `candidates` (nil: the greedy line). Ties keep the greedy line.
-    public func mostLikelyLine(greedy: [UInt8], candidates: [[UInt8]], after prompt: FIMPrompt) throws
-        -> (bytes: [UInt8], candidate: Int?) {
+    /// Of `greedy` (what generation wrote) and `candidates`, the line with the highest mixture
+    /// probability (1 − cacheWeight) · P_model(line) + cacheWeight · share(line), and its index in
+    /// `candidates` (nil: the greedy line). Ties keep the greedy line.
+    public func mostLikelyLine(greedy: [UInt8], candidates: [LineCandidate], cacheWeight: Double = LineCandidate.cacheWeight,
+                               after prompt: FIMPrompt) throws -> (bytes: [UInt8], candidate: Int?) {
+        precondition((0...1).contains(cacheWeight), "cacheWeight outside 0...1")
+        func score(_ line: [UInt8], share: Double) throws -> Double {
+            let model = try lineLogProbability(of: line, after: prompt)
+            let a = log1p(-cacheWeight) + model, b = log(cacheWeight * share)
+            let top = max(a, b)
+            return top == -.infinity ? -.infinity : top + log(exp(a - top) + exp(b - top))
+        }
+        let greedyShare = candidates.first { $0.bytes == greedy }?.share ?? 0
         var best = (bytes: greedy, candidate: Int?.none)
-        var bestScore = try lineLogProbability(of: greedy, after: prompt)
-        for (index, candidate) in candidates.enumerated() where candidate != greedy {
-            let score = try lineLogProbability(of: candidate, after: prompt)
-            if score > bestScore { (best, bestScore) = ((candidate, index), score) }
+        var bestScore = try score(greedy, share: greedyShare)
+        for (index, candidate) in candidates.enumerated() where candidate.bytes != greedy {
+            let candidateScore = try score(candidate.bytes, share: candidate.share)
+            if candidateScore > bestScore { (best, bestScore) = ((candidate.bytes, index), candidateScore) }
         }
         return best
     }

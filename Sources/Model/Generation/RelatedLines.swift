@@ -25,7 +25,7 @@ public enum RelatedLines {
         let ranked = rankedLines(in: document, lineStart: lineStart, cursor: cursor, excludedEnd: excludedEnd).lines
         var chosen: [ArraySlice<UInt8>] = []
         var bytes = 0
-        for line in ranked.prefix(maxLines) {
+        for (line, _) in ranked.prefix(maxLines) {
             guard bytes + line.count + 1 <= maxBytes else { break }
             chosen.append(line)
             bytes += line.count + 1
@@ -39,18 +39,20 @@ public enum RelatedLines {
         return block
     }
 
-    /// What the best `limit` related lines say after the typed text: candidate completions of the
-    /// cursor's line, best first (see `InferenceContext.mostLikelyLine`).
+    /// What the best `limit` related lines say after the typed text, best first, each with its share of
+    /// all the related lines (counting repeats): candidate completions of the cursor's line and how
+    /// often the file continues that way (see `InferenceContext.mostLikelyLine`).
     public static func continuations(in document: [UInt8], lineStart: Int, cursor: Int, excludedEnd: Int,
-                                     limit: Int = maxLines) -> [[UInt8]] {
+                                     limit: Int = maxLines) -> [LineCandidate] {
         let (lines, typed) = rankedLines(in: document, lineStart: lineStart, cursor: cursor, excludedEnd: excludedEnd)
-        return lines.prefix(limit).map { Array($0.dropFirst(typed)) }
+        let total = Double(lines.reduce(0) { $0 + $1.count })
+        return lines.prefix(limit).map { LineCandidate(bytes: Array($0.text.dropFirst(typed)), share: Double($0.count) / total) }
     }
 
-    /// The distinct related lines (without indentation or trailing blanks), best first, and the
-    /// length of the typed text they all begin with.
+    /// The distinct related lines (without indentation or trailing blanks) with how often each occurs,
+    /// best first, and the length of the typed text they all begin with.
     static func rankedLines(in document: [UInt8], lineStart: Int, cursor: Int, excludedEnd: Int)
-        -> (lines: [ArraySlice<UInt8>], typed: Int) {
+        -> (lines: [(text: ArraySlice<UInt8>, count: Int)], typed: Int) {
         precondition(0 <= lineStart && lineStart <= cursor && cursor <= document.count, "cursor outside the document")
         var typedStart = lineStart
         while typedStart < cursor && isIndentation(document[typedStart]) { typedStart += 1 }
@@ -83,7 +85,7 @@ public enum RelatedLines {
             if a.value.distance != b.value.distance { return a.value.distance < b.value.distance }
             return a.key.lexicographicallyPrecedes(b.key)
         }
-        return (ranked.map(\.key), typed.count)
+        return (ranked.map { ($0.key, $0.value.count) }, typed.count)
     }
 
     /// The block for a cursor between `prefix` and `suffix` (the whole document's bytes on each side);
@@ -95,7 +97,7 @@ public enum RelatedLines {
 
     /// The continuations for a cursor between `prefix` and `suffix`; the cursor's line is not taken.
     public static func continuations(prefix: some Collection<UInt8>, suffix: some Collection<UInt8>,
-                                     limit: Int = maxLines) -> [[UInt8]] {
+                                     limit: Int = maxLines) -> [LineCandidate] {
         let (document, lineStart, lineEnd) = cursorLine(prefix: prefix, suffix: suffix)
         return continuations(in: document, lineStart: lineStart, cursor: prefix.count, excludedEnd: lineEnd, limit: limit)
     }
@@ -110,4 +112,21 @@ public enum RelatedLines {
 
     static func isIndentation(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 }
     static func isTrailingBlank(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0D }
+}
+
+/// A candidate completion of the cursor's line taken from the file, and the share of the file's related
+/// lines that continue this way.
+public struct LineCandidate: Sendable, Equatable {
+    public var bytes: [UInt8]
+    public var share: Double
+
+    public init(bytes: [UInt8], share: Double) {
+        self.bytes = bytes
+        self.share = share
+    }
+}
+
+extension LineCandidate {
+    /// The weight of the file's own statistics against the model's in `InferenceContext.mostLikelyLine`.
+    public static let cacheWeight = 0.5
 }

@@ -24,10 +24,14 @@ public struct ModelEvaluator {
         /// Whether what those lines say after the typed text is offered as candidate completions, the
         /// likeliest line winning (`InferenceContext.mostLikelyLine`), as in the language server.
         public var candidateLines: Bool
+        /// The weight of the file's statistics against the model's when choosing among them.
+        public var cacheWeight: Double
 
         public init(samples: Int = 1000, seed: UInt64 = 0, promptTokens: Int = 512, maxNewTokens: Int = 48, bpbStride: Int? = nil,
-                    fimOrder: FIMOrder = .spm, relatedLines: Bool = true, candidateLines: Bool = true) {
+                    fimOrder: FIMOrder = .spm, relatedLines: Bool = true, candidateLines: Bool = true,
+                    cacheWeight: Double = LineCandidate.cacheWeight) {
             self.candidateLines = candidateLines
+            self.cacheWeight = cacheWeight
             self.fimOrder = fimOrder
             self.relatedLines = relatedLines
             self.samples = samples
@@ -87,7 +91,8 @@ public struct ModelEvaluator {
                 let candidates = RelatedLines.continuations(in: file, lineStart: task.lineStart, cursor: task.cursor,
                                                             excludedEnd: task.lineEnd)
                 if !candidates.isEmpty {
-                    let line = try context.mostLikelyLine(greedy: result.bytes, candidates: candidates, after: prompt)
+                    let line = try context.mostLikelyLine(greedy: result.bytes, candidates: candidates,
+                                                          cacheWeight: options.cacheWeight, after: prompt)
                     completion = String(decoding: line.bytes, as: UTF8.self)
                 }
             }
