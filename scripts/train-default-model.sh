@@ -74,11 +74,10 @@ export -f evaluate
 export bin
 
 stage "teacher: ${teacher_shape[*]}, $teacher_steps steps"
-# The committed teacher trained on PSM and SPM half and half, before line-completion examples carried the
-# file's related lines (--no-related-lines reproduces it exactly). It learned only SPM, so a new one
-# should take TEACHER_SPM_RATE=1 and TEACHER_RELATED_LINES=--related-lines (model card: "Limits").
+# The committed teacher trained on PSM and SPM half and half (TEACHER_SPM_RATE=0.5); it learned only SPM,
+# so the next one should take TEACHER_SPM_RATE=1 (model card: "Limits").
 run train teacher "${common[@]}" "${teacher_shape[@]}" --steps "$teacher_steps" --spm-rate "${TEACHER_SPM_RATE:-0.5}" \
-    "${TEACHER_RELATED_LINES:---no-related-lines}" --lr 1e-3 --min-lr 1e-4 --warmup 200 --threads "$threads"
+    --lr 1e-3 --min-lr 1e-4 --warmup 200 --threads "$threads"
 # The students distill from the teacher at Q8_0: its batches then run on the integer kernels (twice
 # the F32 speed with AVX-512 VNNI), for logits within 0.01% of F32 bpb.
 [ -f teacher/model-q8_0.gguf ] || "$bin" quantize teacher/model.gguf teacher/model-q8_0.gguf --type q8_0
@@ -88,7 +87,6 @@ run train teacher "${common[@]}" "${teacher_shape[@]}" --steps "$teacher_steps" 
 stage "students: ${student_shape[*]}, $student_steps steps, distilled and from scratch (the control)"
 # The teacher trained on PSM and SPM examples alike but learned only SPM (PSM prompts get "}" from it,
 # model card: "Prompt order"); the language server prompts in SPM, so the students train on SPM only.
-# Their line-completion examples carry the file's related lines above the cursor's line, as the prompts do.
 student_args=("${common[@]}" "${student_shape[@]}" --steps "$student_steps" --spm-rate 1 --lr 2e-3 --min-lr 2e-4 --warmup 200 --threads 1)
 run distill student --teacher teacher/model-q8_0.gguf --alpha 0.3 --temperature 1 "${student_args[@]}" &
 distill_pid=$!

@@ -62,8 +62,7 @@ struct Complete: ParsableCommand {
         let promptBudget = min(contextTokens, model.config.contextLength - maxTokens)
         guard promptBudget > 3 else { throw CLIError("the model's context (\(model.config.contextLength)) is too small for --max-tokens \(maxTokens)") }
         let prompt = try FIMPromptBuilder(tokenizer: model.tokenizer, maxTokens: promptBudget, order: fimOrder)
-            .build(prefix: bytes[..<offset], suffix: bytes[offset...],
-                   related: RelatedLines.block(prefix: bytes[..<offset], suffix: bytes[offset...]))
+            .build(prefix: bytes[..<offset], suffix: bytes[offset...])
         let context = InferenceContext(model: model, contextSize: prompt.tokens.count + maxTokens,
                                        threads: modelOptions.threadCount)
         let options = GenerationOptions(

@@ -40,10 +40,10 @@ struct Eval: ParsableCommand {
     @Option(help: "Order of the completion prompts: spm (the language server's) or psm.")
     var fimOrder = FIMOrder.spm
 
-    @Flag(inversion: .prefixedNo, help: "Put the file's lines that begin like the cursor's line into the prompt (as the language server does).")
-    var relatedLines = true
+    @Flag(help: "Experiment: put the file's lines that begin like the cursor's line into the prompt, above the cursor's line (the language server does not: it made the models' own lines worse, models/README.md).")
+    var relatedLines = false
 
-    @Flag(inversion: .prefixedNo, help: "Offer what those lines say after the typed text as candidate completions, the model choosing the likeliest line (as the language server does).")
+    @Flag(inversion: .prefixedNo, help: "Offer what the file's lines that begin like the cursor's line say after the typed text as candidate lines, chosen with the model as the language server does (--no-candidate-lines: the model's greedy line alone).")
     var candidateLines = true
 
     @Option(help: "Weight of the file's own statistics against the model's when choosing among the candidate lines (0: the model alone).")

@@ -10,8 +10,8 @@ struct TrainingArguments: ParsableArguments {
     @Option(help: "A held-out shard to report held-out loss on (repeatable).") var evalData: [String] = []
     @Option(help: "Share of documents turned into fill-in-the-middle examples.") var fimRate = 0.5
     @Option(help: "Share of FIM examples in suffix-prefix-middle order (the rest prefix-suffix-middle).") var spmRate = 0.5
-    @Flag(inversion: .prefixedNo, help: "Put the document's lines that begin like the cursor's line above it in line-completion examples, as the prompts do.")
-    var relatedLines = true
+    @Flag(help: "Experiment: put the document's lines that begin like the cursor's line above it in line-completion examples (for `eval --related-lines`; models/README.md).")
+    var relatedLines = false
     @Option(help: "Shape overrides as key=value pairs, e.g. dim=288,hidden=768,layers=6,heads=6,kv-heads=6.") var config: String?
     @Option(help: "Embedding width.") var dim = 288
     @Option(help: "Feed-forward width.") var hidden = 768

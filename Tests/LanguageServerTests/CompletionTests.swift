@@ -198,21 +198,20 @@ extension LanguageServerModuleTests {
             #expect(tokens.count <= 600)
         }
 
-        /// Lines of the same file that begin like the cursor's line, from both sides of the cursor,
-        /// come right above the cursor's line (the neighbour header stays first).
-        @Test func relatedLinesOfTheFileGoBeforeThePrefix() throws {
-            let other = TextDocument(uri: "file:///Pricing.swift", languageId: "swift", version: 1,
-                                     text: "struct Pricing {\n    func discountedTotal(basket: Basket) -> Int { 0 }\n}\n")
-            let input = CompletionInput(uri: "file:///main.swift", languageId: "swift",
-                                        prefix: Array("let basket = Basket()\nlet pricing = Pricing()\n    pricing.".utf8),
-                                        suffix: Array("\nprint(1)\n  pricing.discountedTotal(basket: basket)\n".utf8), neighbours: [other])
+        /// The file's lines that begin like the cursor's line are candidates, not prompt text: the prompt
+        /// is the neighbour header and the document; a line the file always continues the same way
+        /// wins over anything else the model writes (its share is 1, so its mixture probability is at
+        /// least the cache weight, 0.5, and the greedy line's at most 1 − 0.5).
+        @Test func theFilesRepeatedLineIsChosenAndStaysOutOfThePrompt() throws {
+            let prefix = Array("let value = compute(1)\nprint(value)\nlet value = compute(1)\n    let val".utf8)
+            let suffix = Array("\nlet value = compute(1)\n".utf8)
+            let input = CompletionInput(uri: "file:///main.swift", languageId: "swift", prefix: prefix, suffix: suffix)
             let assembler = ContextAssembler(tokenizer: TestModel.model.tokenizer, budget: 600)
-            let header = assembler.neighbourHeader(for: input)
-            let prompt = try assembler.prompt(for: input, header: TestModel.model.tokenizer.encode(header))
+            let prompt = try assembler.prompt(for: input, header: [])
             let middle = try #require(prompt.tokens.firstIndex(of: TestModel.model.tokenizer.specials.fimMiddle!))
-            let text = String(decoding: TestModel.model.tokenizer.decode(Array(prompt.tokens[(middle + 1)...])), as: UTF8.self)
-                + String(decoding: prompt.healing, as: UTF8.self)
-            #expect(text == header + "let basket = Basket()\nlet pricing = Pricing()\n" + "pricing.discountedTotal(basket: basket)\n" + "    pricing.")
+            #expect(TestModel.model.tokenizer.decode(Array(prompt.tokens[(middle + 1)...])) + prompt.healing == prefix)
+            let outcome = try engine().complete(input, settings: CompletionSettings(maxTokens: 8))
+            #expect(outcome.candidates.first == "ue = compute(1)")
         }
     }
 }

@@ -31,8 +31,9 @@ import Testing
     #expect(abs(got - expected) < 1e-3 * abs(expected))
 }
 
-/// The likeliest line wins, the greedy one on a tie; candidates equal to it are not scored twice.
-@Test func mostLikelyLineTakesTheHighestScore() throws {
+/// With cache weight 0 the model's likeliest line wins, the greedy one on a tie; candidates equal to it
+/// are not scored twice.
+@Test func mostLikelyLineAloneTakesTheModelsHighestScore() throws {
     let (model, _) = try ModelFixtures.model()
     let prompt = try FIMPromptBuilder(tokenizer: model.tokenizer, maxTokens: 60)
         .build(prefix: Array("let a = ".utf8), suffix: [])
@@ -42,10 +43,37 @@ import Testing
     let best = scores.indices.max { scores[$0] < scores[$1] }!
     for greedy in lines.indices {
         let others = lines.indices.filter { $0 != greedy }
-        let chosen = try context.mostLikelyLine(greedy: lines[greedy], candidates: others.map { lines[$0] } + [lines[greedy]], after: prompt)
+        let candidates = (others + [greedy]).map { LineCandidate(bytes: lines[$0], share: 0.25) }
+        let chosen = try context.mostLikelyLine(greedy: lines[greedy], candidates: candidates, cacheWeight: 0, after: prompt)
         #expect(chosen.bytes == lines[best])
         #expect(chosen.candidate == (best == greedy ? nil : others.firstIndex(of: best)))
     }
     // A line too long for the context scores -infinity.
     #expect(try context.lineLogProbability(of: Array(repeating: 0x61, count: 4 * context.contextSize), after: prompt) == -.infinity)
+}
+
+/// The mixture: (1 − w) · P_model + w · share, computed here by hand for every weight.
+@Test func mostLikelyLineMixesTheModelWithTheFilesShares() throws {
+    let (model, _) = try ModelFixtures.model()
+    let prompt = try FIMPromptBuilder(tokenizer: model.tokenizer, maxTokens: 60)
+        .build(prefix: Array("let a = ".utf8), suffix: [])
+    let context = InferenceContext(model: model, threads: 1)
+    let greedy = Array("1".utf8)
+    let candidates = [LineCandidate(bytes: Array("b + c".utf8), share: 0.7), LineCandidate(bytes: Array("x.y(z)".utf8), share: 0.2),
+                      LineCandidate(bytes: greedy, share: 0.1)]
+    let model0 = try exp(context.lineLogProbability(of: greedy, after: prompt))
+    let models = try candidates.map { try exp(context.lineLogProbability(of: $0.bytes, after: prompt)) }
+    for weight in [0.0, 0.01, 0.3, 0.5, 0.9, 1.0] {
+        let mixed = zip(models, candidates).map { (1 - weight) * $0 + weight * $1.share }
+        let greedyMixed = (1 - weight) * model0 + weight * 0.1
+        let top = mixed[0...1].max()!
+        let chosen = try context.mostLikelyLine(greedy: greedy, candidates: candidates, cacheWeight: weight, after: prompt)
+        if top > greedyMixed * (1 + 1e-9) {
+            #expect(chosen.candidate == mixed.firstIndex(of: top))
+        } else if top < greedyMixed * (1 - 1e-9) {
+            #expect(chosen.candidate == nil && chosen.bytes == greedy)
+        }
+    }
+    // Weight 1 is the file alone: the most frequent continuation.
+    #expect(try context.mostLikelyLine(greedy: greedy, candidates: candidates, cacheWeight: 1, after: prompt).candidate == 0)
 }

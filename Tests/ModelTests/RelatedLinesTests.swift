@@ -60,4 +60,17 @@ struct RelatedLinesTests {
         #expect(Set(got) == ["case .value6", "case .value7", "case .value8", "case .value9", "case .value13", "case .value14"])
         #expect(got.last == "case .value9")
     }
+
+    /// Continuations: what the ranked lines say after the typed text, with their share of all related
+    /// lines (repeats counted, lines past the limit too).
+    @Test func continuationsCarryTheFilesShares() {
+        let text = "return a\nreturn b\nreturn a\nreturn c\nret\nreturn a\n"
+        let bytes = Array(text.utf8)
+        let lineStart = Array("return a\nreturn b\nreturn a\nreturn c\n".utf8).count
+        let all = RelatedLines.continuations(in: bytes, lineStart: lineStart, cursor: lineStart + 3, excludedEnd: lineStart + 3)
+        #expect(all.map { String(decoding: $0.bytes, as: UTF8.self) } == ["urn a", "urn c", "urn b"])
+        #expect(all.map(\.share) == [0.6, 0.2, 0.2])
+        let one = RelatedLines.continuations(in: bytes, lineStart: lineStart, cursor: lineStart + 3, excludedEnd: lineStart + 3, limit: 1)
+        #expect(one == [LineCandidate(bytes: Array("urn a".utf8), share: 0.6)])
+    }
 }

@@ -112,7 +112,8 @@ struct CorpusShardTests {
 
         // With related lines, a block may stand above the cursor's line: from that line on the example
         // is still a stretch of one document.
-        let related = try WindowLoader(shards: [shard], tokenizer: tokenizer, length: 40, seed: 5, fimRate: 1, spmRate: 0)
+        let related = try WindowLoader(shards: [shard], tokenizer: tokenizer, length: 40, seed: 5, fimRate: 1, spmRate: 0,
+                                       relatedLines: true)
         checked = 0
         for i in 0..<100 {
             let window = related.window(at: i)

@@ -170,8 +170,7 @@ struct EvalModelTests {
         var matches = 0, similarity = 0.0, frequentSimilarity = 0.0
         for task in tasks {
             let file = files[task.file].contents
-            let related = RelatedLines.block(in: file, lineStart: task.lineStart, cursor: task.cursor, excludedEnd: task.lineEnd)
-            let prompt = try builder.build(prefix: file[..<task.cursor], suffix: file[task.lineEnd...], related: related)
+            let prompt = try builder.build(prefix: file[..<task.cursor], suffix: file[task.lineEnd...])
             let greedy = try context.generate(prompt, options: GenerationOptions(maxTokens: 8))
             let candidates = RelatedLines.continuations(in: file, lineStart: task.lineStart, cursor: task.cursor, excludedEnd: task.lineEnd)
             let text = candidates.isEmpty ? greedy.text

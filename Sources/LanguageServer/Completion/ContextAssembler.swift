@@ -38,14 +38,12 @@ public struct CompletionInput: Sendable {
 }
 
 /// Builds the model prompt for a completion: a FIM prompt over the document (built by the same
-/// `FIMPromptBuilder` the evaluation uses, with the file's lines that begin like the cursor's line,
-/// `RelatedLines`) with relevant code from other open files spliced in where the prefix text begins,
-/// as a comment block, so the model reads it as part of the file's prefix.
+/// `FIMPromptBuilder` the evaluation uses) with relevant code from other open files spliced in
+/// where the prefix text begins, as a comment block, so the model reads it as part of the file's prefix.
 ///
 /// Two choices keep the KV cache useful while the user types: the prefix window starts at a line
 /// boundary that only moves every quarter window, and the suffix is limited to a few lines, so a
-/// keystroke changes only the prompt's last few dozen tokens, unless it changes which lines of the
-/// file begin like the cursor's line (then that block, just above the cursor's line, is computed again).
+/// keystroke changes only the prompt's last few dozen tokens.
 public struct ContextAssembler: Sendable {
     public let tokenizer: BPETokenizer
     /// Most prompt tokens, special tokens and the neighbour header included.
@@ -67,8 +65,7 @@ public struct ContextAssembler: Sendable {
         let header = header.count <= Int(Double(budget) * headerShare) ? header : []
         let builder = FIMPromptBuilder(tokenizer: tokenizer, maxTokens: budget - header.count)
         let fim = try builder.build(prefix: input.prefix[prefixWindowStart(input.prefix, tokens: budget - header.count)...],
-                                    suffix: input.suffix[..<suffixWindowEnd(input.suffix)],
-                                    related: RelatedLines.block(prefix: input.prefix, suffix: input.suffix))
+                                    suffix: input.suffix[..<suffixWindowEnd(input.suffix)])
         guard !header.isEmpty else { return fim }
         var spliced = fim
         spliced.tokens = Array(fim.tokens[..<fim.prefixTokenStart]) + header + fim.tokens[fim.prefixTokenStart...]

@@ -3,9 +3,10 @@
 /// A prompt covers a few hundred tokens around the cursor, but code repeats itself across a file
 /// (`XCTAssertEqual(` a hundred lines up, the same `case .` list in another switch). The lines
 /// elsewhere in the file whose text, after indentation, starts with what is typed on the cursor's line
-/// go into the prompt right before the cursor's line, one per line without indentation, so the model
-/// can copy from them as from the line above. Training cuts its line-completion examples the same way (`FIMTransform.lineExample`),
-/// so the model learns to read the block.
+/// give candidate lines (`continuations`), which the language server weighs with the model
+/// (`InferenceContext.mostLikelyLine`). As an experiment they can also go into the prompt as a block
+/// right above the cursor's line (`block`, `eval --related-lines`, training `--related-lines`); that
+/// made a 2.6M-parameter model's own lines worse, so the server does not (models/README.md).
 ///
 /// Ranking: lines that occur more often first, then lines nearer the cursor. The block lists the best
 /// line last, right above the cursor's line. Nothing is typed (only indentation) → no block: every line

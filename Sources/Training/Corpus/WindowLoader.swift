@@ -8,9 +8,9 @@ import Model
 /// at the context level (Bavarian et al. 2022, §3): with probability `fimRate` the part of a document
 /// that would fill the rest of the window is decoded to text and cut into prefix, middle and suffix there,
 /// so the three pieces always share the window, as prefix, suffix and completion share the prompt at
-/// inference. Half of those cuts are line completions (`FIMTransform.lineExample`, with the document's
-/// related lines above the cursor's line), half two uniform cut points. Otherwise the stored tokens are used as
-/// they are.
+/// inference. Half of those cuts are line completions (`FIMTransform.lineExample`; with `relatedLines`,
+/// the document's related lines above the cursor's line), half two uniform cut points. Otherwise the
+/// stored tokens are used as they are.
 public struct WindowLoader: Sendable {
     public let shards: [TokenShard]
     /// Tokens per window: the context length plus one, since targets are inputs shifted by one.
@@ -20,7 +20,8 @@ public struct WindowLoader: Sendable {
     public let fimRate: Double
     /// Among FIM examples, the share in SPM order (the rest are PSM).
     public let spmRate: Double
-    /// Whether line-completion examples carry the document's related lines (`RelatedLines`).
+    /// Whether line-completion examples carry the document's related lines (`RelatedLines`): an
+    /// experiment, off by default (models/README.md).
     public let relatedLines: Bool
     /// Windows drawn so far; the next window is `window(at: position)`.
     public var position: Int
@@ -30,7 +31,7 @@ public struct WindowLoader: Sendable {
 
     /// A loader over `shards`; `tokenizer` (the shards' own) is needed when `fimRate > 0`.
     public init(shards: [TokenShard], tokenizer: BPETokenizer?, length: Int, seed: UInt64,
-                fimRate: Double = 0.5, spmRate: Double = 0.5, relatedLines: Bool = true, position: Int = 0) throws {
+                fimRate: Double = 0.5, spmRate: Double = 0.5, relatedLines: Bool = false, position: Int = 0) throws {
         precondition(length >= 2, "a window needs at least two tokens")
         var starts = [0]
         for shard in shards { starts.append(starts.last! + shard.tokenCount) }

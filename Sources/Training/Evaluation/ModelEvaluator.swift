@@ -18,17 +18,17 @@ public struct ModelEvaluator {
         public var bpbStride: Int?
         /// Order of the completion prompts (the language server's default unless measuring the other).
         public var fimOrder: FIMOrder
-        /// Whether prompts carry the file's lines that begin like the cursor's (`RelatedLines`), as the
-        /// language server's do.
+        /// Whether prompts carry the file's lines that begin like the cursor's (`RelatedLines`) above the
+        /// cursor's line: an experiment (models/README.md); the language server's prompts do not.
         public var relatedLines: Bool
         /// Whether what those lines say after the typed text is offered as candidate completions, the
-        /// likeliest line winning (`InferenceContext.mostLikelyLine`), as in the language server.
+        /// line chosen with the model (`InferenceContext.mostLikelyLine`), as in the language server.
         public var candidateLines: Bool
         /// The weight of the file's statistics against the model's when choosing among them.
         public var cacheWeight: Double
 
         public init(samples: Int = 1000, seed: UInt64 = 0, promptTokens: Int = 512, maxNewTokens: Int = 48, bpbStride: Int? = nil,
-                    fimOrder: FIMOrder = .spm, relatedLines: Bool = true, candidateLines: Bool = true,
+                    fimOrder: FIMOrder = .spm, relatedLines: Bool = false, candidateLines: Bool = true,
                     cacheWeight: Double = LineCandidate.cacheWeight) {
             self.candidateLines = candidateLines
             self.cacheWeight = cacheWeight
@@ -111,7 +111,9 @@ public struct ModelEvaluator {
         completion.latencyP50Ms = CompletionMetrics.percentile(latencies, 0.5)
         completion.latencyP95Ms = CompletionMetrics.percentile(latencies, 0.95)
         let path = model.path ?? ""
-        let fileBytes = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+        // The size of the file itself, not of a symbolic link to it.
+        let resolved = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+        let fileBytes = (try? FileManager.default.attributesOfItem(atPath: resolved)[.size] as? Int) ?? 0
         return EvaluationReport(
             model: model.name, modelFile: path, parameters: model.parameterCount, fileBytes: fileBytes,
             language: language, data: data, files: files.count, bytes: meter.bytes, tokens: meter.tokens,
