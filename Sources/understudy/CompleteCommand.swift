@@ -79,17 +79,14 @@ struct Complete: ParsableCommand {
         // As in the language server: the greedy line competes with what the file's related lines say next.
         if !multiline && result.stopReason != .timeBudget {
             let candidates = RelatedLines.continuations(prefix: bytes[..<offset], suffix: bytes[offset...])
-            if !candidates.isEmpty {
-                if verbose {
-                    // The model's log-probability of each line and the file's share of it.
-                    for line in [LineCandidate(bytes: result.bytes, share: 0)] + candidates {
-                        let score = try context.lineLogProbability(of: line.bytes, after: prompt)
-                        printError(String(format: "%8.2f %5.2f  ", score, line.share) + String(decoding: line.bytes, as: UTF8.self))
-                    }
+            if verbose {
+                // The model's log-probability of each line and the file's share of it.
+                for line in [LineCandidate(bytes: result.bytes, share: 0)] + candidates {
+                    let score = try context.lineLogProbability(of: line.bytes, after: prompt)
+                    printError(String(format: "%8.2f %5.2f  ", score, line.share) + String(decoding: line.bytes, as: UTF8.self))
                 }
-                text = String(decoding: try context.mostLikelyLine(greedy: result.bytes, candidates: candidates, after: prompt).bytes,
-                              as: UTF8.self)
             }
+            text = try context.chosenLine(result, candidates: candidates, after: prompt)
         }
         print(text)
         if verbose {

@@ -173,8 +173,8 @@ struct EvalModelTests {
             let prompt = try builder.build(prefix: file[..<task.cursor], suffix: file[task.lineEnd...])
             let greedy = try context.generate(prompt, options: GenerationOptions(maxTokens: 8))
             let candidates = RelatedLines.continuations(in: file, lineStart: task.lineStart, cursor: task.cursor, excludedEnd: task.lineEnd)
-            let text = candidates.isEmpty ? greedy.text
-                : String(decoding: try context.mostLikelyLine(greedy: greedy.bytes, candidates: candidates, after: prompt).bytes, as: UTF8.self)
+            let best = candidates.isEmpty ? nil : try context.mostLikelyLine(greedy: greedy.bytes, candidates: candidates, after: prompt)
+            let text = best?.candidate == nil ? greedy.text : String(decoding: best!.bytes, as: UTF8.self)
             if CompletionMetrics.exactMatch(text, task.target) { matches += 1 }
             similarity += CompletionMetrics.editSimilarity(text, task.target)
             frequentSimilarity += CompletionMetrics.editSimilarity(FrequentContinuation.complete(task, in: file), task.target)

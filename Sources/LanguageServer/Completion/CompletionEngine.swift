@@ -94,11 +94,8 @@ public final class CompletionEngine: @unchecked Sendable {
             var line = generation.text
             // The greedy line competes with what the file's lines that begin like this one say next.
             if index == 0 && !settings.multiLine && generation.stopReason != .timeBudget {
-                let candidates = RelatedLines.continuations(prefix: input.prefix, suffix: input.suffix)
-                if !candidates.isEmpty {
-                    let best = try context.mostLikelyLine(greedy: generation.bytes, candidates: candidates, after: prompt)
-                    line = String(decoding: best.bytes, as: UTF8.self)
-                }
+                line = try context.chosenLine(generation, candidates: RelatedLines.continuations(prefix: input.prefix, suffix: input.suffix),
+                                              after: prompt)
             }
             let text = PostProcessor.process(line, context: cursor, rules: settings.rules)
             if !text.isEmpty && !outcome.candidates.contains(text) { outcome.candidates.append(text) }

@@ -48,6 +48,15 @@ extension InferenceContext {
         return best
     }
 
+    /// The text of the line to show for a single-line `generation`: its own, or the candidate
+    /// `mostLikelyLine` prefers (its own when there are no candidates).
+    public func chosenLine(_ generation: Generation, candidates: [LineCandidate], cacheWeight: Double = LineCandidate.cacheWeight,
+                           after prompt: FIMPrompt) throws -> String {
+        guard !candidates.isEmpty else { return generation.text }
+        let best = try mostLikelyLine(greedy: generation.bytes, candidates: candidates, cacheWeight: cacheWeight, after: prompt)
+        return best.candidate == nil ? generation.text : String(decoding: best.bytes, as: UTF8.self)
+    }
+
     static func logSoftmax(_ logits: [Float], at index: Int) -> Double {
         let top = logits.max() ?? 0
         var sum = 0.0

@@ -90,11 +90,7 @@ public struct ModelEvaluator {
             if options.candidateLines {
                 let candidates = RelatedLines.continuations(in: file, lineStart: task.lineStart, cursor: task.cursor,
                                                             excludedEnd: task.lineEnd)
-                if !candidates.isEmpty {
-                    let line = try context.mostLikelyLine(greedy: result.bytes, candidates: candidates,
-                                                          cacheWeight: options.cacheWeight, after: prompt)
-                    completion = String(decoding: line.bytes, as: UTF8.self)
-                }
+                completion = try context.chosenLine(result, candidates: candidates, cacheWeight: options.cacheWeight, after: prompt)
             }
             latencies.append(Self.milliseconds(clock.now - begin))
             let baseline = FrequentContinuation.complete(task, in: file)
