@@ -11,6 +11,18 @@ extension LanguageServerModuleTests {
             return PostProcessor.process(raw, context: context, rules: .init(multiLine: multiLine))
         }
 
+        @Test func aLoopIsCutBackToItsFirstRound() {
+            #expect(PostProcessor.trimmingLoop(#", "a", "a", "a", "a", "a", "a""#) == #", "a""#)
+            // The unit may start anywhere in the run: the cut keeps what came before it and one round.
+            #expect(PostProcessor.trimmingLoop("foo(0, 1, 1, 1, 1, 1, 1") == "foo(0, 1")
+            #expect(PostProcessor.trimmingLoop(": Int, to: Int, to: Int, to: Int, to: Int") == ": Int, to: Int")
+            // Not a loop: fewer than four rounds, one repeated character, or nothing repeated.
+            #expect(PostProcessor.trimmingLoop("a, b, b, b") == "a, b, b, b")
+            #expect(PostProcessor.trimmingLoop("//===--------------------------------") == "//===--------------------------------")
+            #expect(PostProcessor.trimmingLoop("value + 1") == "value + 1")
+            #expect(PostProcessor.trimmingLoop("") == "")
+        }
+
         @Test func singleLineStopsAtTheLineEndAndTrims() {
             #expect(run("value + 1   \nnext line", before: "let x = ") == "value + 1")
             #expect(run("abc\r\ndef", before: "x") == "abc")

@@ -97,6 +97,8 @@ public final class CompletionEngine: @unchecked Sendable {
                 line = try context.chosenLine(generation, candidates: RelatedLines.continuations(prefix: input.prefix, suffix: input.suffix),
                                               after: prompt)
             }
+            // A line that ran to the token limit and the last thing it wrote again and again is a loop.
+            if generation.stopReason == .maxTokens && line == generation.text { line = PostProcessor.trimmingLoop(line) }
             let text = PostProcessor.process(line, context: cursor, rules: settings.rules)
             if !text.isEmpty && !outcome.candidates.contains(text) { outcome.candidates.append(text) }
         }

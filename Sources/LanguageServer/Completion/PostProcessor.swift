@@ -196,6 +196,21 @@ public enum PostProcessor {
     }
 
     /// Trailing spaces and tabs removed from every line, and trailing blank lines dropped.
+    /// A generation that ran to its token limit while repeating itself (`, "a", "a", "a", …`) is a loop,
+    /// not code: the run of a unit of 2 to 24 characters (not all one character, so `----` rulers stay)
+    /// repeated at least 4 times at the end is cut back to its first occurrence.
+    public static func trimmingLoop(_ text: String) -> String {
+        let characters = Array(text)
+        for length in 2...24 where characters.count >= 4 * length {
+            let unit = characters[(characters.count - length)...]
+            guard Set(unit).count > 1 else { continue }
+            var start = characters.count - length
+            while start >= length && characters[(start - length)..<start] == unit { start -= length }
+            if (characters.count - start) / length >= 4 { return String(characters[..<(start + length)]) }
+        }
+        return text
+    }
+
     static func trimTrailingWhitespace(_ text: String) -> String {
         guard text.contains("\n") else { return text.trimmingTrailingWhitespace() }
         var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { $0.trimmingTrailingWhitespace() }
