@@ -73,4 +73,14 @@ struct RelatedLinesTests {
         let one = RelatedLines.continuations(in: bytes, lineStart: lineStart, cursor: lineStart + 3, excludedEnd: lineStart + 3, limit: 1)
         #expect(one == [LineCandidate(bytes: Array("urn a".utf8), share: 0.6)])
     }
+
+    /// In a file larger than the search window, only lines near the cursor count.
+    @Test func aHugeFileIsSearchedAroundTheCursor() {
+        let filler = String(repeating: "let filler = 0\n", count: RelatedLines.maxScanBytes / 15 + 10)
+        let text = "return far\n" + filler + "return near\n" + "ret\n" + filler + "return far\n"
+        let bytes = Array(text.utf8)
+        let lineStart = Array(("return far\n" + filler + "return near\n").utf8).count
+        let found = RelatedLines.continuations(in: bytes, lineStart: lineStart, cursor: lineStart + 3, excludedEnd: lineStart + 3)
+        #expect(found == [LineCandidate(bytes: Array("urn near".utf8), share: 1)])
+    }
 }

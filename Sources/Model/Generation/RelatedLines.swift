@@ -18,6 +18,8 @@ public enum RelatedLines {
     public static let maxBytes = 400
     /// Lines longer than this are left out (generated tables, minified code).
     static let maxLineBytes = 160
+    /// Bytes of the file searched, centred on the cursor's line (the whole of any ordinary source file).
+    static let maxScanBytes = 1 << 20
 
     /// The block for a cursor at `cursor` on the line starting at `lineStart` of `document`; lines
     /// that start inside `lineStart..<excludedEnd` (the cursor's line and any lines the completion
@@ -61,8 +63,11 @@ public enum RelatedLines {
         let typed = document[typedStart..<cursor]
 
         var found: [ArraySlice<UInt8>: (count: Int, distance: Int)] = [:]
-        var start = 0
-        while start < document.count {
+        // A huge file (a log, generated data) is searched only around the cursor, so a keystroke stays cheap.
+        var start = max(0, lineStart - maxScanBytes / 2)
+        if start > 0 { start = (document[(start - 1)...].firstIndex(of: 0x0A) ?? document.count) + 1 }
+        let scanEnd = min(document.count, lineStart + maxScanBytes / 2)
+        while start < scanEnd {
             let newline = document[start...].firstIndex(of: 0x0A) ?? document.count
             defer { start = newline + 1 }
             if start >= lineStart && start < max(excludedEnd, lineStart + 1) { continue }
