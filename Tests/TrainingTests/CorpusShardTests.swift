@@ -99,11 +99,7 @@ struct CorpusShardTests {
         for i in 0..<100 {
             let window = loader.window(at: i)
             #expect(window.count == 40)
-            // The first example of the window, when it ends inside the window (end-of-text after the middle).
-            guard window.first == 1, let suf = window.firstIndex(of: 3), let mid = window.firstIndex(of: 2),
-                  let eot = window[mid...].firstIndex(of: 0) else { continue }
-            let prefix = tokenizer.decode(Array(window[1..<suf])), suffix = tokenizer.decode(Array(window[(suf + 1)..<mid]))
-            let middle = tokenizer.decode(Array(window[(mid + 1)..<eot]))
+            guard let (prefix, middle, suffix) = Self.firstPSMExample(in: window, tokenizer: tokenizer) else { continue }
             let span = prefix + middle + suffix
             #expect(Self.isStretch(span, ofOneOf: texts))
             checked += 1
@@ -118,15 +114,21 @@ struct CorpusShardTests {
         for i in 0..<100 {
             let window = related.window(at: i)
             #expect(window.count == 40)
-            guard window.first == 1, let suf = window.firstIndex(of: 3), let mid = window.firstIndex(of: 2),
-                  let eot = window[mid...].firstIndex(of: 0) else { continue }
-            let prefix = tokenizer.decode(Array(window[1..<suf])), suffix = tokenizer.decode(Array(window[(suf + 1)..<mid]))
-            let middle = tokenizer.decode(Array(window[(mid + 1)..<eot]))
+            guard let (prefix, middle, suffix) = Self.firstPSMExample(in: window, tokenizer: tokenizer) else { continue }
             let cursorLine = prefix.lastIndex(of: 0x0A).map { Array(prefix[($0 + 1)...]) } ?? prefix
             #expect(Self.isStretch(cursorLine + middle + suffix, ofOneOf: texts))
             checked += 1
         }
         #expect(checked > 10)
+    }
+
+    /// The text of the window's first PSM example, when the window starts with one that ends inside it
+    /// (end-of-text after the middle).
+    static func firstPSMExample(in window: [Int32], tokenizer: BPETokenizer) -> (prefix: [UInt8], middle: [UInt8], suffix: [UInt8])? {
+        guard window.first == 1, let suf = window.firstIndex(of: 3), let mid = window.firstIndex(of: 2),
+              let eot = window[mid...].firstIndex(of: 0) else { return nil }
+        return (tokenizer.decode(Array(window[1..<suf])), tokenizer.decode(Array(window[(mid + 1)..<eot])),
+                tokenizer.decode(Array(window[(suf + 1)..<mid])))
     }
 
     static func isStretch(_ span: [UInt8], ofOneOf texts: [[UInt8]]) -> Bool {

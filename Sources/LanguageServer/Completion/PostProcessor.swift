@@ -195,7 +195,6 @@ public enum PostProcessor {
         return String(decoding: resultBytes.dropLast(overlap), as: UTF8.self)
     }
 
-    /// Trailing spaces and tabs removed from every line, and trailing blank lines dropped.
     /// A generation that ran to its token limit while repeating itself (`, "a", "a", "a", …`) is a loop,
     /// not code: the run of a unit of 2 to 24 characters (not all one character, so `----` rulers stay)
     /// repeated at least 4 times at the end is cut back to its first occurrence.
@@ -211,6 +210,7 @@ public enum PostProcessor {
         return text
     }
 
+    /// Trailing spaces and tabs removed from every line, and trailing blank lines dropped.
     static func trimTrailingWhitespace(_ text: String) -> String {
         guard text.contains("\n") else { return text.trimmingTrailingWhitespace() }
         var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { $0.trimmingTrailingWhitespace() }

@@ -14,16 +14,26 @@ extension InferenceContext {
     /// token-healing bytes) and then ends the line: a token that starts with a newline, or end-of-text.
     /// `-infinity` when the line does not fit the context.
     public func lineLogProbability(of text: [UInt8], after prompt: FIMPrompt) throws -> Double {
+        let promptLogits = try evaluate(prompt: prompt.tokens)
+        return try lineLogProbability(of: text, after: prompt, promptLogits: promptLogits,
+                                      lineEnding: Self.lineEndingTokens(model.tokenizer))
+    }
+
+    /// The same, with the cache holding exactly `prompt` and the logits after it given, so several lines
+    /// are scored against one evaluation of the prompt; the cache holds `prompt` again afterwards.
+    private func lineLogProbability(of text: [UInt8], after prompt: FIMPrompt, promptLogits: [Float],
+                                    lineEnding: [Bool]) throws -> Double {
         let tokens = model.tokenizer.encode(bytes: prompt.healing + text)
         guard prompt.tokens.count + tokens.count <= contextSize else { return -.infinity }
-        var logits = try evaluate(prompt: prompt.tokens)
+        defer { truncate(to: prompt.tokens.count) }
         let rows = tokens.isEmpty ? [] : try appendReturningAllLogits(tokens)
+        var logits = promptLogits
         var total = 0.0
         for (i, token) in tokens.enumerated() {
             total += Self.logSoftmax(logits, at: Int(token))
             logits = rows[i]
         }
-        return total + Self.logEndOfLineProbability(logits, tokenizer: model.tokenizer)
+        return total + Self.logEndOfLineProbability(logits, lineEnding: lineEnding)
     }
 
     /// Of `greedy` (what generation wrote) and `candidates`, the line with the highest mixture
@@ -32,8 +42,10 @@ extension InferenceContext {
     public func mostLikelyLine(greedy: [UInt8], candidates: [LineCandidate], cacheWeight: Double = LineCandidate.cacheWeight,
                                after prompt: FIMPrompt) throws -> (bytes: [UInt8], candidate: Int?) {
         precondition((0...1).contains(cacheWeight), "cacheWeight outside 0...1")
+        let promptLogits = try evaluate(prompt: prompt.tokens)
+        let lineEnding = Self.lineEndingTokens(model.tokenizer)
         func score(_ line: [UInt8], share: Double) throws -> Double {
-            let model = try lineLogProbability(of: line, after: prompt)
+            let model = try lineLogProbability(of: line, after: prompt, promptLogits: promptLogits, lineEnding: lineEnding)
             let a = log1p(-cacheWeight) + model, b = log(cacheWeight * share)
             let top = max(a, b)
             return top == -.infinity ? -.infinity : top + log(exp(a - top) + exp(b - top))
@@ -64,18 +76,22 @@ extension InferenceContext {
         return Double(logits[index] - top) - log(sum)
     }
 
-    /// Log of the probability mass on tokens that end a line: control tokens and those whose bytes
-    /// start with "\n" or "\r\n".
-    static func logEndOfLineProbability(_ logits: [Float], tokenizer: BPETokenizer) -> Double {
+    /// Which tokens end a line: control tokens and those whose bytes start with "\n" or "\r\n".
+    static func lineEndingTokens(_ tokenizer: BPETokenizer) -> [Bool] {
+        (0..<tokenizer.vocabularySize).map { id in
+            let token = Int32(id), bytes = tokenizer.tokenBytes(token)
+            return tokenizer.isControl(token) || bytes.first == 0x0A || (bytes.count > 1 && bytes[0] == 0x0D && bytes[1] == 0x0A)
+        }
+    }
+
+    /// Log of the probability mass on the tokens `lineEnding` marks.
+    static func logEndOfLineProbability(_ logits: [Float], lineEnding: [Bool]) -> Double {
         let top = logits.max() ?? 0
         var all = 0.0, ending = 0.0
         for (id, value) in logits.enumerated() {
             let p = exp(Double(value - top))
             all += p
-            let token = Int32(id)
-            if tokenizer.isControl(token) { ending += p; continue }
-            let bytes = tokenizer.tokenBytes(token)
-            if bytes.first == 0x0A || (bytes.count > 1 && bytes[0] == 0x0D && bytes[1] == 0x0A) { ending += p }
+            if id < lineEnding.count && lineEnding[id] { ending += p }
         }
         return log(ending) - log(all)
     }

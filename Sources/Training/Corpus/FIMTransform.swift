@@ -45,10 +45,12 @@ public struct FIMTransform: Sendable {
     public func example(_ text: [UInt8], cuts first: Int, _ second: Int, mode: FIMMode,
                         related: [UInt8] = [], maxTokens: Int = .max) -> [Int32] {
         precondition(0 <= first && first <= second && second <= text.count, "cuts \(first), \(second) outside 0...\(text.count)")
-        var prefix = tokenizer.encode(bytes: Array(text[..<first]))
         let middle = tokenizer.encode(bytes: Array(text[first..<second]))
         let suffix = tokenizer.encode(bytes: Array(text[second...]))
-        if !related.isEmpty {
+        let prefix: [Int32]
+        if related.isEmpty {
+            prefix = tokenizer.encode(bytes: Array(text[..<first]))
+        } else {
             let lineStart = text[..<first].lastIndex(of: 0x0A).map { $0 + 1 } ?? 0
             var before = tokenizer.encode(bytes: Array(text[..<lineStart]))
             let relatedTokens = tokenizer.encode(bytes: related)

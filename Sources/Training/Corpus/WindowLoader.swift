@@ -103,16 +103,14 @@ public struct WindowLoader: Sendable {
             let spanEnd = min(end - 1, begin + need - Self.fimReserve)
             if let fim, spanEnd > begin, Double.random(in: 0..<1, using: &rng) < fimRate {
                 let text = fim.tokenizer.decode(shard.tokens(begin..<spanEnd))
-                var example: [Int32]? = nil
-                if Double.random(in: 0..<1, using: &rng) < Self.lineCompletionShare {
-                    // The whole document is searched for related lines, as the language server searches the file.
-                    let document = !relatedLines ? nil
-                        : (before: fim.tokenizer.decode(shard.tokens(shard.tokenOffsets[document]..<begin)),
-                           after: fim.tokenizer.decode(shard.tokens(spanEnd..<(end - 1))))
-                    example = fim.lineExample(text, spmRate: spmRate, using: &rng, document: document, maxTokens: need)
-                }
-                if example == nil { example = fim.randomExample(text, spmRate: spmRate, using: &rng) }
-                out += example!.prefix(need)
+                // With related lines the whole document is searched, as `eval --related-lines` searches the file.
+                let around = { (before: fim.tokenizer.decode(shard.tokens(shard.tokenOffsets[document]..<begin)),
+                                after: fim.tokenizer.decode(shard.tokens(spanEnd..<(end - 1)))) }
+                let lineExample = Double.random(in: 0..<1, using: &rng) < Self.lineCompletionShare
+                    ? fim.lineExample(text, spmRate: spmRate, using: &rng, document: relatedLines ? around() : nil, maxTokens: need)
+                    : nil
+                let example = lineExample ?? fim.randomExample(text, spmRate: spmRate, using: &rng)
+                out += example.prefix(need)
             } else {
                 out += shard.tokens(begin..<min(end, begin + need))
             }
