@@ -160,6 +160,8 @@ struct CommandLineTests {
             (["complete", "--model", model, "--file", source, "--line", "1", "--column", "1", "--fim-order", "mps"],
              "Please provide one of 'psm' and 'spm'"),
             (["eval", "--model", model, "--data", "/tmp", "--lang", "swift", "--fim-order", "mps"], "Please provide one of 'psm' and 'spm'"),
+            (["eval", "--model", model, "--data", "/tmp", "--lang", "swift", "--cache-weight", "1.5"], "--cache-weight must be in 0...1"),
+            (["eval", "--model", model, "--data", "/tmp", "--lang", "swift", "--cache-weight=-0.1"], "--cache-weight must be in 0...1"),
             (["eval", "--model", model, "--data", "/tmp", "--lang", "swift", "--cases", "/nonexistent/cases.jsonl"],
              "cannot write /nonexistent/cases.jsonl"),
             (["bench", "--model", model, "--threads", "0"], "--threads"),
