@@ -1,3 +1,5 @@
+import Model
+
 /// Code action kinds we report.
 public enum CodeActionKind {
     /// All our actions rewrite or add code at the selection.

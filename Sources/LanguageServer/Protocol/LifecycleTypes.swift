@@ -64,14 +64,22 @@ public struct InitializeParams: Codable, Equatable, Sendable {
     }
 }
 
+/// How the client sends document changes.
+public enum TextDocumentSyncKind: Int, Codable, Equatable, Sendable {
+    case none = 0
+    /// The whole text each time.
+    case full = 1
+    /// Only the changed ranges.
+    case incremental = 2
+}
+
 /// `textDocumentSync` as an options object.
 public struct TextDocumentSyncOptions: Codable, Equatable, Sendable {
     public struct SaveOptions: Codable, Equatable, Sendable {
         public var includeText: Bool
     }
     public var openClose: Bool
-    /// 2 = incremental.
-    public var change: Int
+    public var change: TextDocumentSyncKind
     public var save: SaveOptions
 }
 

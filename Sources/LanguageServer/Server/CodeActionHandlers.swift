@@ -1,31 +1,29 @@
 import JSONRPC
+import Model
 
 /// `textDocument/codeAction` (titles at once) and `codeAction/resolve` (the model runs, with progress).
 extension LanguageServer {
     /// -32803 (LSP RequestFailed): the request was fine but could not produce a result.
     static let requestFailed = ErrorCode(rawValue: -32803)
 
-    func codeActions(_ params: JSONValue?) throws(ResponseError) -> JSONValue {
-        let params = try decode(CodeActionParams.self, params)
+    func codeActions(_ params: CodeActionParams, _ responder: Responder<CodeActionRequest>) throws(ResponseError) {
         let snapshot = try snapshot(params.textDocument.uri)
-        guard snapshot.configuration.enabled, snapshot.configuration.resolvedModelPath != nil else { return .array([]) }
+        guard snapshot.configuration.enabled, snapshot.configuration.resolvedModelPath != nil else { return responder.reply([]) }
         if let only = params.context.only,
            !only.contains(where: { CodeActionKind.rewrite == $0 || CodeActionKind.rewrite.hasPrefix($0 + ".") }) {
-            return .array([])
+            return responder.reply([])
         }
         let document = snapshot.document
         let selection = document.offsets(of: params.range, encoding: snapshot.encoding)
         let range = document.range(of: selection, encoding: snapshot.encoding)
-        let actions = ModelAction.available(in: document, selection: selection).map { action in
+        responder.reply(ModelAction.available(in: document, selection: selection).map { action in
             CodeAction(title: action.title, kind: CodeActionKind.rewrite, edit: nil, command: nil,
                        data: try? JSONValueEncoder().encode(
                            ModelAction.Data(action: action, uri: document.uri, version: document.version, range: range)))
-        }
-        return try encode(actions)
+        })
     }
 
-    func resolveCodeAction(id: RequestID, _ params: JSONValue?, connection: JSONRPCConnection) throws(ResponseError) -> JSONValue? {
-        let action = try decode(CodeAction.self, params)
+    func resolveCodeAction(_ action: CodeAction, _ responder: Responder<CodeActionResolveRequest>) throws(ResponseError) {
         guard let dataValue = action.data else { throw .invalidParams("params.data: missing; this code action did not come from us") }
         let data: ModelAction.Data
         do {
@@ -46,62 +44,36 @@ extension LanguageServer {
         let configuration = snapshot.configuration
         let flag = CancellationFlag()
         let reporter = state.withLock { state -> ProgressReporter? in
-            state.pending[id] = flag
+            state.pending[responder.id] = flag
             guard state.capabilities.window?.workDoneProgress == true else { return nil }
             let token = ProgressToken.string("understudy-\(state.nextProgressToken)")
             state.nextProgressToken += 1
             state.progress[token] = flag
-            return ProgressReporter(token: token, title: data.action.title, connection: connection)
+            return ProgressReporter(token: token, title: data.action.title, connection: responder.connection)
         }
-        reporter?.start()
         let input = CompletionInput(uri: document.uri, languageId: document.languageId, prefix: plan.prefix,
                                     suffix: plan.suffix, neighbours: snapshot.neighbours)
         var settings = CompletionSettings(candidates: 1, multiLine: plan.rules.multiLine,
-                                          maxTokens: min(512, configuration.maxTokens * 4),
+                                          maxNewTokens: min(512, configuration.maxTokens * 4),
                                           temperature: configuration.temperature,
                                           timeBudget: .milliseconds(max(5000, configuration.timeBudgetMs * 10)))
         settings.rules = plan.rules
         let request = settings
         let editRange = document.range(of: plan.replaced, encoding: snapshot.encoding)
-        worker.submit(configuration: configuration) { [self] engine in
-            defer {
-                finish(id: id, uri: nil, flag: flag)
-                if let reporter { state.withLock { _ = $0.progress.removeValue(forKey: reporter.token) } }
+        let job = ModelJob(responder: responder, flag: flag, uri: nil, progress: reporter,
+                           whenSuperseded: { .failure(.requestCancelled) },
+                           whenNoModel: { .failure(ResponseError(code: Self.requestFailed, message: $0.description)) })
+        submit(job, configuration: configuration) { pipeline in
+            let outcome = try pipeline.complete(input, settings: request) { done in
+                reporter?.report(done: done, total: request.maxNewTokens)
+                return flag.isCancelled
             }
-            guard !flag.isCancelled else {
-                reporter?.finish("cancelled")
-                return connection.sendError(to: id, .requestCancelled)
+            guard let generated = outcome.candidates.first, let text = data.action.finish(generated, plan: plan) else {
+                throw ResponseError(code: Self.requestFailed, message: "the model produced no usable text for \"\(data.action.title)\"")
             }
-            switch engine {
-            case .failure(let problem):
-                reporter?.finish("no model")
-                connection.sendError(to: id, ResponseError(code: Self.requestFailed, message: problem.description))
-            case .success(let engine):
-                do {
-                    let outcome = try engine.complete(input, settings: request) { done in
-                        reporter?.report(done: done, total: request.maxTokens)
-                        return flag.isCancelled
-                    }
-                    if flag.isCancelled {
-                        reporter?.finish("cancelled")
-                        return connection.sendError(to: id, .requestCancelled)
-                    }
-                    guard let generated = outcome.candidates.first, let text = data.action.finish(generated, plan: plan) else {
-                        reporter?.finish("nothing generated")
-                        return connection.sendError(to: id, ResponseError(
-                            code: Self.requestFailed, message: "the model produced no usable text for \"\(data.action.title)\""))
-                    }
-                    var resolved = action
-                    resolved.edit = WorkspaceEdit(changes: [document.uri: [TextEdit(range: editRange, newText: text)]])
-                    reporter?.finish("done")
-                    connection.sendResponse(to: id, result: try JSONValueEncoder().encode(resolved))
-                } catch {
-                    reporter?.finish("failed")
-                    logger.error("\(id): \(data.action.title) failed: \(error)")
-                    connection.sendError(to: id, .internalError("\(data.action.title) failed: \(error)"))
-                }
-            }
+            var resolved = action
+            resolved.edit = WorkspaceEdit(changes: [document.uri: [TextEdit(range: editRange, newText: text)]])
+            return resolved
         }
-        return nil
     }
 }

@@ -235,13 +235,16 @@ public enum PostProcessor {
 }
 
 extension StringProtocol {
-    func trimmingWhitespace() -> String { trimmingLeadingWhitespace().trimmingTrailingWhitespace() }
+    /// The text without leading and trailing spaces, tabs and line endings.
+    public func trimmingWhitespace() -> String { trimmingLeadingWhitespace().trimmingTrailingWhitespace() }
 
-    func trimmingLeadingWhitespace() -> String {
+    /// The text without leading spaces, tabs and line endings.
+    public func trimmingLeadingWhitespace() -> String {
         String(drop { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" })
     }
 
-    func trimmingTrailingWhitespace() -> String {
+    /// The text without trailing spaces, tabs and line endings.
+    public func trimmingTrailingWhitespace() -> String {
         var s = Substring(self)
         while let last = s.last, last == " " || last == "\t" || last == "\n" || last == "\r" { s.removeLast() }
         return String(s)
