@@ -41,7 +41,8 @@ struct ServeSessionTests {
             return try server.result(next)
         }
 
-        let initialize = try call("initialize", ["processId": NSNull(), "capabilities": [:] as [String: Any],
+        let resolving = ["textDocument": ["codeAction": ["resolveSupport": ["properties": ["edit"]]]]]
+        let initialize = try call("initialize", ["processId": NSNull(), "capabilities": resolving,
                                                  "initializationOptions": ["maxTokens": 8, "contextTokens": 200,
                                                                            "timeBudgetMs": 20_000, "threads": 1]]) as? [String: Any]
         let capabilities = try #require(initialize?["capabilities"] as? [String: Any])

@@ -10,6 +10,10 @@ public enum CodeActionKind {
 public enum ModelAction: String, Codable, CaseIterable, Sendable {
     case fillSelection, completeBody, addDocumentation, continueHere
 
+    /// The command that runs an action for a client without `codeAction/resolve` (its argument is the
+    /// action's `Data`); the server answers it with `workspace/applyEdit`.
+    public static let applyCommand = "understudy.applyCodeAction"
+
     /// The title the client shows.
     public var title: String {
         switch self {

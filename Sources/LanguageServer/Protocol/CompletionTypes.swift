@@ -135,3 +135,9 @@ public struct CodeAction: Codable, Equatable, Sendable {
     /// Round-trips through the client to `codeAction/resolve` (see `CodeActionData`).
     public var data: JSONValue?
 }
+
+/// The params of `workspace/executeCommand`.
+public struct ExecuteCommandParams: Codable, Equatable, Sendable {
+    public var command: String
+    public var arguments: [JSONValue]?
+}

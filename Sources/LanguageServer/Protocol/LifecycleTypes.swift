@@ -28,6 +28,13 @@ public struct ClientCapabilities: Codable, Equatable, Sendable {
 
     /// Capabilities with nothing set.
     public init() {}
+
+    /// Whether the client can fill in a code action's `edit` with `codeAction/resolve`
+    /// (`textDocument.codeAction.resolveSupport.properties` names "edit").
+    public var resolvesCodeActionEdits: Bool {
+        let properties = textDocument?["codeAction"]?["resolveSupport"]?["properties"]?.arrayValue ?? []
+        return properties.contains { $0.stringValue == "edit" }
+    }
 }
 
 /// The name and version of a client or server.
@@ -95,6 +102,11 @@ public struct CodeActionOptions: Codable, Equatable, Sendable {
     public var resolveProvider: Bool
 }
 
+/// `executeCommandProvider`: the commands the server runs on `workspace/executeCommand`.
+public struct ExecuteCommandOptions: Codable, Equatable, Sendable {
+    public var commands: [String]
+}
+
 /// What the server can do.
 public struct ServerCapabilities: Codable, Equatable, Sendable {
     public var positionEncoding: PositionEncoding
@@ -102,6 +114,7 @@ public struct ServerCapabilities: Codable, Equatable, Sendable {
     public var completionProvider: CompletionOptions
     public var inlineCompletionProvider: Bool
     public var codeActionProvider: CodeActionOptions
+    public var executeCommandProvider: ExecuteCommandOptions
 }
 
 /// The result of `initialize`.

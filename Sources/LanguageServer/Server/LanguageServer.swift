@@ -136,6 +136,9 @@ public final class LanguageServer: JSONRPCMessageHandler {
         CodeActionResolveRequest.method: RequestHandler(CodeActionResolveRequest.self) { server, params, responder throws(ResponseError) in
             try server.resolveCodeAction(params, responder)
         },
+        ExecuteCommandRequest.method: RequestHandler(ExecuteCommandRequest.self) { server, params, responder throws(ResponseError) in
+            try server.executeCommand(params, responder)
+        },
     ]
 
     private func initialize(_ params: InitializeParams, connection: JSONRPCConnection) -> InitializeResult {
@@ -160,7 +163,8 @@ public final class LanguageServer: JSONRPCMessageHandler {
                 textDocumentSync: .init(openClose: true, change: .incremental, save: .init(includeText: false)),
                 completionProvider: .init(triggerCharacters: nil, resolveProvider: false),
                 inlineCompletionProvider: true,
-                codeActionProvider: .init(codeActionKinds: [CodeActionKind.rewrite], resolveProvider: true)),
+                codeActionProvider: .init(codeActionKinds: [CodeActionKind.rewrite], resolveProvider: true),
+                executeCommandProvider: .init(commands: [ModelAction.applyCommand])),
             serverInfo: ProcessInfo(name: "understudy", version: "0.1.0"))
     }
 

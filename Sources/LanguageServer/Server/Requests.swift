@@ -39,6 +39,13 @@ enum CodeActionResolveRequest: RequestType {
     static let method = "codeAction/resolve"
 }
 
+enum ExecuteCommandRequest: RequestType {
+    typealias Params = ExecuteCommandParams
+    /// Always null: the command's effect is the `workspace/applyEdit` sent before the answer.
+    typealias Response = JSONValue
+    static let method = "workspace/executeCommand"
+}
+
 /// Answers one request exactly once, now or later (from the model worker), with its result type.
 struct Responder<Request: RequestType>: Sendable {
     let id: RequestID
