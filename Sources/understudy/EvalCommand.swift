@@ -95,29 +95,3 @@ struct Eval: ParsableCommand {
         print(json ? report.json : report.table)
     }
 }
-
-/// A one-line progress bar on standard error, redrawn at most ten times a second.
-struct ProgressBar {
-    private var lastDraw = Date.distantPast
-    private let started = Date()
-    private var drawn = false
-
-    mutating func update(label: String, done: Int, total: Int) {
-        let now = Date()
-        guard done == total || now.timeIntervalSince(lastDraw) >= 0.1 else { return }
-        lastDraw = now
-        let fraction = total == 0 ? 1 : Double(done) / Double(total)
-        let width = 30
-        let filled = Int(fraction * Double(width))
-        let elapsed = now.timeIntervalSince(started)
-        let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
-        let text = String(format: "\r%@ [%@] %3.0f%% %d/%d %.0fs ", label.padding(toLength: 5, withPad: " ", startingAt: 0),
-                          bar, fraction * 100, done, total, elapsed)
-        FileHandle.standardError.write(Data(text.utf8))
-        drawn = true
-    }
-
-    func finish() {
-        if drawn { FileHandle.standardError.write(Data("\n".utf8)) }
-    }
-}
