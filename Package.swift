@@ -63,7 +63,7 @@ let package = Package(
         .testTarget(name: "JSONRPCTests", dependencies: ["JSONRPC", "Model"]),
         .testTarget(
             name: "LanguageServerTests",
-            dependencies: ["LanguageServer", "JSONRPC", "Model", "Kernels", "TestFixtures",
+            dependencies: ["LanguageServer", "JSONRPC", "Model", "TestFixtures",
                            .product(name: "Logging", package: "swift-log")]),
     ]
 )

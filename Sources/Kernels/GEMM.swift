@@ -10,3 +10,9 @@ public func gemm(transposeA: Bool = false, transposeB: Bool = false, m: Int, n: 
     cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
                 Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
 }
+
+/// How many threads OpenBLAS itself may use (the thread pool sets 1 and splits the work itself; the
+/// kernel benchmark measures the alternative).
+public func setBLASThreads(_ count: Int) {
+    openblas_set_num_threads(Int32(count))
+}

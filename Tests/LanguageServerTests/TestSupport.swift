@@ -1,6 +1,5 @@
 import Foundation
 import JSONRPC
-import Kernels
 import Model
 import Synchronization
 import TestFixtures
