@@ -33,6 +33,16 @@ import Testing
         #expect(run("x]) {", before: "if f(a[", after: "]) {") == "x")
         // A completion that only repeats the following text shows nothing.
         #expect(run("return y", before: "    ", after: "", following: "    return y\n}", multiLine: true) == "")
+        // Only whole lines are repeats: the "e" that finishes "rais" is not the next line's "except".
+        #expect(run("e", before: "        rais", following: "    except ValueError:\n") == "e")
+    }
+
+    /// A multi-line completion that continues the cursor's line may first close a bracket opened before
+    /// the cursor: that closer is not at the start of a line, so it does not end the block.
+    @Test func theFirstLineContinuesTheCursorsLine() {
+        #expect(run("):\n    pass", before: "if not inner.done(", multiLine: true) == "):\n    pass")
+        // On a line of its own, a closer of the enclosing block still ends the text before it.
+        #expect(run("}\nfunc g() {", before: "func f() {\n", multiLine: true) == "")
     }
 
     @Test func keepsBracketsBalanced() {
