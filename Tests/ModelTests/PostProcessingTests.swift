@@ -3,11 +3,13 @@ import Testing
 @testable import Model
 
 @Suite struct PostProcessingTests {
-    func run(_ raw: String, before: String, after: String = "", following: String = "", multiLine: Bool = false) -> String {
-        let context = CursorContext(linePrefix: before.split(separator: "\n", omittingEmptySubsequences: false).last.map(String.init) ?? "",
-                                    lineSuffix: after, followingText: following,
-                                    openBrackets: PostProcessor.openBrackets(in: Array(before.utf8)))
-        return PostProcessor.process(raw, context: context, rules: .init(multiLine: multiLine))
+    /// The processed completion of `raw` at a cursor after `before`, with `after` on the rest of its line
+    /// and `following` below: the document is `before` + cursor + `after` + "\n" + `following`.
+    func run(_ raw: String, before: String, after: String = "", following: String = "", multiLine: Bool = false,
+             language: String = "swift") -> String {
+        let input = CompletionInput(uri: "f", languageId: language, prefix: Array(before.utf8),
+                                    suffix: Array((after + "\n" + following).utf8))
+        return PostProcessor.process(raw, context: input.cursorContext, rules: .init(multiLine: multiLine))
     }
 
     @Test func aLoopIsCutBackToItsFirstRound() {
@@ -41,8 +43,28 @@ import Testing
     /// the cursor: that closer is not at the start of a line, so it does not end the block.
     @Test func theFirstLineContinuesTheCursorsLine() {
         #expect(run("):\n    pass", before: "if not inner.done(", multiLine: true) == "):\n    pass")
-        // On a line of its own, a closer of the enclosing block still ends the text before it.
-        #expect(run("}\nfunc g() {", before: "func f() {\n", multiLine: true) == "")
+        // On a line of its own, a closer of the enclosing block ends the text before it when the
+        // document already closes that block...
+        #expect(run("}\nfunc g() {", before: "func f() {\n", following: "}\n", multiLine: true) == "")
+        // ...and is the completion when the document lacks it, even above the outer block's closer.
+        #expect(run("    }\n\nfunc g() {", before: "struct S {\n    func f() {\n        a()\n", following: "}\n",
+                    multiLine: true) == "    }")
+    }
+
+    /// In a line comment brackets are prose: nothing is cut or closed on the comment's line.
+    @Test func bracketsInALineCommentAreText() {
+        #expect(run("9]", before: "///     // [7, 8, ") == "9]")
+        #expect(run("isWhitespace)", before: "///     myString.trimPrefix(while: \\.") == "isWhitespace)")
+        #expect(run("see f(x", before: "# note: ", language: "python") == "see f(x")
+        #expect(PostProcessor.endsInLineComment("let s = \"//\" + x", marker: "//") == false)
+        #expect(PostProcessor.endsInLineComment("x = 1  # (", marker: "#"))
+    }
+
+    /// A line that ends on an opener or a `\"\"\"` goes on over the next lines: nothing is closed.
+    @Test func aLineEndingOpenIsNotClosed() {
+        #expect(run("ge(", before: "        failureMessa") == "ge(")
+        #expect(run("ertEqual(html, \"\"\"", before: "        XCTAss") == "ertEqual(html, \"\"\"")
+        #expect(run("print(foo(1", before: "    ") == "print(foo(1))")
     }
 
     @Test func keepsBracketsBalanced() {
@@ -61,12 +83,12 @@ import Testing
 
     @Test func multiLineStopsAtTheBlockEnd() {
         let raw = "    let y = 2\n    return y\n}\n\nfunc other() {"
-        #expect(run(raw, before: "func f() {\n", multiLine: true) == "    let y = 2\n    return y")
+        #expect(run(raw, before: "func f() {\n", following: "}\n", multiLine: true) == "    let y = 2\n    return y")
         // A blank line at depth 0 ends a statement group.
         #expect(run("a()\nb()\n\nc()", before: "", multiLine: true) == "a()\nb()")
         // Nested blocks inside the completion are kept whole.
         let nested = "    if a {\n        b()\n    }\n    c()\n}"
-        #expect(run(nested, before: "func f() {\n", multiLine: true) == "    if a {\n        b()\n    }\n    c()")
+        #expect(run(nested, before: "func f() {\n", following: "}\n", multiLine: true) == "    if a {\n        b()\n    }\n    c()")
     }
 
     @Test func multiLineDropsTrailingLinesTheDocumentHas() {

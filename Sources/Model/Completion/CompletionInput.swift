@@ -41,11 +41,15 @@ public struct CompletionInput: Sendable {
         if lineSuffix.last == 0x0D { lineSuffix = lineSuffix.dropLast() }
         let followingEnd = suffix.count > lineEnd ? min(suffix.count, lineEnd + 1 + 1024) : suffix.count
         let following = lineEnd < suffix.count ? suffix[(lineEnd + 1)..<followingEnd] : []
-        let scanStart = max(0, prefix.count - 4096)
+        // Up to 1 MiB on each side, as far as a large file is read around a cursor elsewhere (`RelatedLines`).
+        let open = PostProcessor.openBrackets(in: prefix.suffix(1 << 20))
+        let linePrefix = String(decoding: prefix[lineStart...], as: UTF8.self)
         return CursorContext(
-            linePrefix: String(decoding: prefix[lineStart...], as: UTF8.self),
+            linePrefix: linePrefix,
             lineSuffix: String(decoding: lineSuffix, as: UTF8.self),
             followingText: String(decoding: following, as: UTF8.self),
-            openBrackets: PostProcessor.openBrackets(in: prefix[scanStart...]))
+            openBrackets: open,
+            unclosedBrackets: PostProcessor.unclosedCount(of: open, after: suffix.prefix(1 << 20)),
+            inLineComment: PostProcessor.endsInLineComment(linePrefix, marker: ContextAssembler.commentMarker(for: languageId)))
     }
 }

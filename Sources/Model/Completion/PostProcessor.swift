@@ -8,13 +8,22 @@ public struct CursorContext: Sendable, Equatable {
     public var followingText: String
     /// Brackets opened before the cursor and not yet closed, innermost last (ASCII bytes).
     public var openBrackets: [UInt8]
+    /// How many of `openBrackets` the text after the cursor leaves unclosed: closers the document
+    /// still lacks, which a completion may supply (0: the document already closes them all).
+    public var unclosedBrackets: Int
+    /// Whether the cursor is inside a line comment: brackets there are prose, not code.
+    public var inLineComment: Bool
 
-    /// A context; `openBrackets` is usually `PostProcessor.openBrackets(in:)` of the text before the cursor.
-    public init(linePrefix: String, lineSuffix: String, followingText: String = "", openBrackets: [UInt8] = []) {
+    /// A context; `openBrackets` is usually `PostProcessor.openBrackets(in:)` of the text before the
+    /// cursor and `unclosedBrackets` `PostProcessor.unclosedCount(of:after:)`.
+    public init(linePrefix: String, lineSuffix: String, followingText: String = "", openBrackets: [UInt8] = [],
+                unclosedBrackets: Int = 0, inLineComment: Bool = false) {
         self.linePrefix = linePrefix
         self.lineSuffix = lineSuffix
         self.followingText = followingText
         self.openBrackets = openBrackets
+        self.unclosedBrackets = unclosedBrackets
+        self.inLineComment = inLineComment
     }
 
     /// Whether to ask for several lines: on an empty line or right after an opening bracket
@@ -56,14 +65,17 @@ public enum PostProcessor {
         var bytes = Array(valid.utf8).filter { $0 != 0x0D }
         // The completion starts a line only when nothing but indentation is typed before the cursor.
         let startsLine = context.linePrefix.trimmingWhitespace().isEmpty
-        let scan = scanBlock(bytes, rules: rules, enclosing: context.openBrackets, startsLine: startsLine)
+        let scan = scanBlock(bytes, rules: rules, enclosing: context.openBrackets, startsLine: startsLine,
+                             unclosed: context.unclosedBrackets, inComment: context.inLineComment)
         bytes.removeSubrange(scan.end...)
         var text = String(decoding: bytes, as: UTF8.self)
         text = trimTrailingWhitespace(text)
         text = dropRepeatedSuffix(text, context: context)
-        // Close the round and square brackets the completion opened when nothing follows on the line.
+        // Close the round and square brackets the completion opened when nothing follows on the line,
+        // unless the line ends on an opener or a `"""`: then the construct goes on over the next lines.
         // Braces stay open: a block is continued on the next line, not closed on this one.
-        if context.lineSuffix.trimmingWhitespace().isEmpty && !text.contains("\n") {
+        let endsOpen = text.hasSuffix("(") || text.hasSuffix("[") || text.hasSuffix("\"\"\"")
+        if context.lineSuffix.trimmingWhitespace().isEmpty && !text.contains("\n") && !context.inLineComment && !endsOpen {
             let stillOpen = scanBlock(Array(text.utf8), rules: rules, enclosing: [], startsLine: startsLine).open
             for opener in stillOpen.reversed() where opener != UInt8(ascii: "{") {
                 text.unicodeScalars.append(Unicode.Scalar(closer(for: opener)))
@@ -76,14 +88,18 @@ public enum PostProcessor {
     ///
     /// A closing bracket that matches nothing ends the text, except that it may close a bracket opened
     /// before the cursor; in multi-line text a closer at the start of a line that closes the enclosing
-    /// block ends the text before that line, because the document already has that line. `startsLine`:
-    /// whether the text's first line is a line of its own (nothing but indentation before the cursor);
-    /// otherwise it continues the cursor's line and a closer there may close a bracket opened before.
-    static func scanBlock(_ bytes: [UInt8], rules: Rules, enclosing: [UInt8], startsLine: Bool = true) -> (end: Int, open: [UInt8]) {
+    /// block ends the text before that line when the document already has that line (it leaves no
+    /// bracket unclosed; with `unclosed` > 0 the completion's closer is one the document lacks).
+    /// `startsLine`: whether the text's first line is a line of its own (nothing but indentation before
+    /// the cursor); otherwise it continues the cursor's line and a closer there may close a bracket
+    /// opened before. `inComment`: the first line continues a line comment.
+    static func scanBlock(_ bytes: [UInt8], rules: Rules, enclosing: [UInt8], startsLine: Bool = true,
+                          unclosed: Int = 0, inComment startsInComment: Bool = false) -> (end: Int, open: [UInt8]) {
         var stack: [UInt8] = []
         var outer = enclosing
+        var missing = unclosed
         var quote: UInt8? = nil
-        var inComment = false
+        var inComment = startsInComment
         var lineStart = 0, atLineStart = startsLine, lines = 1
         var previousLineBlank = false, sawContent = false
         var i = 0
@@ -122,10 +138,11 @@ public enum PostProcessor {
             case UInt8(ascii: ")"), UInt8(ascii: "]"), UInt8(ascii: "}"):
                 if let top = stack.last {
                     if closer(for: top) == byte { stack.removeLast() } else { return (i, stack) }
-                } else if rules.multiLine && wasAtLineStart {
+                } else if rules.multiLine && wasAtLineStart && missing == 0 {
                     return (trimBack(bytes, lineStart), stack)
                 } else if let top = outer.last, closer(for: top) == byte {
                     outer.removeLast()
+                    missing = max(0, missing - 1)
                 } else {
                     return (i, stack)
                 }
@@ -139,6 +156,35 @@ public enum PostProcessor {
     /// Brackets left open in `text` (strings and `//` comments skipped), innermost last.
     public static func openBrackets<C: Collection>(in text: C) -> [UInt8] where C.Element == UInt8 {
         var stack: [UInt8] = []
+        forEachBracket(in: text) { byte in
+            if openers.contains(byte) {
+                stack.append(byte)
+            } else if !stack.isEmpty {
+                // Tolerant: an unbalanced closer in the user's code pops whatever is open.
+                stack.removeLast()
+            }
+        }
+        return stack
+    }
+
+    /// How many of `enclosing` brackets (open at the cursor) `text`, the document after the cursor,
+    /// leaves unclosed. Its closers first close what it opened itself, then the enclosing brackets.
+    public static func unclosedCount<C: Collection>(of enclosing: [UInt8], after text: C) -> Int where C.Element == UInt8 {
+        var open = enclosing.count, own = 0
+        forEachBracket(in: text) { byte in
+            if openers.contains(byte) {
+                own += 1
+            } else if own > 0 {
+                own -= 1
+            } else if open > 0 {
+                open -= 1
+            }
+        }
+        return open
+    }
+
+    /// Calls `body` with each bracket of `text` outside strings and `//` comments.
+    static func forEachBracket<C: Collection>(in text: C, _ body: (UInt8) -> Void) where C.Element == UInt8 {
         var quote: UInt8? = nil
         var inComment = false
         var escaped = false
@@ -154,14 +200,32 @@ public enum PostProcessor {
             switch byte {
             case UInt8(ascii: "\""), UInt8(ascii: "'"), UInt8(ascii: "`"): quote = byte
             case UInt8(ascii: "/") where previous == UInt8(ascii: "/"): inComment = true
-            case UInt8(ascii: "("), UInt8(ascii: "["), UInt8(ascii: "{"): stack.append(byte)
-            case UInt8(ascii: ")"), UInt8(ascii: "]"), UInt8(ascii: "}"):
-                // Tolerant: an unbalanced closer in the user's code pops whatever is open.
-                if !stack.isEmpty { stack.removeLast() }
+            case UInt8(ascii: "("), UInt8(ascii: "["), UInt8(ascii: "{"), UInt8(ascii: ")"), UInt8(ascii: "]"), UInt8(ascii: "}"):
+                body(byte)
             default: break
             }
         }
-        return stack
+    }
+
+    /// Whether `line` (the text before the cursor on its line) ends inside a line comment that starts
+    /// with `marker` (`//`, `#`, …) outside a string.
+    public static func endsInLineComment(_ line: String, marker: String) -> Bool {
+        let bytes = Array(line.utf8), mark = Array(marker.utf8)
+        guard !mark.isEmpty else { return false }
+        var quote: UInt8? = nil, escaped = false
+        var i = 0
+        while i < bytes.count {
+            let byte = bytes[i]
+            if let open = quote {
+                if escaped { escaped = false } else if byte == UInt8(ascii: "\\") { escaped = true } else if byte == open { quote = nil }
+            } else if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "'") || byte == UInt8(ascii: "`") {
+                quote = byte
+            } else if bytes[i...].starts(with: mark) {
+                return true
+            }
+            i += 1
+        }
+        return false
     }
 
     /// Removes the end of `text` that the document already has right after the cursor, and returns
@@ -171,8 +235,11 @@ public enum PostProcessor {
         let rest = context.lineSuffix.trimmingWhitespace()
         let following = (context.lineSuffix + "\n" + context.followingText).trimmingLeadingWhitespace()
         let body = text.trimmingLeadingWhitespace()
-        // Only whole lines count: "e" typed after "rais" is not a repeat of a next line "except …".
-        if !body.isEmpty && following.hasPrefix(body) {
+        // Only whole lines count: "e" typed after "rais" is not a repeat of a next line "except …"; and a
+        // closer the document lacks is not a repeat of the next line's (a `}` above the outer `}`).
+        let suppliesMissingCloser = context.unclosedBrackets > 0
+            && unclosedCount(of: context.openBrackets, after: Array(body.utf8)) < context.openBrackets.count
+        if !body.isEmpty && following.hasPrefix(body) && !suppliesMissingCloser {
             let after = following.dropFirst(body.count)
             if after.isEmpty || after.first == "\n" { return "" }
         }
