@@ -108,5 +108,13 @@ import Testing
         #expect(CursorContext(linePrefix: "def f():", lineSuffix: "").wantsMultipleLines)
         #expect(!CursorContext(linePrefix: "let x = ", lineSuffix: "").wantsMultipleLines)
         #expect(!CursorContext(linePrefix: "    ", lineSuffix: "value)").wantsMultipleLines)
+        // A `:` opens a block in Python only: in Swift it is an argument label or a type annotation.
+        func input(_ line: String, _ language: String) -> CompletionInput {
+            CompletionInput(uri: "f", languageId: language, prefix: Array(line.utf8), suffix: [])
+        }
+        #expect(input("def f():", "python").cursorContext.wantsMultipleLines)
+        #expect(!input("        expected:", "swift").cursorContext.wantsMultipleLines)
+        // Nor in a comment that ends like a block opener.
+        #expect(!input("    /// returns {", "swift").cursorContext.wantsMultipleLines)
     }
 }

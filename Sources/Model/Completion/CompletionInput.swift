@@ -33,6 +33,9 @@ public struct CompletionInput: Sendable {
         self.neighbours = neighbours
     }
 
+    /// Languages whose blocks open with a `:` at the end of a line.
+    static let colonBlockLanguages: Set<String> = ["python", "nim", "coffeescript"]
+
     /// The post-processing context of this cursor.
     public var cursorContext: CursorContext {
         let lineStart = (prefix.lastIndex(of: 0x0A).map { $0 + 1 }) ?? 0
@@ -50,6 +53,7 @@ public struct CompletionInput: Sendable {
             followingText: String(decoding: following, as: UTF8.self),
             openBrackets: open,
             unclosedBrackets: PostProcessor.unclosedCount(of: open, after: suffix.prefix(1 << 20)),
-            inLineComment: PostProcessor.endsInLineComment(linePrefix, marker: ContextAssembler.commentMarker(for: languageId)))
+            inLineComment: PostProcessor.endsInLineComment(linePrefix, marker: ContextAssembler.commentMarker(for: languageId)),
+            colonOpensBlock: Self.colonBlockLanguages.contains(languageId))
     }
 }

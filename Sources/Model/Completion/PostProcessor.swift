@@ -13,28 +13,32 @@ public struct CursorContext: Sendable, Equatable {
     public var unclosedBrackets: Int
     /// Whether the cursor is inside a line comment: brackets there are prose, not code.
     public var inLineComment: Bool
+    /// Whether a line ending in `:` opens a block (Python), not a label or a type annotation (Swift).
+    public var colonOpensBlock: Bool
 
     /// A context; `openBrackets` is usually `PostProcessor.openBrackets(in:)` of the text before the
     /// cursor and `unclosedBrackets` `PostProcessor.unclosedCount(of:after:)`.
     public init(linePrefix: String, lineSuffix: String, followingText: String = "", openBrackets: [UInt8] = [],
-                unclosedBrackets: Int = 0, inLineComment: Bool = false) {
+                unclosedBrackets: Int = 0, inLineComment: Bool = false, colonOpensBlock: Bool = true) {
         self.linePrefix = linePrefix
         self.lineSuffix = lineSuffix
         self.followingText = followingText
         self.openBrackets = openBrackets
         self.unclosedBrackets = unclosedBrackets
         self.inLineComment = inLineComment
+        self.colonOpensBlock = colonOpensBlock
     }
 
     /// Whether to ask for several lines: on an empty line or right after an opening bracket
-    /// (or a `:` that opens a Python block), when nothing but closing brackets follows on the line.
+    /// (or a `:` that opens a Python block), when nothing but closing brackets follows on the line;
+    /// never inside a line comment.
     public var wantsMultipleLines: Bool {
         let after = lineSuffix.trimmingWhitespace()
-        guard after.utf8.allSatisfy({ PostProcessor.closers.contains($0) }) else { return false }
+        guard !inLineComment, after.utf8.allSatisfy({ PostProcessor.closers.contains($0) }) else { return false }
         let before = linePrefix.trimmingWhitespace()
         guard let last = before.utf8.last else { return true }
         return last == UInt8(ascii: "{") || last == UInt8(ascii: "(") || last == UInt8(ascii: "[")
-            || last == UInt8(ascii: ":")
+            || (colonOpensBlock && last == UInt8(ascii: ":"))
     }
 }
 
