@@ -641,6 +641,13 @@ def run_real(s, source, expect_mode):
     s.wait(lambda: s.mode_now() == "n", lambda: "Visual mode to end after the action (mode %r)" % s.mode_now())
     s.send("u")
     s.wait(lambda: s.lines() == before, lambda: "u to undo Fill in selection (%r)" % s.lines()[top - 2:top + 1])
+
+    # Neovim logs every line of a server's stderr as [ERROR]; the server's routine lines must come
+    # as window/logMessage instead, so a session without failures leaves none there.
+    log_path = s.ev("vim.lsp.log.get_filename and vim.lsp.log.get_filename() or vim.lsp.get_log_path()")
+    logged = open(log_path, encoding="utf-8", errors="replace").read().splitlines() if os.path.exists(log_path) else []
+    from_stderr = [l for l in logged if '"stderr"' in l]
+    check(not from_stderr, "the server's stderr in lsp.log as errors: %r" % from_stderr[:3])
     s.send("<Esc>:qa!<CR>")
     s.proc.wait(timeout=10)
 
