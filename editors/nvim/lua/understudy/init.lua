@@ -208,8 +208,11 @@ local function native_invoke(bufnr, then_select)
       buffer = bufnr,
       callback = function(args)
         local request = args.data.request or {}
-        if request.method ~= 'textDocument/inlineCompletion' or request.type ~= 'complete' then
+        if request.method ~= 'textDocument/inlineCompletion' or request.type == 'pending' then
           return false
+        end
+        if request.type ~= 'complete' then
+          return true -- cancelled: nothing to move to
         end
         vim.schedule(function()
           if native_completor(bufnr) == completor and completor:count_items() > 1 then
