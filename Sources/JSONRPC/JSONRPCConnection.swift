@@ -124,10 +124,21 @@ public final class JSONRPCConnection: Sendable {
 
     // MARK: - Reading
 
+    /// A message at least this large makes the reader give freed memory back once the input is quiet.
+    static let memoryReturnThreshold = 256 << 10
+
     private func readLoop(handler: any JSONRPCMessageHandler) {
         var framer = MessageFramer(maximumMessageSize: maximumMessageSize)
         var buffer = [UInt8](repeating: 0, count: 64 << 10)
+        var returnMemoryWhenQuiet = false
         while true {
+            // After a large message the allocator keeps its peak (the body, the JSON tree, the text
+            // decoded from it) for reuse, and a language server lives for hours: give it back when
+            // nothing more is waiting, so a burst of large messages is not slowed down by it.
+            if returnMemoryWhenQuiet && !inputIsWaiting() {
+                returnFreedMemory()
+                returnMemoryWhenQuiet = false
+            }
             let count = buffer.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
             if count < 0 && errno == EINTR { continue }
             if count <= 0 { break }
@@ -135,6 +146,7 @@ public final class JSONRPCConnection: Sendable {
             for result in results {
                 switch result {
                 case .success(let body):
+                    if body.count >= Self.memoryReturnThreshold { returnMemoryWhenQuiet = true }
                     receive(body, handler: handler)
                 case .failure(let error):
                     answerFramingError(error)
@@ -149,6 +161,12 @@ public final class JSONRPCConnection: Sendable {
             completion(.failure(.internalError("connection closed before the response arrived")))
         }
         handler.connectionClosed(self)
+    }
+
+    /// Whether input can be read right now without waiting.
+    private func inputIsWaiting() -> Bool {
+        var poller = pollfd(fd: input, events: Int16(POLLIN), revents: 0)
+        return poll(&poller, 1, 0) > 0
     }
 
     private func receive(_ body: [UInt8], handler: any JSONRPCMessageHandler) {
@@ -208,6 +226,20 @@ public final class JSONRPCConnection: Sendable {
         }
     }
 }
+
+/// Hands memory the process freed back to the system. glibc's malloc keeps freed chunks (and the
+/// arenas' high-water mark) for reuse; its `malloc_trim` releases the free pages of every arena.
+/// Where the C library has no `malloc_trim` (musl, Darwin), the allocator's own policy stands.
+func returnFreedMemory() {
+    _ = mallocTrim?(0)
+}
+
+/// glibc's `malloc_trim(size_t pad)`, looked up at run time: Swift's Glibc module does not export
+/// <malloc.h>, and other C libraries do not have it.
+private let mallocTrim: (@convention(c) (Int) -> Int32)? = {
+    guard let symbol = dlsym(nil, "malloc_trim") else { return nil }  // nil: RTLD_DEFAULT
+    return unsafeBitCast(symbol, to: (@convention(c) (Int) -> Int32).self)
+}()
 
 /// Carries the reader's closure through pthread_create's untyped context pointer.
 private final class ThreadBody: Sendable {

@@ -2,10 +2,10 @@
 public enum MessageFramingError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The header announced a body larger than the limit; the body was skipped unread.
     case messageTooLarge(length: Int, limit: Int)
-    /// The header block could not be understood; the reader skipped past it (and past its body,
-    /// when the block still held a usable Content-Length).
+    /// The header block could not be understood; the reader goes on at the next `Content-Length:`.
     case malformedHeader(reason: String, header: String)
-    /// No end of the header block (`\r\n\r\n`) within the limit; the reader skips to the next one.
+    /// No end of the header block (`\r\n\r\n`) within the limit; the reader goes on at the next
+    /// `Content-Length:`.
     case headerTooLarge(limit: Int)
 
     public var description: String {
@@ -25,6 +25,16 @@ public enum MessageFramingError: Error, Equatable, Sendable, CustomStringConvert
 /// Feed it chunks exactly as they come off the stream; it returns every message (or error) that
 /// the chunk completed. Header names are case-insensitive, unknown headers are ignored, blank
 /// lines between messages are tolerated.
+///
+/// After a broken frame the reader resynchronizes at the next `Content-Length:` rather than at
+/// the next blank line: a wrong length puts the stream out of step with the sender, and every
+/// later header block would then start inside a body. A header whose own length is unusable
+/// (not a number, missing, given twice with different values, header too long) is not trusted
+/// to say where its body ends, so the reader scans for the next `Content-Length:`. A block that
+/// is junk followed by a header (the rest of a body whose length was too short or missing, stray
+/// bytes, an LF-only header before a good one) restarts at the `Content-Length:` inside it; when
+/// the body before ran too long and swallowed the start of that header, its last bytes are
+/// searched too.
 public struct MessageFramer: Sendable {
     /// The default cap on a message body: 64 MiB.
     public static let defaultMaximumMessageSize = 64 << 20
@@ -38,16 +48,24 @@ public struct MessageFramer: Sendable {
 
     private enum State {
         case header
-        case skippingHeader
+        /// Discarding bytes until `Content-Length:`; `matched` is how much of it the last bytes spell.
+        case resynchronizing(matched: Int)
         case body(remaining: Int)
         case skippingBody(remaining: Int)
     }
+
+    /// `content-length:`, the header every frame has: where reading restarts after an error.
+    private static let lengthHeader = Array("content-length:".utf8)
 
     private var state = State.header
     private var header: [UInt8] = []
     private var body: [UInt8] = []
     // How much of "\r\n\r\n" the bytes seen so far end with (0...3).
     private var terminatorMatch = 0
+    // The last bytes of the body just read, kept until the next header block ends: a body that
+    // ran too long ends with the start of the next header (shorter than `lengthHeader`, so it
+    // never holds a whole one).
+    private var bodyTail: [UInt8] = []
 
     /// A reader with the given limits.
     public init(
@@ -75,16 +93,21 @@ public struct MessageFramer: Sendable {
         var index = 0
         while index < chunk.count {
             switch state {
-            case .header, .skippingHeader:
+            case .header:
                 let byte = chunk[index]
                 index += 1
                 scanHeaderByte(byte, into: &output)
+            case .resynchronizing(let matched):
+                let byte = chunk[index]
+                index += 1
+                resynchronize(byte, matched: matched)
             case .body(let remaining):
                 let take = min(remaining, chunk.count - index)
                 body.append(contentsOf: UnsafeRawBufferPointer(rebasing: chunk[index..<index + take]))
                 index += take
                 if take == remaining {
                     output.append(.success(body))
+                    bodyTail = Array(body.suffix(Self.lengthHeader.count - 1))
                     body = []
                     state = .header
                 } else {
@@ -113,52 +136,111 @@ public struct MessageFramer: Sendable {
         } else {
             terminatorMatch = byte == 0x0D ? 1 : 0
         }
-        if case .skippingHeader = state {
-            if terminatorMatch == 4 {
-                terminatorMatch = 0
-                state = .header
-            }
-            return
-        }
         header.append(byte)
         if terminatorMatch == 4 {
             terminatorMatch = 0
-            let block = header.dropLast(4)
+            let block = Array(header.dropLast(4))
             header = []
             finishHeader(block, into: &output)
         } else if header.count > maximumHeaderSize {
             header = []
-            state = .skippingHeader
+            terminatorMatch = 0
+            bodyTail = []
+            state = .resynchronizing(matched: 0)
             output.append(.failure(.headerTooLarge(limit: maximumHeaderSize)))
         }
     }
 
-    private mutating func finishHeader(_ block: ArraySlice<UInt8>, into output: inout [Result<[UInt8], MessageFramingError>]) {
-        switch Self.parseHeader(block) {
+    /// One byte while looking for `Content-Length:`; on finding it, that is the start of the next header.
+    private mutating func resynchronize(_ byte: UInt8, matched: Int) {
+        let lowered = Self.lowercased(byte)
+        var matched = matched
+        if lowered == Self.lengthHeader[matched] {
+            matched += 1
+        } else {
+            // No proper prefix of "content-length:" is also its suffix, so a mismatch can only
+            // restart the match at this byte.
+            matched = lowered == Self.lengthHeader[0] ? 1 : 0
+        }
+        if matched == Self.lengthHeader.count {
+            header = Self.lengthHeader
+            terminatorMatch = 0
+            state = .header
+        } else {
+            state = .resynchronizing(matched: matched)
+        }
+    }
+
+    private mutating func finishHeader(_ block: [UInt8], into output: inout [Result<[UInt8], MessageFramingError>]) {
+        let tail = bodyTail
+        bodyTail = []
+        switch Self.parseHeader(block[...]) {
         case .empty:
             break  // stray blank lines between messages
-        case .malformed(let reason, let length):
-            output.append(.failure(.malformedHeader(reason: reason, header: Self.printable(block))))
-            // A block that still named a length is followed by that many body bytes; skipping them
-            // keeps the reader in step with the sender.
-            if let length, length > 0 { state = .skippingBody(remaining: length) }
         case .length(let length):
-            if length > maximumMessageSize {
-                output.append(.failure(.messageTooLarge(length: length, limit: maximumMessageSize)))
-                if length > 0 { state = .skippingBody(remaining: length) }
-            } else if length == 0 {
-                output.append(.success([]))
-            } else {
-                body.reserveCapacity(min(length, 1 << 20))
-                state = .body(remaining: length)
+            startBody(length: length, into: &output)
+        case .malformed(let reason):
+            output.append(.failure(.malformedHeader(reason: reason, header: Self.printable(block[...]))))
+            // Try each later Content-Length in the block (and the body's tail) until one parses.
+            var candidate = tail + block
+            var searchFrom = Self.restartPoint(in: candidate, tailCount: tail.count)
+            while let start = searchFrom {
+                candidate = Array(candidate[start...])
+                if case .length(let length) = Self.parseHeader(candidate[...]) {
+                    return startBody(length: length, into: &output)
+                }
+                searchFrom = Self.restartPoint(in: candidate, tailCount: 0)
             }
+            state = .resynchronizing(matched: 0)
         }
+    }
+
+    private mutating func startBody(length: Int, into output: inout [Result<[UInt8], MessageFramingError>]) {
+        if length > maximumMessageSize {
+            output.append(.failure(.messageTooLarge(length: length, limit: maximumMessageSize)))
+            state = .skippingBody(remaining: length)
+        } else if length == 0 {
+            output.append(.success([]))
+        } else {
+            body.reserveCapacity(min(length, 1 << 20))
+            state = .body(remaining: length)
+        }
+    }
+
+    /// Where in `candidate` (the `tailCount` last bytes of the previous body, then a malformed
+    /// header block) a header may start again: a `Content-Length:` that begins in the tail (the
+    /// body ran into this header), or one after the block's start. When the block itself starts
+    /// like a header line (`Name: value`), it is a header with a bad length, and its own
+    /// `Content-Length` lines (at the start of a line) are part of it, not a new frame.
+    private static func restartPoint(in candidate: [UInt8], tailCount: Int) -> Int? {
+        let pattern = lengthHeader
+        guard candidate.count >= pattern.count else { return nil }
+        let block = candidate[tailCount...]
+        let headerLike = startsWithHeaderLine(block)
+        for start in 0...(candidate.count - pattern.count) {
+            guard start != tailCount else { continue }
+            let atLineStart = start >= 2 && candidate[start - 2] == 0x0D && candidate[start - 1] == 0x0A
+            if start > tailCount && headerLike && atLineStart { continue }
+            if zip(candidate[start...], pattern).allSatisfy({ lowercased($0) == $1 }) { return start }
+        }
+        return nil
+    }
+
+    /// Whether `block` begins with `token:` as a header line does.
+    private static func startsWithHeaderLine(_ block: ArraySlice<UInt8>) -> Bool {
+        guard let colon = block.firstIndex(of: UInt8(ascii: ":")) else { return false }
+        let name = block[block.startIndex..<colon]
+        return !name.isEmpty && name.allSatisfy(isTokenByte)
+    }
+
+    private static func lowercased(_ byte: UInt8) -> UInt8 {
+        byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte + 32 : byte
     }
 
     private enum HeaderOutcome {
         case empty
         case length(Int)
-        case malformed(reason: String, length: Int?)
+        case malformed(reason: String)
     }
 
     private static func parseHeader(_ block: ArraySlice<UInt8>) -> HeaderOutcome {
@@ -190,8 +272,8 @@ public struct MessageFramer: Sendable {
             }
         }
         if !sawLine { return .empty }
-        if let problem { return .malformed(reason: problem, length: length) }
-        guard let length else { return .malformed(reason: "no Content-Length", length: nil) }
+        if let problem { return .malformed(reason: problem) }
+        guard let length else { return .malformed(reason: "no Content-Length") }
         return .length(length)
     }
 

@@ -41,11 +41,17 @@ extension FIMOrder: ExpressibleByArgument {}
 
 /// The model file a command runs: the one given, else the embedded default model.
 func resolvedModelPath(_ given: String?) throws -> String {
-    guard let path = given ?? DefaultModel.path else {
-        throw CLIError("no model given and the embedded default model is missing (looked for \(DefaultModel.fileName) "
-                       + "beside the binary and in Sources/DefaultModel/Resources)")
+    if let given { return given }
+    switch DefaultModel.location {
+    case .success(let path?):
+        return path
+    case .success(nil):
+        throw CLIError("no model given and this build has no embedded default model (the checkout had no "
+                       + "Sources/DefaultModel/Resources/\(DefaultModel.fileName)); pass --model, or put "
+                       + "\(DefaultModel.fileName) beside the binary")
+    case .failure(let error):
+        throw CLIError("no model given, and \(error)")
     }
-    return path
 }
 
 /// A failure reported to the user as one line, without a stack trace.

@@ -12,9 +12,10 @@ struct Serve: ParsableCommand {
         abstract: "Run the language server on standard input and output.",
         discussion: """
             Speaks LSP over stdio: inline completions, completions and code actions backed by the model. \
-            Logs go to standard error and to the client (window/logMessage); standard output carries only \
-            the protocol. Settings from the command line can be overridden by the client's \
-            initializationOptions and workspace/didChangeConfiguration (see protocol/README.md).
+            Logs go to the client (window/logMessage) once it has initialized, and only errors to standard \
+            error (which editors log as errors); standard output carries only the protocol. Settings from \
+            the command line can be overridden by the client's initializationOptions and \
+            workspace/didChangeConfiguration (see protocol/README.md).
             """)
 
     @Option(help: "The GGUF model file (default: the embedded default model).")

@@ -25,10 +25,16 @@ struct CommandLineTests {
         return ".build/debug/understudy"
     }()
 
-    static func run(_ arguments: [String], stdin: String = "") throws -> Outcome {
+    /// Runs `executable` (the built binary unless given) with `arguments`; `environment` adds to or
+    /// replaces variables of this process's environment.
+    static func run(_ arguments: [String], stdin: String = "", executable: String = binary,
+                    environment: [String: String] = [:]) throws -> Outcome {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
+        process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         let out = Pipe(), err = Pipe(), input = Pipe()
         process.standardOutput = out
         process.standardError = err
@@ -98,6 +104,36 @@ struct CommandLineTests {
         #expect(result.status == 0, "\(result.stderr)")
         let completion = result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(completion.hasPrefix("me"), "completion: \(result.stdout)")
+    }
+
+    /// Issue 15, item 7: the model is inside the executable. A copy of the binary alone, in an empty
+    /// directory far from the build and the checkout, writes the model once to its cache directory
+    /// and completes with it; a second run reuses that file.
+    @Test func aCopiedBinaryCarriesItsDefaultModel() throws {
+        let directory = EndToEndFixtures.temporaryPath("installed")
+        let cache = directory + "/cache"
+        try FileManager.default.createDirectory(atPath: directory + "/bin", withIntermediateDirectories: true)
+        let copy = directory + "/bin/understudy"
+        try FileManager.default.copyItem(atPath: Self.binary, toPath: copy)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory + "/bin") == ["understudy"])
+
+        let info = try Self.run(["info"], executable: copy, environment: ["XDG_CACHE_HOME": cache])
+        #expect(info.status == 0, "\(info.stderr)")
+        #expect(info.stdout.contains("file          \(cache)/understudy/understudy-default-"), "\(info.stdout)")
+        #expect(info.stdout.contains("Q8_0"), "\(info.stdout)")
+        let written = try FileManager.default.contentsOfDirectory(atPath: cache + "/understudy")
+        #expect(written.count == 1 && written[0].hasSuffix(".gguf"), "\(written)")
+        let modified = try FileManager.default.attributesOfItem(atPath: cache + "/understudy/" + written[0])[.modificationDate] as? Date
+
+        let file = directory + "/Count.swift"
+        try "let items = [1, 2, 3]\nlet total = items.co\n".write(toFile: file, atomically: true, encoding: .utf8)
+        let completion = try Self.run(["complete", "--file", file, "--line", "2", "--column", "21", "--threads", "1"],
+                                      executable: copy, environment: ["XDG_CACHE_HOME": cache])
+        #expect(completion.status == 0, "\(completion.stderr)")
+        #expect(!completion.stdout.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "no completion")
+        let again = try FileManager.default.attributesOfItem(atPath: cache + "/understudy/" + written[0])[.modificationDate] as? Date
+        #expect(modified != nil && modified == again, "the cached model was written again")
     }
 
     @Test func infoDescribesTheModel() throws {

@@ -122,6 +122,12 @@ struct ServeSessionTests {
         // Nothing but responses and logging notifications came back.
         let methods = Set(server.messages.compactMap { $0["method"] as? String })
         #expect(methods.isSubset(of: ["window/logMessage", "window/showMessage", "$/logTrace"]), "\(methods)")
-        #expect(server.stderr.contains("info: initialized") && server.stderr.contains("debug: "), "\(server.stderr.prefix(500))")
+        // Routine lines reach the client as window/logMessage with their severity (3 info, 5 debug);
+        // standard error, which editors log as errors, stays empty when nothing failed.
+        let logged = server.messages.filter { $0["method"] as? String == "window/logMessage" }
+            .compactMap { $0["params"] as? [String: Any] }
+        #expect(logged.contains { $0["type"] as? Int == 3 && ($0["message"] as? String)?.hasPrefix("initialized") == true })
+        #expect(logged.contains { $0["type"] as? Int == 5 })
+        #expect(server.stderr.isEmpty, "\(server.stderr.prefix(500))")
     }
 }

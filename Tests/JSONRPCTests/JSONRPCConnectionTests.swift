@@ -28,6 +28,12 @@ private final class Recorder: JSONRPCMessageHandler {
     }
 }
 
+/// Answers like `echoServer` and keeps nothing, so that memory measurements see only the connection.
+private final class EchoOnly: JSONRPCMessageHandler {
+    func handle(_ message: JSONRPCMessage, on connection: JSONRPCConnection) { echoServer(message, connection) }
+    func connectionClosed(_ connection: JSONRPCConnection) {}
+}
+
 /// A pipe whose two ends close when the test is done with them.
 private final class PipeEnds {
     private(set) var readEnd: Int32
@@ -237,6 +243,32 @@ extension JSONRPCModuleTests {
             }
             toServer.closeWriteEnd()
             connection.start(handler: Recorder())
+            connection.waitUntilClosed()
+        }
+
+        /// After a burst of large messages the reader gives the freed memory back once the input is
+        /// quiet; before, the allocator kept its high-water mark for the life of the server.
+        @Test func memoryFromLargeMessagesIsGivenBackWhenTheInputIsQuiet() throws {
+            let toServer = PipeEnds(), fromServer = PipeEnds()
+            let connection = JSONRPCConnection(input: toServer.readEnd, output: fromServer.writeEnd)
+            connection.start(handler: EchoOnly())
+            // About 1 MB each, of many small JSON values: a large didChange has this shape, and its
+            // tree is many small allocations that the allocator keeps once they are freed.
+            let item = #"{"range":{"start":{"line":0,"character":0},"end":{"line":0,"character":1}},"text":"a"},"#
+            let large = frame(#"{"jsonrpc":"2.0","method":"big","params":{"changes":["# + String(repeating: item, count: 12_100)
+                + #"{}]}}"#)
+            #expect(large.count > 1 << 20)
+            _ = readMessages(from: fromServer.readEnd, count: 0)
+            let before = residentBytes()
+            for _ in 0..<20 { writeAll(toServer.writeEnd, large) }
+            writeAll(toServer.writeEnd, frame(#"{"jsonrpc":"2.0","id":1,"method":"echo","params":[1]}"#))
+            #expect(readMessages(from: fromServer.readEnd, count: 1).count == 1)
+            let peak = residentBytes()
+            let settled = eventually(seconds: 5) { residentBytes() - before < 8 << 20 }
+            let after = residentBytes()
+            print("RSS before \(before >> 20) MB, after 20 large messages \(peak >> 20) MB, once quiet \(after >> 20) MB")
+            #expect(settled, "RSS stayed \((after - before) >> 20) MB above where it started (peak \((peak - before) >> 20) MB)")
+            toServer.closeWriteEnd()
             connection.waitUntilClosed()
         }
 

@@ -8,15 +8,24 @@ import Glibc
 import Darwin
 #endif
 
-/// Where the server's log lines go: standard error always, and `window/logMessage` once a client
-/// connection is known. Standard output is never written: it carries the protocol.
+/// Where the server's log lines go. Once a client connection is known, every line goes to it as
+/// `window/logMessage` with the line's severity, and only errors also go to standard error: editors
+/// log a server's standard error as errors (Neovim writes each line to lsp.log as `[ERROR]`), so
+/// routine lines there would look like failures. Before a client is connected, or after its
+/// output has closed, standard error is the only place left, so every line goes there.
+/// Standard output is never written: it carries the protocol.
 public final class LogSink: Sendable {
     private let connection = Mutex<JSONRPCConnection?>(nil)
-    private let writesStandardError: Bool
+    private let standardError: (@Sendable ([UInt8]) -> Void)?
 
     /// A sink; tests turn standard error off to keep their output readable.
     public init(standardError: Bool = true) {
-        writesStandardError = standardError
+        self.standardError = standardError ? writeStandardError : nil
+    }
+
+    /// A sink that writes what is meant for standard error to `errorOutput` instead (for tests).
+    init(errorOutput: @escaping @Sendable ([UInt8]) -> Void) {
+        standardError = errorOutput
     }
 
     /// Starts forwarding to the client on `connection`.
@@ -28,15 +37,17 @@ public final class LogSink: Sendable {
 
     /// Writes one line.
     public func write(level: Logger.Level, label: String, message: String) {
-        if writesStandardError {
-            let line = "[\(label)] \(level): \(message)\n"
-            // write(2) on the descriptor: the C `stderr` stream is shared mutable state to Swift 6.
-            writeStandardError(Array(line.utf8))
+        let client = connection.withLock { $0 }
+        if let client, !client.isOutputClosed {
+            let params = LogMessageParams(type: Self.messageType(level), message: message)
+            if let value = try? JSONValueEncoder().encode(params) {
+                client.sendNotification("window/logMessage", params: value)
+            }
         }
-        guard let connection = connection.withLock({ $0 }) else { return }
-        let params = LogMessageParams(type: Self.messageType(level), message: message)
-        if let value = try? JSONValueEncoder().encode(params) {
-            connection.sendNotification("window/logMessage", params: value)
+        // Checked after sending: the send is what finds out that the client has gone.
+        let reachedClient = client.map { !$0.isOutputClosed } ?? false
+        if let standardError, !reachedClient || level >= .error {
+            standardError(Array("[\(label)] \(level): \(message)\n".utf8))
         }
     }
 
@@ -80,7 +91,8 @@ public struct ClientLogHandler: LogHandler {
 }
 
 /// Writes every byte to standard error, giving up on an error (a closed stderr must not stop the server).
-private func writeStandardError(_ bytes: [UInt8]) {
+/// write(2) on the descriptor: the C `stderr` stream is shared mutable state to Swift 6.
+@Sendable private func writeStandardError(_ bytes: [UInt8]) {
     bytes.withUnsafeBytes { raw in
         var offset = 0
         while offset < raw.count {

@@ -44,9 +44,16 @@ INIT = """
 vim.opt.runtimepath:prepend({plugin!r})
 vim.o.swapfile = false
 vim.o.updatetime = 100
+-- Test hook: every vim.notify, from setup() on.
+_G.notifications = {{}}
+local notify = vim.notify
+vim.notify = function(msg, level, opts)
+  table.insert(_G.notifications, {{ msg = msg, level = level }})
+  return notify(msg, level, opts)
+end
 require('understudy').setup({{
   cmd = {cmd},
-  model = {model!r},
+  model = {model},
   filetypes = {{ 'swift' }},
   settings = {settings},
   inline = {mode!r},
@@ -80,6 +87,18 @@ for _, vl in ipairs(d.virt_lines or {}) do
   lines[#lines + 1] = table.concat(parts)
 end
 return { row = marks[1][2], col = marks[1][3], text = table.concat(lines, '\\n') }
+"""
+
+# The highlight the suggestion on screen is drawn with, resolved through links (ctermfg, italic).
+SHOWN_HIGHLIGHT = """
+local name = ...
+local ns = vim.api.nvim_get_namespaces()[name]
+local marks = ns and vim.api.nvim_buf_get_extmarks(0, ns, 0, -1, { details = true }) or {}
+if #marks == 0 then return vim.NIL end
+local group = marks[1][4].virt_text[1][2]
+local hl = vim.api.nvim_get_hl(0, { name = group, link = false })
+return { group = group, ctermfg = hl.ctermfg or vim.NIL, italic = (hl.cterm or {}).italic == true,
+         termguicolors = vim.o.termguicolors }
 """
 
 # True when the client has no request in flight (0.10 keeps them in client.requests too).
@@ -147,7 +166,8 @@ class Session:
         init = os.path.join(workdir, "init.lua")
         with open(init, "w") as f:
             f.write(INIT.format(plugin=PLUGIN, cmd="{ %s }" % ", ".join(repr(c) for c in cmd),
-                                model=model, settings=settings, mode=mode, attach=attach))
+                                model="nil" if model is None else repr(model), settings=settings,
+                                mode=mode, attach=attach))
         env = dict(os.environ, XDG_STATE_HOME=workdir, XDG_DATA_HOME=workdir, XDG_CONFIG_HOME=workdir,
                    FAKE_LOG=self.log, **(env or {}))
         self.stderr = open(self.stderr_path, "wb")
@@ -217,10 +237,18 @@ class Session:
     def inline_mode(self):
         return self.ev("require('understudy').inline_mode(require('understudy').options())")
 
+    def namespace(self):
+        return "nvim.lsp.inline_completion" if self.inline_mode() == "native" else "understudy.ghost"
+
     def shown(self):
         """The suggestion on screen as {row, col, text}, or None."""
-        ns = "nvim.lsp.inline_completion" if self.inline_mode() == "native" else "understudy.ghost"
-        return self.lua(SHOWN, ns)
+        return self.lua(SHOWN, self.namespace())
+
+    def shown_highlight(self):
+        return self.lua(SHOWN_HIGHLIGHT, self.namespace())
+
+    def requests(self, method="textDocument/inlineCompletion"):
+        return [m for m in self.messages() if m.get("method") == method]
 
     def settled_suggestion(self, what, timeout=10.0):
         """Waits until a suggestion is visible, no request is in flight and the text stays the same."""
@@ -304,6 +332,15 @@ def run_fake(s, encoding, expect_mode, with_health):
     s.send("2GAret")
     s.wait(s.visible, "the suggestion to become visible")
     check("textDocument/inlineCompletion" in s.methods(), "no inlineCompletion request")
+
+    # Without 'termguicolors' (tmux's default) the ghost text must still look unlike code: grey
+    # (colour 8, bright black, exists in 16- and 256-colour terminals) and italic.
+    hl = s.shown_highlight()
+    check(not hl["termguicolors"] and hl["ctermfg"] == 8 and hl["italic"],
+          "ghost text highlight without termguicolors: %r" % hl)
+    # A colorscheme's or the user's own UnderstudyGhost wins, also after :colorscheme reloads.
+    s.lua("vim.api.nvim_set_hl(0, 'UnderstudyGhost', { ctermfg = 3 }); vim.cmd('doautocmd ColorScheme')")
+    check(s.shown_highlight()["ctermfg"] == 3, "UnderstudyGhost is not overridable: %r" % s.shown_highlight())
     req = [m for m in s.messages() if m.get("method") == "textDocument/inlineCompletion"][-1]
     check(req["params"]["context"]["triggerKind"] in (1, 2), "triggerKind")
     check(s.line(2) == "    /* é😀 */ ret", "typing changed more than it should: %r" % s.line(2))
@@ -397,6 +434,32 @@ def run_fake(s, encoding, expect_mode, with_health):
                "$/cancelRequest for request %s" % slow_id)
         s.send("<C-u>")
 
+    # One candidate shown (an automatic request asks for one): the next-candidate key asks again
+    # with triggerKind Invoked and shows the second of the three the server then offers.
+    current = lambda: s.ev("vim.api.nvim_get_current_line()")
+    shown_text = lambda: (s.shown() or {}).get("text", "")
+    s.send("<CR>man")
+    s.wait(lambda: shown_text().startswith("y_one()"), lambda: "the single candidate (%r)" % s.shown())
+    check(all(r["params"]["context"]["triggerKind"] == 2 for r in s.requests()[-1:]), "typing asked as Invoked")
+    invoked = lambda: [r for r in s.requests() if r["params"]["context"]["triggerKind"] == 1]
+    asked = len(invoked())
+    s.send("<M-]>")
+    s.wait(lambda: shown_text().startswith("y_two()"), lambda: "the second candidate after asking (%r)" % s.shown())
+    check(len(invoked()) == asked + 1, "cycling did not ask with triggerKind Invoked")
+    # The suggest key asks with triggerKind Invoked by itself; cycling then needs no new request.
+    s.send("<C-]>")
+    s.wait(lambda: not s.visible(), "dismiss")
+    s.send("<M-Bslash>")
+    s.wait(lambda: len(invoked()) == asked + 2 and shown_text().startswith("y_one()"),
+           lambda: "the suggest key to ask (%d invoked requests, %r)" % (len(invoked()), s.shown()))
+    s.send("<M-]>")
+    s.wait(lambda: shown_text().startswith("y_two()"), lambda: "next after suggest (%r)" % s.shown())
+    s.send("<M-]>")
+    s.wait(lambda: shown_text().startswith("y_three()"), lambda: "third after suggest (%r)" % s.shown())
+    check(len(invoked()) == asked + 2, "cycling three candidates asked again")
+    s.send("<Tab>")
+    s.wait(lambda: current().endswith("many_three()"), lambda: "accept the third (%r)" % current())
+
     # A code action on a visual selection of lines 1-2 applies the edit from codeAction/resolve.
     s.send("<Esc>")
     s.wait(lambda: s.mode_now() == "n", "normal mode")
@@ -412,6 +475,10 @@ def run_fake(s, encoding, expect_mode, with_health):
     check("codeAction/resolve" in s.methods(), "no codeAction/resolve")
     s.wait(lambda: open(s.log + ".doc", encoding="utf-8").read() == "\n".join(s.lines()) + "\n",
            "the server's document to match after the code action")
+    # Visual mode ended with the edit, so `u` undoes it (in Visual mode it would lowercase).
+    s.wait(lambda: s.mode_now() == "n", lambda: "Visual mode to end after the action (mode %r)" % s.mode_now())
+    s.send("u")
+    s.wait(lambda: s.lines() == before, lambda: "u to undo the code action (%r)" % s.lines()[:3])
     s.send("<Esc>")
 
     # Status, and disable/enable round trip through didChangeConfiguration.
@@ -437,6 +504,34 @@ def run_fake(s, encoding, expect_mode, with_health):
     s.send("<Esc>:qa!<CR>")
     s.proc.wait(timeout=10)
     s.wait(lambda: "shutdown" in s.methods(), "shutdown", timeout=5)
+
+
+def run_missing_binary(s):
+    """`cmd` names a binary that is not installed: one clear warning, not silence."""
+    ours = lambda: [n for n in s.ev("_G.notifications") if "understudy" in n["msg"]]
+    s.wait(ours, "a notification about the missing binary")
+    note = ours()[0]
+    check("understudy-not-installed" in note["msg"] and "PATH" in note["msg"] and note["level"] == 3,
+          "the notification: %r" % note)
+    s.nv.command("edit %s" % os.path.join(os.path.dirname(s.file), "other.swift"))
+    s.wait(lambda: s.ev("vim.bo.filetype") == "swift", "a second Swift buffer")
+    time.sleep(0.3)  # (the check is that nothing more is said)
+    check(len(ours()) == 1, "warned more than once: %r" % ours())
+    status = s.ev("table.concat(require('understudy').status_lines(), '|')")
+    check("not on PATH" in status, "status: %r" % status)
+
+
+def run_attach_in_insert(s):
+    """Keys typed before the server attached: a suggestion comes once it does, without another key."""
+    # (No CursorHoldI while waiting: that would ask by itself and hide what attaching does.)
+    s.nv.command("set updatetime=60000")
+    s.send("2GAret")
+    s.wait(lambda: s.line(2).endswith("ret"), "typing before the server attached")
+    check(s.ev("#require('understudy').clients()") == 0 or "textDocument/didOpen" not in s.methods(),
+          "the server attached before the keys were typed (raise FAKE_INIT_DELAY)")
+    s.wait(lambda: "textDocument/didOpen" in s.methods(), "the late attach", timeout=15)
+    s.wait(s.visible, "a suggestion after attaching in insert mode")
+    check((s.shown() or {}).get("text") == "urn a + b", "suggestion %r" % s.shown())
 
 
 # --- against the real server ---------------------------------------------------------------
@@ -543,6 +638,16 @@ def run_real(s, source, expect_mode):
     check(after[:top - 1] == before[:top - 1], "lines before the selection changed")
     tail = len(before) - top
     check(after[len(after) - tail:] == before[top:], "lines after the selection changed")
+    s.wait(lambda: s.mode_now() == "n", lambda: "Visual mode to end after the action (mode %r)" % s.mode_now())
+    s.send("u")
+    s.wait(lambda: s.lines() == before, lambda: "u to undo Fill in selection (%r)" % s.lines()[top - 2:top + 1])
+
+    # Neovim logs every line of a server's stderr as [ERROR]; the server's routine lines must come
+    # as window/logMessage instead, so a session without failures leaves none there.
+    log_path = s.ev("vim.lsp.log.get_filename and vim.lsp.log.get_filename() or vim.lsp.get_log_path()")
+    logged = open(log_path, encoding="utf-8", errors="replace").read().splitlines() if os.path.exists(log_path) else []
+    from_stderr = [l for l in logged if '"stderr"' in l]
+    check(not from_stderr, "the server's stderr in lsp.log as errors: %r" % from_stderr[:3])
     s.send("<Esc>:qa!<CR>")
     s.proc.wait(timeout=10)
 
@@ -568,6 +673,9 @@ def main():
     runs = []
     if only != "real":
         runs += [("fake", m, e, a) for m, e, a in scenarios]
+    if only != "real":
+        runs += [("missing", "native", "-", "auto")]
+        runs += [("late", m, "utf-16", "auto") for m in (["native", "ghost"] if native else ["ghost"])]
     if binary and model and only != "fake":
         runs += [("real", m, "-", "auto") for m in (["native", "ghost"] if native else ["ghost"])]
     elif only == "real":
@@ -583,6 +691,14 @@ def main():
             if kind == "fake":
                 s = fake_session(nvim, workdir, mode, encoding, attach)
                 run_fake(s, encoding, expect, with_health=(mode == "native"))
+            elif kind == "missing":
+                s = Session(nvim, workdir, "add.swift", SOURCE, ["understudy-not-installed", "serve"], None,
+                            "{}", mode, attach)
+                run_missing_binary(s)
+            elif kind == "late":
+                s = Session(nvim, workdir, "add.swift", SOURCE, [sys.executable, SERVER], None, "{}", mode, attach,
+                            env={"FAKE_ENCODING": encoding, "FAKE_INIT_DELAY": "1.5"})
+                run_attach_in_insert(s)
             else:
                 s, source = real_session(nvim, workdir, mode, binary, model)
                 run_real(s, source, expect)

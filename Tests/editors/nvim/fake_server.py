@@ -14,7 +14,10 @@ Every message it receives is appended as a JSON line to $FAKE_LOG; on each chang
 writes the document's text to $FAKE_LOG.doc so the tests can check that incremental
 sync kept both sides identical.
 
-FAKE_ENCODING picks the position encoding it negotiates (utf-16 by default).
+Like the real server, an Automatic request (triggerKind 2) gets only the first candidate of
+"many_one()", an Invoked one (1) all three, and Invoked requests skip the typing cache.
+FAKE_ENCODING picks the position encoding it negotiates (utf-16 by default); FAKE_INIT_DELAY
+(seconds) delays the initialize answer, so that keys can be typed before the client attaches.
 Inline completions for a word starting with "slo" are answered only after SLOW_SECONDS,
 unless a $/cancelRequest for them arrives first (then the answer is error -32800).
 """
@@ -23,6 +26,7 @@ import json
 import os
 import sys
 import threading
+import time
 
 COMPLETION = "return a + b"
 GUARD = "guard b > 0 else {\n    return a\n}"
@@ -31,7 +35,10 @@ CANDIDATES = {
     COMPLETION: [COMPLETION],
     GUARD: [GUARD],  # several lines, for accept-line
     "cycle_one()": ["cycle_one()", "cycle_two()"],  # two candidates, for next/previous
+    "many_one()": ["many_one()", "many_two()", "many_three()"],  # one unless invoked
 }
+AUTOMATIC_ONLY_FIRST = {"many_one()"}
+INVOKED = 1
 LOG = os.environ.get("FAKE_LOG", "/dev/null")
 ENCODING = os.environ.get("FAKE_ENCODING", "utf-16")
 
@@ -129,7 +136,8 @@ def inline_completion(params):
     line_text = text.split("\n")[pos["line"]]
     at = offset(text, pos)
     before, after = text[:at], text[at:]
-    for entry_uri, entry_before, entry_after, candidates in reversed(cache):
+    invoked = (params.get("context") or {}).get("triggerKind") == INVOKED
+    for entry_uri, entry_before, entry_after, candidates in ([] if invoked else reversed(cache)):
         if entry_uri == uri and entry_after == after and before.startswith(entry_before):
             typed = before[len(entry_before):]
             rests = [c[len(typed):] for c in candidates if c.startswith(typed) and len(c) > len(typed)]
@@ -150,8 +158,9 @@ def inline_completion(params):
         "start": {"line": pos["line"], "character": character(line_text, start)},
         "end": {"line": pos["line"], "character": character(line_text, cursor)},
     }
-    cache.append((uri, before[:len(before) - len(word)], after, CANDIDATES[key]))
-    return {"items": [{"insertText": c, "range": rng} for c in CANDIDATES[key]]}
+    candidates = CANDIDATES[key][:1] if key in AUTOMATIC_ONLY_FIRST and not invoked else CANDIDATES[key]
+    cache.append((uri, before[:len(before) - len(word)], after, candidates))
+    return {"items": [{"insertText": c, "range": rng} for c in candidates]}
 
 
 def main():
@@ -162,6 +171,7 @@ def main():
         log(msg)
         method, params, mid = msg.get("method"), msg.get("params") or {}, msg.get("id")
         if method == "initialize":
+            time.sleep(float(os.environ.get("FAKE_INIT_DELAY", "0")))
             write({"jsonrpc": "2.0", "id": mid, "result": {
                 "capabilities": {
                     "positionEncoding": ENCODING,

@@ -124,7 +124,7 @@ local function render(bufnr, st, row, col)
   local lines = vim.split(rest, '\n', { plain = true })
   local first = { { lines[1], st.opts.hl_group } }
   if #st.items > 1 then
-    table.insert(first, { (' (%d/%d)'):format(st.index, #st.items), 'Comment' })
+    table.insert(first, { (' (%d/%d)'):format(st.index, #st.items), st.opts.hl_group })
   end
   local virt_lines = {}
   for i = 2, #lines do
@@ -169,13 +169,15 @@ function M.dismiss(bufnr)
   hide(bufnr)
 end
 
---- Sends textDocument/inlineCompletion for the cursor position now.
-function M.request(bufnr, kind)
+--- Sends textDocument/inlineCompletion for the cursor position now (`kind`: the triggerKind,
+--- Automatic by default). With `advance`, the answer is shown from that many candidates past the
+--- first (1: the second, -1: the last), as cycling does. Returns false when nothing was sent.
+function M.request(bufnr, kind, advance)
   local st = buffers[bufnr]
   local client = st and vim.lsp.get_client_by_id(st.client_id)
   local row, col = cursor_of(bufnr)
   if not client or not row or not st.enabled or not api.nvim_get_mode().mode:match('^i') then
-    return
+    return false
   end
   cancel_inflight(st)
   local enc = client.offset_encoding or 'utf-16'
@@ -209,7 +211,7 @@ function M.request(bufnr, kind)
     if #items == 0 then
       return
     end
-    st.items, st.index = items, 1
+    st.items, st.index = items, (advance or 0) % #items + 1
     render(bufnr, st, row, col)
   end, bufnr)
   if ok and request_id then
@@ -341,6 +343,12 @@ function M.accept_partial(bufnr, kind)
     render(bufnr, st, new_row, new_col)
   end)
   return true
+end
+
+--- How many candidates the visible suggestion has (0 when none is visible).
+function M.count(bufnr)
+  local st = shown(bufnr)
+  return st and #st.items or 0
 end
 
 --- Shows the next (count > 0) or previous candidate.

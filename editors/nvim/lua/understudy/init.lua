@@ -9,6 +9,9 @@ local M = {}
 local api = vim.api
 local NAME = 'understudy'
 
+local TRIGGER_INVOKED = 1
+local TRIGGER_AUTOMATIC = 2
+
 --- Defaults for setup(); every key can be overridden.
 M.defaults = {
   cmd = { 'understudy', 'serve' },
@@ -28,7 +31,9 @@ M.defaults = {
   -- 'auto' uses vim.lsp.config/enable when available (0.11+); 'start' always uses
   -- vim.lsp.start from a FileType autocommand, as on 0.10.
   attach = 'auto',
-  hl_group = 'Comment',
+  -- Ghost-text highlight (also used for native 0.12 completion while `ComplHint` keeps Neovim's
+  -- default). UnderstudyGhost is grey italic in 16- and 256-colour terminals and in true colour.
+  hl_group = 'UnderstudyGhost',
   -- Insert-mode keys; set one to false to leave that key alone. The word and line keys are
   -- copilot.vim's.
   keymaps = {
@@ -38,11 +43,14 @@ M.defaults = {
     dismiss = '<C-]>',
     next = '<M-]>',
     prev = '<M-[>',
+    -- Ask now, for several candidates (triggerKind Invoked); copilot.vim's key.
+    suggest = '<M-\\>',
   },
 }
 
--- Plugin state: the merged options and whether completions are switched on.
-local state = { opts = nil, enabled = true, progress = nil, augroup = nil }
+-- Plugin state: the merged options, whether completions are switched on, and whether the
+-- missing-binary warning was shown.
+local state = { opts = nil, enabled = true, progress = nil, augroup = nil, warned_missing = false }
 
 local function use_lsp_enable()
   return vim.lsp.config ~= nil and state.opts.attach ~= 'start'
@@ -164,16 +172,93 @@ function M.dismiss()
   return true
 end
 
---- Shows the next (count > 0) or previous candidate; returns false when none is visible.
+-- The native 0.12 completer of `bufnr`, when it has the methods the plugin needs. It is not public
+-- API (vim.lsp.inline_completion can neither ask with triggerKind Invoked nor say how many items
+-- it holds), so every use is guarded and falls back to what the public API can do.
+local function native_completor(bufnr)
+  local ok, capability = pcall(require, 'vim.lsp._capability')
+  local class = ok and type(capability.all) == 'table' and capability.all.inline_completion
+  local completor = class and class.active and class.active[bufnr]
+  if completor and type(completor.request) == 'function' and type(completor.count_items) == 'function' then
+    return completor
+  end
+end
+
+-- Where (row, col, changedtick) the last invoked request of each buffer was made: cycling asks
+-- the server for more candidates once per place, not on every key press.
+local invoked_at = {}
+
+local function here(bufnr)
+  local cursor = api.nvim_win_get_cursor(0)
+  return table.concat({ cursor[1], cursor[2], api.nvim_buf_get_changedtick(bufnr) }, ':')
+end
+
+-- Native 0.12: sends an invoked request through the completer; `then_select` (a count) moves to
+-- another candidate once the answer is on screen.
+local function native_invoke(bufnr, then_select)
+  local completor = native_completor(bufnr)
+  if not completor then
+    return false
+  end
+  invoked_at[bufnr] = here(bufnr)
+  if then_select then
+    -- The completer shows the first item of the answer; move once it has (LspRequest
+    -- 'complete' runs just before the response handler, so schedule past it).
+    api.nvim_create_autocmd('LspRequest', {
+      buffer = bufnr,
+      callback = function(args)
+        local request = args.data.request or {}
+        if request.method ~= 'textDocument/inlineCompletion' or request.type == 'pending' then
+          return false
+        end
+        if request.type ~= 'complete' then
+          return true -- cancelled: nothing to move to
+        end
+        vim.schedule(function()
+          if native_completor(bufnr) == completor and completor:count_items() > 1 then
+            vim.lsp.inline_completion.select({ bufnr = bufnr, count = then_select })
+          end
+        end)
+        return true -- removes this one-shot autocommand
+      end,
+    })
+  end
+  completor:request(TRIGGER_INVOKED)
+  return true
+end
+
+--- Asks the server now, with triggerKind Invoked (it answers with several candidates, see the
+--- `candidates` setting). Returns false when there is no server for this buffer.
+function M.suggest()
+  local bufnr = api.nvim_get_current_buf()
+  if inline_mode() == 'native' then
+    return native_invoke(bufnr, nil)
+  end
+  invoked_at[bufnr] = here(bufnr)
+  return ghost.request(bufnr, TRIGGER_INVOKED) ~= false
+end
+
+--- Shows the next (count > 0) or previous candidate; returns false when none is visible. While
+--- only one is shown (automatic requests ask for one), it asks the server for more first.
 function M.cycle(count)
   if not M.visible() then
     return false
   end
+  local bufnr = api.nvim_get_current_buf()
+  local asked_here = invoked_at[bufnr] == here(bufnr)
   if inline_mode() == 'native' then
+    local completor = native_completor(bufnr)
+    if completor and completor:count_items() <= 1 and not asked_here then
+      return native_invoke(bufnr, count)
+    end
     vim.lsp.inline_completion.select({ count = count })
     return true
   end
-  return ghost.cycle(api.nvim_get_current_buf(), count)
+  if ghost.count(bufnr) <= 1 and not asked_here then
+    invoked_at[bufnr] = here(bufnr)
+    return ghost.request(bufnr, TRIGGER_INVOKED, count) ~= false
+  end
+  return ghost.cycle(bufnr, count)
 end
 
 local function map_keys(bufnr)
@@ -196,6 +281,11 @@ local function map_keys(bufnr)
   expr_map(keys.dismiss, M.dismiss, 'Understudy: dismiss suggestion')
   expr_map(keys.next, function() return M.cycle(1) end, 'Understudy: next suggestion')
   expr_map(keys.prev, function() return M.cycle(-1) end, 'Understudy: previous suggestion')
+  if keys.suggest then
+    vim.keymap.set('i', keys.suggest, function()
+      M.suggest()
+    end, { buffer = bufnr, silent = true, desc = 'Understudy: ask for suggestions now' })
+  end
 end
 
 local function on_attach(bufnr, client)
@@ -212,6 +302,90 @@ local function on_attach(bufnr, client)
   if mode then
     map_keys(bufnr)
   end
+  -- Keys typed before the server attached asked nothing (no client yet), and nothing asks again
+  -- until the next keystroke: ask once now when the user is typing in this buffer.
+  if mode and state.enabled and api.nvim_get_current_buf() == bufnr and api.nvim_get_mode().mode:match('^i') then
+    if mode == 'native' then
+      local completor = native_completor(bufnr)
+      if completor then
+        completor:request(TRIGGER_AUTOMATIC)
+      end
+    else
+      ghost.request(bufnr, TRIGGER_AUTOMATIC)
+    end
+  end
+end
+
+-- Code actions are applied while the selection that asked for them is still active; Neovim stays
+-- in Visual mode after the edit, and `u` would then lowercase the selection instead of undoing.
+-- When a codeAction/resolve (or the command of an action) of ours changed the buffer, leave it.
+local function leave_visual_after_actions(args)
+  local client = vim.lsp.get_client_by_id(args.data.client_id)
+  local request = args.data.request or {}
+  if not client or client.name ~= NAME then
+    return
+  end
+  if request.method ~= 'codeAction/resolve' and request.method ~= 'workspace/executeCommand' then
+    return
+  end
+  local bufnr = request.bufnr or args.buf
+  state.action_ticks = state.action_ticks or {}
+  local key = client.id .. ':' .. args.data.request_id
+  if request.type == 'pending' then
+    state.action_ticks[key] = api.nvim_buf_is_valid(bufnr) and api.nvim_buf_get_changedtick(bufnr) or nil
+  elseif request.type == 'complete' or request.type == 'cancel' then
+    local tick = state.action_ticks[key]
+    state.action_ticks[key] = nil
+    -- 'complete' runs just before the response handler that applies the edit: look after it.
+    vim.schedule(function()
+      local changed = tick and api.nvim_buf_is_valid(bufnr) and api.nvim_buf_get_changedtick(bufnr) ~= tick
+      if changed and api.nvim_get_current_buf() == bufnr and api.nvim_get_mode().mode:match('^[vV\22]') then
+        api.nvim_feedkeys(api.nvim_replace_termcodes('<Esc>', true, false, true), 'nx', false)
+      end
+    end)
+  end
+end
+
+-- The ghost-text highlight: grey italic that shows without 'termguicolors' (ctermfg 8 is
+-- "bright black", grey in both 16- and 256-colour terminals); `default` so that a colorscheme or
+-- the user's own `:highlight UnderstudyGhost` wins. Native 0.12 completion draws with
+-- `ComplHint`, which Neovim links to NonText (no terminal colour at all): while it keeps that
+-- default link, point it here.
+local function define_highlights()
+  api.nvim_set_hl(0, 'UnderstudyGhost', {
+    default = true,
+    fg = '#808080',
+    ctermfg = 8,
+    italic = true,
+    cterm = { italic = true },
+  })
+  local hint = api.nvim_get_hl(0, { name = 'ComplHint', link = true })
+  if hint.link == 'NonText' and next(hint, next(hint)) == nil then
+    api.nvim_set_hl(0, 'ComplHint', { link = state.opts.hl_group })
+  end
+end
+
+-- The executable `cmd` runs, when it is a plain command (not a function), and not found.
+local function missing_executable()
+  local cmd = state.opts.cmd
+  if type(cmd) == 'table' and type(cmd[1]) == 'string' and vim.fn.executable(cmd[1]) ~= 1 then
+    return cmd[1]
+  end
+end
+
+-- Without the binary nothing attaches and nothing says why: warn once, on the first file that
+-- would have used it.
+local function warn_if_missing(bufnr)
+  local exe = missing_executable()
+  if state.warned_missing or not exe or not vim.tbl_contains(state.opts.filetypes, vim.bo[bufnr].filetype) then
+    return
+  end
+  state.warned_missing = true
+  vim.notify(
+    ('understudy: `%s` was not found on PATH, so there are no suggestions. Install it (editors/README.md) '
+      .. 'or set `cmd` in setup() to its full path; :checkhealth understudy has details.'):format(exe),
+    vim.log.levels.WARN
+  )
 end
 
 local function client_config()
@@ -242,6 +416,15 @@ end
 local function register_autocmds()
   local group = api.nvim_create_augroup('understudy', { clear = true })
   state.augroup = group
+  api.nvim_create_autocmd('ColorScheme', { group = group, callback = define_highlights })
+  api.nvim_create_autocmd('LspRequest', { group = group, callback = leave_visual_after_actions })
+  api.nvim_create_autocmd('FileType', {
+    group = group,
+    pattern = state.opts.filetypes,
+    callback = function(args)
+      warn_if_missing(args.buf)
+    end,
+  })
   api.nvim_create_autocmd('LspAttach', {
     group = group,
     callback = function(args)
@@ -294,6 +477,12 @@ function M.setup(opts)
     state.enabled = false
   end
   register_autocmds()
+  define_highlights()
+  for _, bufnr in ipairs(api.nvim_list_bufs()) do
+    if api.nvim_buf_is_loaded(bufnr) then
+      warn_if_missing(bufnr)
+    end
+  end
   if use_lsp_enable() then
     vim.lsp.config(NAME, client_config())
     vim.lsp.enable(NAME)
@@ -367,6 +556,10 @@ function M.status_lines()
   local clients = M.clients()
   if #clients == 0 then
     lines[#lines + 1] = 'no server running (opens for filetypes: ' .. table.concat(state.opts.filetypes, ', ') .. ')'
+    local exe = missing_executable()
+    if exe then
+      lines[#lines + 1] = ('`%s` is not on PATH: install it or set `cmd` to its full path'):format(exe)
+    end
   end
   for _, client in ipairs(clients) do
     local info = client.server_info or {}

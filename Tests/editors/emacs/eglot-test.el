@@ -1,0 +1,119 @@
+;;; eglot-test.el --- Eglot against the real `understudy serve', in Emacs batch mode  -*- lexical-binding: t -*-
+
+;; usage: emacs --batch -Q -l eglot-test.el BINARY MODEL
+;;
+;; Opens a Python file in a fresh directory, connects Eglot to `BINARY serve --model MODEL', and
+;; runs each check in `understudy-test-checks' in order. A check is a function of no arguments
+;; that signals an error (`understudy-test-fail') when something is wrong; add one with
+;; `understudy-test-define-check'. Every wait is bounded; exits 0 when all checks passed.
+
+(require 'package)
+;; Debian's elpa-eglot (Emacs < 29) lives in the system package directory, which -Q leaves out;
+;; Emacs 29+ has Eglot built in.
+(add-to-list 'package-directory-list "/usr/share/emacs/site-lisp/elpa")
+(setq package-user-dir (make-temp-file "understudy-elpa-" t))
+(package-initialize)
+(require 'eglot)
+(require 'cl-lib)
+
+(defvar understudy-test-checks nil "Checks to run, in order: (NAME . FUNCTION).")
+
+(defmacro understudy-test-define-check (name &rest body)
+  "Define a check called NAME (a string) running BODY in the test buffer."
+  (declare (indent 1))
+  `(setq understudy-test-checks
+         (append understudy-test-checks (list (cons ,name (lambda () ,@body))))))
+
+(defun understudy-test-fail (format-string &rest args)
+  "Fail the current check with a message made from FORMAT-STRING and ARGS."
+  (signal 'error (list (apply #'format format-string args))))
+
+(defun understudy-test-wait (what predicate seconds)
+  "Wait up to SECONDS for PREDICATE to return non-nil (returned); fail naming WHAT."
+  (let ((deadline (+ (float-time) seconds)) value)
+    (while (and (not (setq value (funcall predicate))) (< (float-time) deadline))
+      (accept-process-output nil 0.05))
+    (or value (understudy-test-fail "timed out after %d s waiting for %s" seconds what))))
+
+;; The file: the line being completed repeats the start of an earlier line, so the server's
+;; answer does not depend on what the small default model happens to write.
+(defconst understudy-test-source
+  "import os
+
+
+def count_files(directory):
+    return len(os.listdir(directory))
+
+
+def count_dirs(directory):
+    return len(os.
+")
+
+;; What the server answered to textDocument/completion, recorded on the way to Eglot.
+(defvar understudy-test-completions nil)
+(advice-add 'jsonrpc-request :around
+            (lambda (request connection method params &rest args)
+              (let ((result (apply request connection method params args)))
+                (when (eq method :textDocument/completion)
+                  (push result understudy-test-completions))
+                result)))
+
+(understudy-test-define-check "completion-at-point offers the server's items"
+  (goto-char (point-min))
+  (search-forward "return len(os." (point-max) nil 2)
+  (setq understudy-test-completions nil)
+  (let* ((capf (or (eglot-completion-at-point) (understudy-test-fail "Eglot offers no completion here")))
+         (start (nth 0 capf)) (end (nth 1 capf)) (table (nth 2 capf))
+         (exit (plist-get (nthcdr 3 capf) :exit-function))
+         (offered (all-completions (buffer-substring start end) table))
+         (answer (car understudy-test-completions))
+         (items (append (if (vectorp answer) answer (plist-get answer :items)) nil))
+         (labels (mapcar (lambda (item) (plist-get item :label)) items)))
+    (unless items (understudy-test-fail "the server answered no items: %S" answer))
+    (unless (equal (sort (copy-sequence offered) #'string<) (sort (copy-sequence labels) #'string<))
+      (understudy-test-fail "completion-at-point offers %S, the server answered %S" offered labels))
+    (message "   offered: %S" (mapcar #'substring-no-properties offered))
+    ;; Choose the first, as the completion UI does: insert it, then Eglot's exit function
+    ;; applies the item's textEdit.
+    (let ((choice (car offered)))
+      (delete-region start end)
+      (goto-char start)
+      (insert choice)
+      (funcall exit choice 'finished)
+      (let ((line (buffer-substring (line-beginning-position) (line-end-position))))
+        (unless (string-prefix-p "    return len(os." line)
+          (understudy-test-fail "after choosing %S the line is %S" choice line))
+        (unless (> (length line) (length "    return len(os."))
+          (understudy-test-fail "choosing %S inserted nothing" choice))
+        (message "   line after choosing the first: %S" line)))))
+
+(defun understudy-test-main (binary model)
+  "Run every check against `BINARY serve --model MODEL'; exit 0 when all pass."
+  (let* ((directory (make-temp-file "understudy-eglot-" t))
+         (file (expand-file-name "files.py" directory))
+         (jsonrpc-default-request-timeout 60)
+         (eglot-connect-timeout 60)
+         (eglot-sync-connect t)
+         (eglot-server-programs
+          `((python-mode . (,binary "serve" "--model" ,model "--threads" "1"
+                                    :initializationOptions (:maxTokens 24 :timeBudgetMs 10000)))))
+         (failed 0))
+    (with-temp-file file (insert understudy-test-source))
+    (find-file file)
+    (python-mode)
+    (apply #'eglot (eglot--guess-contact))
+    (understudy-test-wait "Eglot to connect" (lambda () (eglot-current-server)) 60)
+    (message "Emacs %s, Eglot connected to %s" emacs-version
+             (plist-get (eglot--server-info (eglot-current-server)) :name))
+    (dolist (check understudy-test-checks)
+      (condition-case err
+          (progn (funcall (cdr check)) (message "ok   %s" (car check)))
+        (error (setq failed (1+ failed))
+               (message "FAIL %s: %s" (car check) (error-message-string err)))))
+    (ignore-errors (eglot-shutdown (eglot-current-server)))
+    (delete-directory directory t)
+    (delete-directory package-user-dir t)
+    (kill-emacs (if (zerop failed) 0 1))))
+
+(understudy-test-main (expand-file-name (nth 0 command-line-args-left))
+                      (expand-file-name (nth 1 command-line-args-left)))
