@@ -110,7 +110,7 @@ struct CommandLineTests {
     /// directory far from the build and the checkout, writes the model once to its cache directory
     /// and completes with it; a second run reuses that file.
     @Test func aCopiedBinaryCarriesItsDefaultModel() throws {
-        let directory = EndToEndFixtures.temporaryPath("installed")
+        let directory = Fixtures.temporaryPath("installed")
         let cache = directory + "/cache"
         try FileManager.default.createDirectory(atPath: directory + "/bin", withIntermediateDirectories: true)
         let copy = directory + "/bin/understudy"
