@@ -46,14 +46,16 @@ struct Train: ParsableCommand {
         say("benchmark: \(config), \(formatCount(trainer.model.layout.totalCount)) parameters, B=\(trainer.options.batch) T=\(t.context), "
             + "\(t.threads) threads" + (group.size > 1 ? " per rank, \(group.size) ranks" : ""))
         _ = try trainer.trainStep()
-        var seconds = 0.0, exchange = 0.0, best = Double.infinity
+        var seconds = 0.0, exchange = 0.0, best = Double.infinity, fastestExchange = Double.infinity
         for _ in 0..<steps {
             let r = try trainer.trainStep()
             seconds += r.seconds
             exchange += r.exchangeSeconds
+            fastestExchange = min(fastestExchange, r.exchangeSeconds)
             best = min(best, r.seconds)
             say(String(format: "step %d: loss %.4f, %.3f s", r.step, r.loss, r.seconds))
         }
+        let alone = try group.size > 1 ? timeAllreduce(count: trainer.model.layout.totalCount, group: group) : 0
         guard group.isRoot else { return }
         let speed = Double(steps * trainer.tokensPerStep) / seconds
         // The best step is reported too: on a shared machine it is the least disturbed measurement.
@@ -61,12 +63,30 @@ struct Train: ParsableCommand {
                           seconds / Double(steps), 6 * Double(trainer.model.layout.totalCount) * speed / 1e9,
                           Double(trainer.tokensPerStep) / best)
         if group.size > 1 {
-            // What each rank sends and receives per step: the gradients' sum in Open MPI's allreduce (ring for
-            // large buffers: 2·(N−1)/N of the buffer each way) plus two tiny control sums.
+            // The exchange includes waiting for the slowest rank; its fastest step is closest to the transfer alone.
             let bytes = 4 * Double(trainer.model.layout.totalCount)
-            line += String(format: "; allreduce %.1f%% of the step (%.4f s/step) on %.1f MB of gradients", 100 * exchange / seconds,
-                           exchange / Double(steps), bytes / 1e6)
+            line += String(format: "; allreduce %.1f%% of the step (%.4f s/step, fastest %.4f s) on %.1f MB of gradients",
+                           100 * exchange / seconds, exchange / Double(steps), fastestExchange, bytes / 1e6)
+            // Bus bandwidth as NCCL counts it: what each rank's link carries in a ring allreduce, 2·(N−1)/N of the buffer.
+            line += String(format: "; alone %.4f s (%.2f GB/s bus bandwidth)", alone,
+                           2 * Double(group.size - 1) / Double(group.size) * bytes / alone / 1e9)
         }
         print(line)
+    }
+
+    /// The best of five allreduces of `count` floats with the ranks lined up first, so that no rank's
+    /// compute is counted: what the network (here shared memory) alone costs per step.
+    private func timeAllreduce(count: Int, group: ProcessGroup) throws -> Double {
+        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: count)
+        defer { buffer.deallocate() }
+        buffer.initialize(repeating: 1, count: count)
+        var best = Double.infinity
+        for _ in 0..<5 {
+            _ = try group.any(false)
+            let start = DispatchTime.now().uptimeNanoseconds
+            try group.sum(buffer, count: count)
+            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+        return best
     }
 }
