@@ -90,6 +90,10 @@ struct TrainingRun {
         do { group = try ProcessGroup.fromEnvironment() } catch { throw CLIError("\(error)") }
         guard group.size > 1 else { return try body(group) }
         do { try body(group) } catch {
+            // Most errors (a bad flag, a checkpoint of another kind) happen on every rank at once: the other
+            // ranks give rank 0 time to print it and end the job (mpirun takes about a second to stop the
+            // rest after a rank exits), and speak only if it did not.
+            if !group.isRoot { sleep(3) }
             group.abort(message: "Error: rank \(group.rank) of \(group.size): \(error)")
         }
         group.finish()

@@ -10,12 +10,14 @@ enum MPIFixtures {
     /// Open MPI's mpirun, when installed (scripts/test.sh installs openmpi-bin).
     static let mpirun: String? = ["/usr/bin/mpirun", "/usr/local/bin/mpirun"].first { FileManager.default.isExecutableFile(atPath: $0) }
 
-    /// `mpirun -np ranks understudy arguments…`: as root (as CI runs), on however many cores there are, with
-    /// threads unpinned (each rank's --threads share the cores), and without the single-copy shared-memory
-    /// mechanism, which containers that forbid ptrace reject.
+    /// mpirun's options: run as root (as CI does), on however many cores there are, with threads unpinned
+    /// (each rank's --threads share the cores), and without the single-copy shared-memory mechanism, which
+    /// containers that forbid ptrace reject.
+    static let options = ["--allow-run-as-root", "--oversubscribe", "--bind-to", "none", "--mca", "btl_vader_single_copy_mechanism", "none"]
+
+    /// `mpirun … -np ranks understudy arguments…`.
     static func command(ranks: Int, _ arguments: [String]) -> [String] {
-        ["--allow-run-as-root", "--oversubscribe", "--bind-to", "none", "--mca", "btl_vader_single_copy_mechanism", "none",
-         "-np", "\(ranks)", CommandLineTests.binary] + arguments
+        options + ["-np", "\(ranks)", CommandLineTests.binary] + arguments
     }
 
     static func run(ranks: Int, _ arguments: [String]) throws -> CommandLineTests.Outcome {
@@ -157,8 +159,12 @@ struct TrainMPITests {
 
         let saved = try TrainFixtures.checkpoint(checkpoint)
         #expect(saved.step >= 10 && saved.step < steps && saved.step % 5 == 0)
-        #expect(messages.contains("train: mpirun is ending the job (a rank stopped, or the job was interrupted); "
-                                  + "\(checkpoint) holds step \(saved.step) and is intact: continue with --resume"), "\(messages)")
+        // Rank 0 says which checkpoint is on disk (the one of its message, or one it finished writing after the signal).
+        let said = messages.components(separatedBy: "train: mpirun is ending the job (a rank stopped, or the job was interrupted); "
+                                                     + "\(checkpoint) holds step ").dropFirst().first
+        let saidStep = said.flatMap { Int($0.prefix { $0.isNumber }) }
+        #expect(said?.contains(" and is intact: continue with --resume") == true, "\(messages)")
+        #expect(saidStep.map { $0 == saved.step || $0 == saved.step - 5 } == true, "\(messages)")
         let logged = try TrainFixtures.lossLog(out + "/loss.csv")
         #expect(!FileManager.default.fileExists(atPath: out + "/model.gguf"))
 
@@ -182,6 +188,30 @@ struct TrainMPITests {
         }
     }
 
+    @Test func aRankThatFailsAloneEndsTheJobWithItsMessage() throws {
+        let (tokenizer, shard) = try TrainFixtures.corpus()
+        let out = Fixtures.temporaryPath("mpi-one-fails")
+        // Rank 1 is given a shard that does not exist while rank 0 starts training and waits for it.
+        let good = Self.arguments(tokenizer: tokenizer, shard: shard, out: out, steps: 20, batch: 2)
+        var bad = good
+        bad[bad.firstIndex(of: "--data")! + 1] = out + "-missing.shard"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: MPIFixtures.mpirun!)
+        process.arguments = MPIFixtures.command(ranks: 1, ["train"] + good) + [":", "-np", "1", CommandLineTests.binary, "train"] + bad
+        let stderr = Fixtures.temporaryPath("mpi-one-fails-stderr.txt")
+        FileManager.default.createFile(atPath: stderr, contents: nil)
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: stderr))
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let stopped = TrainFixtures.wait(seconds: 60) { !process.isRunning }
+        if !stopped { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        let messages = try String(contentsOfFile: stderr, encoding: .utf8)
+        #expect(stopped && process.terminationStatus != 0, "\(messages)")
+        #expect(messages.contains("Error: rank 1 of 2: cannot use \(out)-missing.shard"), "\(messages)")
+        #expect(!FileManager.default.fileExists(atPath: out + "/model.gguf"))
+    }
+
     @Test func aBatchTheRanksCannotShareIsAClearError() throws {
         let (tokenizer, shard) = try TrainFixtures.corpus()
         let out = Fixtures.temporaryPath("mpi-odd")
@@ -190,6 +220,9 @@ struct TrainMPITests {
         let job = try MPIFixtures.run(ranks: 2, ["train", "--resume"] + Self.arguments(tokenizer: tokenizer, shard: shard, out: out,
                                                                                          steps: 10, batch: 3))
         #expect(job.status != 0)
-        #expect(job.stderr.contains("the run's batch of 3 sequences per step cannot be split evenly over 2 ranks"), "\(job.stderr)")
+        #expect(job.stderr.contains("Error: rank 0 of 2: the run's batch of 3 sequences per step cannot be split evenly over 2 ranks"),
+                "\(job.stderr)")
+        // Every rank finds the same fault; rank 0 alone reports it.
+        #expect(!job.stderr.contains("Error: rank 1 of 2"), "\(job.stderr)")
     }
 }

@@ -24,7 +24,6 @@ final class OpenMPI: @unchecked Sendable {
                                                 UnsafePointer<Int32>?, Handle, Int32, Handle) -> Int32
     private typealias Scatterv = @convention(c) (UnsafeRawPointer?, UnsafePointer<Int32>?, UnsafePointer<Int32>?, Handle,
                                                  UnsafeMutableRawPointer?, Int32, Handle, Int32, Handle) -> Int32
-    private typealias Abort = @convention(c) (Handle, Int32) -> Int32
     private typealias Finalize = @convention(c) () -> Int32
     private typealias ErrorString = @convention(c) (Int32, UnsafeMutablePointer<CChar>, UnsafeMutablePointer<Int32>) -> Int32
 
@@ -39,7 +38,6 @@ final class OpenMPI: @unchecked Sendable {
     private let gather: Gather
     private let gatherv: Gatherv
     private let scatterv: Scatterv
-    private let abortCall: Abort
     private let finalizeCall: Finalize
     private let errorString: ErrorString
     private(set) var rank = 0, size = 1
@@ -75,7 +73,6 @@ final class OpenMPI: @unchecked Sendable {
         gather = try function("MPI_Gather", as: Gather.self)
         gatherv = try function("MPI_Gatherv", as: Gatherv.self)
         scatterv = try function("MPI_Scatterv", as: Scatterv.self)
-        abortCall = try function("MPI_Abort", as: Abort.self)
         finalizeCall = try function("MPI_Finalize", as: Finalize.self)
         errorString = try function("MPI_Error_string", as: ErrorString.self)
         let initThread = try function("MPI_Init_thread", as: InitThread.self)
@@ -138,12 +135,6 @@ final class OpenMPI: @unchecked Sendable {
             }
         }
         return mine
-    }
-
-    /// Ends the whole job (every rank) with `code`; mpirun reports which rank called it.
-    func abort(code: Int32) -> Never {
-        _ = abortCall(world, code)
-        exit(code)
     }
 
     /// Leaves MPI cleanly (every rank must call it once, at the end).

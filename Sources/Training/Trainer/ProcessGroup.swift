@@ -1,4 +1,9 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// The processes of one data-parallel training job: this process alone, or the ranks that Open MPI's
 /// `mpirun` started. Every rank calls the collectives in the same order; with one process they return
@@ -131,8 +136,10 @@ public final class ProcessGroup: @unchecked Sendable {
     /// others waiting forever in their next collective.
     public func abort(message: String) -> Never {
         FileHandle.standardError.write(Data((message + "\n").utf8))
-        mpi?.abort(code: 1)
-        exit(1)
+        // Exiting with status 1 is enough: mpirun then ends every other rank and names this one. (MPI_Abort
+        // does the same, but with libmpi loaded by dlopen, Open MPI 4.1 garbles its report into
+        // "ORTE_ERROR_LOG: … show_help.c"; _exit also skips MPI's exit hooks, which could wait for peers.)
+        _exit(1)
     }
 }
 
