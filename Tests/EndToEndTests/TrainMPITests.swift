@@ -53,11 +53,26 @@ enum MPIFixtures {
         for (x, y) in zip(lossesA, lossesB) {
             #expect(abs(x.loss - y.loss) <= relative * abs(x.loss), "step \(x.step): loss \(x.loss) vs \(y.loss)")
         }
+        let heldOutA = try heldOutLosses(a + "/loss.csv"), heldOutB = try heldOutLosses(b + "/loss.csv")
+        #expect(heldOutA.map(\.step) == heldOutB.map(\.step))
+        for (x, y) in zip(heldOutA, heldOutB) {
+            #expect(abs(x.loss - y.loss) <= relative * abs(x.loss), "step \(x.step): held-out loss \(x.loss) vs \(y.loss)")
+        }
         let p = try parameters(a + "/checkpoint.bin"), q = try parameters(b + "/checkpoint.bin")
         #expect(p.count == q.count)
         let largest = p.map(abs).max() ?? 0
         let difference = zip(p, q).map { abs($0 - $1) }.max() ?? 0
         #expect(difference <= weights * largest, "weights differ by \(difference), the largest is \(largest)")
+    }
+
+    /// The steps with a held-out loss in a loss.csv (its last column), and that loss.
+    static func heldOutLosses(_ path: String) throws -> [(step: Int, loss: Double)] {
+        try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").dropFirst().compactMap { line in
+            let fields = line.split(separator: ",", omittingEmptySubsequences: false)
+            guard let last = fields.last, !last.isEmpty else { return nil }
+            guard let step = Int(fields[0]), let loss = Double(last) else { throw FixtureError("\(path): bad row '\(line)'") }
+            return (step, loss)
+        }
     }
 
     /// The process id of rank `rank` of the job writing into `out` (from /proc: its command line names
@@ -92,9 +107,12 @@ struct TrainMPITests {
     @Test func twoRanksWithBatchTwoTrainLikeOneProcessWithBatchFour() throws {
         let (tokenizer, shard) = try TrainFixtures.corpus()
         let one = Fixtures.temporaryPath("mpi-train-1"), two = Fixtures.temporaryPath("mpi-train-2")
-        let single = try CommandLineTests.run(["train"] + Self.arguments(tokenizer: tokenizer, shard: shard, out: one, steps: 20, batch: 4))
+        // The held-out loss every 5 steps is computed by both ranks too, each on its rows.
+        let heldOut = ["--eval-data", shard, "--eval-every", "5"]
+        let single = try CommandLineTests.run(["train"] + Self.arguments(tokenizer: tokenizer, shard: shard, out: one, steps: 20, batch: 4) + heldOut)
         #expect(single.status == 0, "\(single.stderr)")
-        let job = try MPIFixtures.run(ranks: 2, ["train"] + Self.arguments(tokenizer: tokenizer, shard: shard, out: two, steps: 20, batch: 2))
+        #expect(try MPIFixtures.heldOutLosses(one + "/loss.csv").map(\.step) == [5, 10, 15, 20])
+        let job = try MPIFixtures.run(ranks: 2, ["train"] + Self.arguments(tokenizer: tokenizer, shard: shard, out: two, steps: 20, batch: 2) + heldOut)
         #expect(job.status == 0, "\(job.stderr)")
         #expect(job.stderr.contains("batch 4 = 2 ranks × 2"), "\(job.stderr)")
         try MPIFixtures.expectSameRun(one, two)
