@@ -69,7 +69,7 @@ public final class ProcessGroup: @unchecked Sendable {
 
     /// The element-wise sum of `values` over all ranks.
     public func sum(_ values: [Double]) throws -> [Double] {
-        guard let mpi else { return values }
+        guard let mpi, !values.isEmpty else { return values }
         var result = values
         try result.withUnsafeMutableBytes { try mpi.allreduce($0.baseAddress!, count: values.count, type: mpi.double, op: mpi.sum) }
         return result
