@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Installs the system libraries Understudy links against (Debian/Ubuntu): OpenBLAS and json-c.
-# Safe to run again: it installs only what is missing.
+# Installs the system libraries Understudy links against (Debian/Ubuntu): OpenBLAS and json-c, plus any
+# packages named as arguments (scripts/test.sh adds openmpi-bin: Open MPI's mpirun and libmpi, which only
+# data-parallel training uses, loaded at run time). Safe to run again: it installs only what is missing.
 set -euo pipefail
-packages=(libopenblas-dev libjson-c-dev pkg-config)
+packages=(libopenblas-dev libjson-c-dev pkg-config "$@")
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -15,7 +15,9 @@ struct Distill: ParsableCommand {
         by step, so that another run with the same data, batch, context, seed, temperature and teacher (e.g. another \
         student shape, learning rate or alpha) reads them instead of running the teacher (format: Sources/Training/Distillation/README.md). \
         Writes the same files as `train`; the checkpoint records the teacher's file name and size, alpha, \
-        temperature and sample count, and --resume continues with those. Ctrl-C saves and exits 0.
+        temperature and sample count, and --resume continues with those. Ctrl-C saves and exits 0. \
+        Under `mpirun -np N` each rank runs the teacher and the student on its --batch rows of every step \
+        (the teacher cache lives with rank 0), as `train` does.
         """)
 
     @OptionGroup var training: TrainingArguments
@@ -28,7 +30,11 @@ struct Distill: ParsableCommand {
     @Option(help: "Threads of the teacher's forward pass (default: --threads).") var teacherThreads: Int?
 
     func run() throws {
-        let run = try TrainingRun(arguments: training, command: "distill")
+        try TrainingRun.inProcessGroup { try run(group: $0) }
+    }
+
+    private func run(group: ProcessGroup) throws {
+        let run = try TrainingRun(arguments: training, command: "distill", group: group)
         let model: Teacher
         do {
             model = try Teacher(path: teacher, studentVocabulary: run.vocabulary, sequence: training.context,
@@ -48,7 +54,7 @@ struct Distill: ParsableCommand {
                                + "--teacher is \(wanted.teacherFile) (\(wanted.teacherBytes) bytes)")
             }
             if record != wanted {
-                printError("continuing with the checkpoint's settings: alpha \(record.alpha), temperature \(record.temperature), "
+                run.say("continuing with the checkpoint's settings: alpha \(record.alpha), temperature \(record.temperature), "
                            + (record.teacherSamples.map { "\($0) teacher samples" } ?? "full teacher logits"))
             }
         }
@@ -56,16 +62,16 @@ struct Distill: ParsableCommand {
         do {
             targets = try TeacherTargetProvider(teacher: model, record: record, seed: trainer.options.seed,
                                                 batch: trainer.options.batch, sequence: trainer.options.sequence,
-                                                cacheDirectory: teacherCache)
+                                                cacheDirectory: teacherCache, group: group)
         } catch {
             throw CLIError("\(error)")
         }
-        printError("teacher \(model.fileName): \(model.model.config), \(model.model.weightTypeLabel); alpha \(record.alpha), "
+        run.say("teacher \(model.fileName): \(model.model.config), \(model.model.weightTypeLabel); alpha \(record.alpha), "
                    + "temperature \(record.temperature), "
                    + (record.teacherSamples.map { "\($0) samples per position" } ?? "full logits")
                    + (teacherCache.map { ", cache \($0)" } ?? ""))
         try run.loop(trainer, log: log, step: { try trainer.trainStep(distillingFrom: targets) }, willSave: { try targets.flush() })
-        printError(String(format: "teacher: ran for %d steps (%.1f s), the cache answered %d", targets.teacherRuns,
+        run.say(String(format: "teacher: ran for %d steps (%.1f s), the cache answered %d", targets.teacherRuns,
                           targets.teacherSeconds, targets.cacheHits))
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Model
+import Synchronization
 import Training
 
 /// The options `understudy train` and `understudy distill` share: data, shape, schedule, output.
@@ -17,7 +18,7 @@ struct TrainingArguments: ParsableArguments {
     @Option(help: "Attention heads.") var heads = 6
     @Option(help: "Key/value heads (default: --heads).") var kvHeads: Int?
     @Flag(help: "Share the token embedding with the output matrix.") var tiedOutput = false
-    @Option(help: "Sequences per step.") var batch = 8
+    @Option(help: "Sequences per step (per rank under mpirun: N ranks train with a batch of N × --batch).") var batch = 8
     @Option(help: "Tokens per sequence (also the model's context length).") var context = 256
     @Option(help: "Total optimisation steps.") var steps = 1000
     @Option(help: "Peak learning rate.") var lr: Float = 1e-3
@@ -26,7 +27,7 @@ struct TrainingArguments: ParsableArguments {
     @Option(help: "Decoupled weight decay on matrices.") var weightDecay: Float = 0.1
     @Option(help: "Clip gradients to this global L2 norm (0 = off).") var clip: Float = 1
     @Option(help: "Seed of the initial weights and of the data windows.") var seed: UInt64 = 1
-    @Option(help: "Worker threads.") var threads = 2
+    @Option(help: "Worker threads (per rank under mpirun).") var threads = 2
     @Option(help: "Output directory (checkpoint, loss log and plot, final GGUF).") var out: String?
     @Flag(help: "Continue from the checkpoint in --out.") var resume = false
     @Option(help: "Steps between checkpoints.") var checkpointEvery = 200
@@ -58,9 +59,9 @@ struct TrainingArguments: ParsableArguments {
         return c
     }
 
-    /// The optimiser and data options of a new run.
-    func options(distillation: DistillationRecord? = nil) -> TrainingOptions {
-        TrainingOptions(batch: batch, sequence: context,
+    /// The optimiser and data options of a new run of `ranks` processes (--batch sequences each).
+    func options(distillation: DistillationRecord? = nil, ranks: Int = 1) -> TrainingOptions {
+        TrainingOptions(batch: batch * ranks, sequence: context,
                         schedule: LearningRateSchedule(peak: lr, floor: minLr ?? lr / 10, warmupSteps: warmup, totalSteps: steps),
                         weightDecay: weightDecay, maxGradientNorm: clip, seed: seed, distillation: distillation)
     }
@@ -68,10 +69,12 @@ struct TrainingArguments: ParsableArguments {
 
 /// One `train` or `distill` run: its tokenizer, data and output files, and the step loop both commands
 /// use (progress line, held-out loss, checkpoints with loss.csv and loss.svg, Ctrl-C, final GGUF).
+/// Under mpirun every rank runs it on its share of each batch; rank 0 alone prints progress and writes --out.
 struct TrainingRun {
     let arguments: TrainingArguments
     /// "train" or "distill", for messages and the plot title.
     let command: String
+    let group: ProcessGroup
     let vocabulary: TokenizerMetadata
     let training: WindowLoader
     let heldOut: WindowLoader?
@@ -80,8 +83,24 @@ struct TrainingRun {
     var csvPath: String { out + "/loss.csv" }
     var svgPath: String { out + "/loss.svg" }
 
-    /// Reads the tokenizer and the shards and creates --out.
-    init(arguments a: TrainingArguments, command: String) throws {
+    /// Runs `body` in this process's group: alone, or as a rank of the job mpirun started. In a job, an error
+    /// on any rank is printed with the rank and ends every rank (none is left waiting in a collective).
+    static func inProcessGroup(_ body: (ProcessGroup) throws -> Void) throws {
+        let group: ProcessGroup
+        do { group = try ProcessGroup.fromEnvironment() } catch { throw CLIError("\(error)") }
+        guard group.size > 1 else { return try body(group) }
+        do { try body(group) } catch {
+            // Most errors (a bad flag, a checkpoint of another kind) happen on every rank at once: the other
+            // ranks give rank 0 time to print it and end the job (mpirun takes about a second to stop the
+            // rest after a rank exits), and speak only if it did not.
+            if !group.isRoot { sleep(3) }
+            group.abort(message: "Error: rank \(group.rank) of \(group.size): \(error)")
+        }
+        group.finish()
+    }
+
+    /// Reads the tokenizer and the shards and (rank 0) creates --out.
+    init(arguments a: TrainingArguments, command: String, group: ProcessGroup) throws {
         guard let tokenizer = a.tokenizer, !a.data.isEmpty, let out = a.out else {
             throw CLIError("--tokenizer, --data and --out are required")
         }
@@ -102,11 +121,15 @@ struct TrainingRun {
         }
         training = try loader(a.data, seed: a.seed)
         heldOut = a.evalData.isEmpty ? nil : try loader(a.evalData, seed: 12_345)
-        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        if group.isRoot { try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true) }
         arguments = a
         self.command = command
+        self.group = group
         self.out = out
     }
+
+    /// Prints on rank 0 only, so that a job of N ranks says things once.
+    func say(_ text: String) { if group.isRoot { printError(text) } }
 
     /// A new trainer, or with --resume the one saved in --out (which must be a run of the same kind:
     /// distilled when `distillation` is given, plain otherwise) and the loss log up to its step.
@@ -115,14 +138,16 @@ struct TrainingRun {
         guard a.resume else {
             let config = try a.shape(vocabularySize: vocabulary.tokens.count)
             let trainer = try Trainer(config: config, tiedOutput: a.tiedOutput, data: training,
-                                      options: a.options(distillation: distillation), threads: a.threads)
-            printError("\(command): \(config) — \(formatCount(trainer.model.layout.totalCount)) parameters, "
-                       + "\(formatCount(training.totalTokens)) tokens")
+                                      options: a.options(distillation: distillation, ranks: group.size), threads: a.threads, group: group)
+            say("\(command): \(config) — \(formatCount(trainer.model.layout.totalCount)) parameters, "
+                + "\(formatCount(training.totalTokens)) tokens" + ranksNote(trainer))
             return (trainer, LossLog())
         }
-        guard FileManager.default.fileExists(atPath: checkpointPath) else { throw CLIError("--resume: no checkpoint at \(checkpointPath)") }
-        removeStaleTemporaryFiles()
-        let trainer = try Trainer(resumingFrom: checkpointPath, data: training, threads: a.threads, totalSteps: a.steps)
+        if group.isRoot {
+            guard FileManager.default.fileExists(atPath: checkpointPath) else { throw CLIError("--resume: no checkpoint at \(checkpointPath)") }
+            removeStaleTemporaryFiles()
+        }
+        let trainer = try Trainer(resumingFrom: checkpointPath, data: training, threads: a.threads, totalSteps: a.steps, group: group)
         guard trainer.model.config.vocabularySize == vocabulary.tokens.count else {
             throw CLIError("the checkpoint's vocabulary (\(trainer.model.config.vocabularySize)) differs from \(a.tokenizer!)'s")
         }
@@ -135,46 +160,71 @@ struct TrainingRun {
             break
         }
         var log = LossLog()
-        if let text = try? String(contentsOfFile: csvPath, encoding: .utf8) { log = LossLog(csv: text, upToStep: trainer.step) }
-        printError("resuming at step \(trainer.step) of \(a.steps)")
+        if group.isRoot, let text = try? String(contentsOfFile: csvPath, encoding: .utf8) { log = LossLog(csv: text, upToStep: trainer.step) }
+        say("resuming at step \(trainer.step) of \(a.steps)" + ranksNote(trainer))
         return (trainer, log)
+    }
+
+    /// How the batch is split, for a job of several ranks ("" otherwise).
+    private func ranksNote(_ trainer: Trainer) -> String {
+        guard group.size > 1 else { return "" }
+        return "; batch \(trainer.options.batch) = \(group.size) ranks × \(trainer.model.batch) (\(group.library))"
     }
 
     /// Runs `step` until --steps or Ctrl-C; saves every --checkpoint-every steps and at the end (calling
     /// `willSave` first), then writes model.gguf unless interrupted. Ctrl-C exits 0 after saving.
+    /// In a job of several ranks the ranks agree before each step whether to stop, so they stop together.
     func loop(_ trainer: Trainer, log startLog: LossLog, step: () throws -> StepResult,
               willSave: () throws -> Void = {}) throws {
         let a = arguments
         var log = startLog
         let interrupt = InterruptFlag()
-        interrupt.install()
-        var progress = ProgressLine(totalSteps: a.steps, tokensPerStep: trainer.model.tokensPerStep, every: a.logEvery)
+        let savedStep = SavedStep(a.resume ? trainer.step : -1)
+        if group.size > 1 && group.isRoot {
+            // mpirun answers a rank that dies (or its own Ctrl-C) with SIGTERM to the others, then SIGKILL a
+            // second later; the main thread may be waiting for the dead rank, so say now what is on disk.
+            interrupt.install { [command, checkpointPath] _ in
+                let step = savedStep.value.load(ordering: .relaxed)
+                printError("\(command): mpirun is ending the job (a rank stopped, or the job was interrupted); "
+                           + (step >= 0 ? "\(checkpointPath) holds step \(step) and is intact: continue with --resume"
+                                        : "no checkpoint was written yet"))
+            }
+        } else {
+            interrupt.install()
+        }
+        var progress = ProgressLine(totalSteps: a.steps, tokensPerStep: trainer.tokensPerStep, every: a.logEvery)
         let title = "understudy \(command) — \(trainer.model.config)"
         func save() throws {
+            guard group.isRoot else { return }
             try willSave()
             // The log goes first: killed in between, it is ahead of the checkpoint, and a resume drops the rows
             // past the checkpoint's step; the other order could leave a gap in the curve.
             try AtomicFile.write(Array(log.csv.utf8), to: csvPath)
             try AtomicFile.write(Array(LossPlot.svg(LossPlot.series(for: log), title: title).utf8), to: svgPath)
             try trainer.saveCheckpoint(to: checkpointPath)
+            savedStep.value.store(trainer.step, ordering: .relaxed)
         }
-        while trainer.step < a.steps && !interrupt.isRaised {
+        var interrupted = false
+        while trainer.step < a.steps {
+            interrupted = try group.any(interrupt.isRaised)
+            if interrupted { break }
             let result = try step()
             var evalLoss: Float?
             if let heldOut, result.step % a.evalEvery == 0 || result.step == a.steps {
                 evalLoss = try trainer.evaluate(heldOut, batches: 4)
             }
             log.append(.init(step: result.step, loss: result.loss, learningRate: result.learningRate, gradientNorm: result.gradientNorm,
-                             tokensPerSecond: Double(trainer.model.tokensPerStep) / result.seconds, evalLoss: evalLoss))
-            progress.update(result, evalLoss: evalLoss)
+                             tokensPerSecond: Double(trainer.tokensPerStep) / result.seconds, evalLoss: evalLoss))
+            if group.isRoot { progress.update(result, evalLoss: evalLoss) }
             if result.step % a.checkpointEvery == 0 { try save() }
         }
-        progress.finish()
+        if group.isRoot { progress.finish() }
         try save()
-        if interrupt.isRaised {
-            printError("interrupted: saved step \(trainer.step) to \(checkpointPath); continue with --resume")
+        if interrupted {
+            say("interrupted: saved step \(trainer.step) to \(checkpointPath); continue with --resume")
             return
         }
+        guard group.isRoot else { return }
         let model = out + "/model.gguf"
         try trainer.exportGGUF(to: model, tokenizer: vocabulary, name: "understudy-\(trainer.model.config.dim)x\(trainer.model.config.layers)")
         printError("wrote \(model), \(checkpointPath), \(csvPath), \(svgPath)")
@@ -185,6 +235,12 @@ struct TrainingRun {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: out)) ?? []
         for name in names where name.contains(".tmp-") { try? FileManager.default.removeItem(atPath: out + "/" + name) }
     }
+}
+
+/// The step of the last checkpoint written (-1: none), read by the signal handler while the loop runs.
+private final class SavedStep: Sendable {
+    let value: Atomic<Int>
+    init(_ step: Int) { value = Atomic(step) }
 }
 
 /// The progress bar on stderr: rewritten in place on a terminal, one line every `every` steps otherwise.

@@ -103,7 +103,7 @@ import Testing
         let inputs: [[Int32]] = (0..<3).map { (s: Int) -> [Int32] in (0..<16).map { (i: Int) -> Int32 in Int32((i * 37 + s * 11) % 256) } }
         func collect(_ provider: TeacherTargetProvider) throws -> [[[TeacherProbability]]] {
             try (0..<3).map { step in
-                guard case .sparse(let rows) = try provider.targets(step: step, inputs: inputs[step], batch: 2, sequence: 8) else { return [] }
+                guard case .sparse(let rows) = try provider.targets(step: step, inputs: inputs[step], rows: 0..<2, sequence: 8) else { return [] }
                 return rows
             }
         }

@@ -72,9 +72,11 @@ public final class Teacher: @unchecked Sendable {
     }
 
     /// For every position of a batch, `samples` tokens drawn from the teacher's softmax(z / temperature),
-    /// with generators seeded by (seed, step, position) (see `TeacherSampling.generator`).
+    /// with generators seeded by (seed, step, position) (see `TeacherSampling.generator`). The inputs are
+    /// rows `firstRow`… of the step's batch (a rank's share), and the position counts from the batch's first row,
+    /// so a row's samples do not depend on which rank draws them.
     public func sampledTargets(inputs: [Int32], batch: Int, sequence: Int, temperature: Float, samples: Int,
-                               seed: UInt64, step: Int) throws -> [[SampledToken]] {
+                               seed: UInt64, step: Int, firstRow: Int = 0) throws -> [[SampledToken]] {
         let vocab = model.config.vocabularySize
         var out = [[SampledToken]](repeating: [], count: batch * sequence)
         for b in 0..<batch {
@@ -84,7 +86,7 @@ public final class Teacher: @unchecked Sendable {
                     let scratch = self.weights + thread * vocab
                     for t in range {
                         let position = b * sequence + t
-                        var rng = TeacherSampling.generator(seed: seed, step: step, position: position)
+                        var rng = TeacherSampling.generator(seed: seed, step: step, position: firstRow * sequence + position)
                         results[position] = rows[t].withUnsafeBufferPointer {
                             TeacherSampling.sample(logits: $0.baseAddress!, count: vocab, temperature: temperature,
                                                    samples: samples, rng: &rng, weights: scratch)

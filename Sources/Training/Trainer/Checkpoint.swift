@@ -58,6 +58,25 @@ public enum Checkpoint {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw TrainerError.io(path: path, operation: "read", errno: errno)
         }
+        return try decode(data, path: path)
+    }
+
+    /// Reads a checkpoint on rank 0 of `group` and hands its bytes to the other ranks, which need not see
+    /// the file (the machines of a job need not share a file system).
+    public static func read(path: String, group: ProcessGroup) throws -> (state: TrainingState, parameters: [Float], m: [Float], v: [Float]) {
+        guard group.size > 1 else { return try read(path: path) }
+        var bytes: [UInt8] = []
+        if group.isRoot {
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw TrainerError.io(path: path, operation: "read", errno: errno)
+            }
+            bytes = [UInt8](data)
+        }
+        return try decode(Data(try group.broadcast(bytes)), path: path)
+    }
+
+    /// Decodes the bytes of the checkpoint file `path`.
+    public static func decode(_ data: Data, path: String) throws -> (state: TrainingState, parameters: [Float], m: [Float], v: [Float]) {
         guard data.count >= 12, [UInt8](data.prefix(8)) == magic else {
             throw TrainerError.checkpointFormat(path: path, offset: 0, expected: "magic USCKPT01",
                                                 found: data.prefix(8).map { String(format: "%02x", $0) }.joined())

@@ -15,14 +15,18 @@ public final class InterruptFlag: @unchecked Sendable {
 
     public init() {}
 
-    /// Starts catching SIGINT (and SIGTERM).
-    public func install() {
+    /// Starts catching SIGINT (and SIGTERM); `onSignal` also runs for each one (off the main thread, so it
+    /// runs even while the main thread waits in a collective for a rank that has died).
+    public func install(onSignal: (@Sendable (Int32) -> Void)? = nil) {
         signal(SIGINT, SIG_IGN)
         signal(SIGTERM, SIG_IGN)
         let queue = DispatchQueue(label: "understudy.interrupt")
         for number in [SIGINT, SIGTERM] {
             let s = DispatchSource.makeSignalSource(signal: number, queue: queue)
-            s.setEventHandler { [weak self] in self?.raise() }
+            s.setEventHandler { [weak self] in
+                self?.raise()
+                onSignal?(number)
+            }
             s.resume()
             sources.append(s)
         }

@@ -4,6 +4,7 @@ import Model
 
 /// The knobs of a training run (stored in checkpoints so `resume` continues with the same ones).
 public struct TrainingOptions: Codable, Sendable, Equatable {
+    /// Sequences per step, over all ranks of a data-parallel job (each rank computes `batch / ranks` of them).
     public var batch: Int
     public var sequence: Int
     public var schedule: LearningRateSchedule
@@ -33,36 +34,52 @@ public struct StepResult: Sendable {
     public var learningRate: Float
     public var gradientNorm: Float
     public var seconds: Double
+    /// Of `seconds`, the time spent summing gradients over the ranks (0 for a single process).
+    public var exchangeSeconds: Double = 0
 }
 
 /// Runs optimisation steps of a `LlamaTrainingModel` on windows of a token stream, and saves/resumes.
+///
+/// In a data-parallel job (`group` of several ranks) every rank holds the whole model and computes its own
+/// rows of each step's batch; the gradients are summed over the ranks before AdamW, so every rank takes the
+/// same step that one process with the whole batch would take.
 public final class Trainer: @unchecked Sendable {
     public let model: LlamaTrainingModel
     public let optimizer: AdamW
     public let data: any TrainingBatchSource
     public let options: TrainingOptions
+    public let group: ProcessGroup
     /// Steps completed.
     public private(set) var step = 0
 
-    /// A fresh run: parameters from `RandomLlamaWeights` with the options' seed.
+    /// This rank's rows of every step's batch of `options.batch` sequences.
+    public var rows: Range<Int> { (group.rank * model.batch)..<((group.rank + 1) * model.batch) }
+    /// Tokens per step over all ranks.
+    public var tokensPerStep: Int { options.batch * options.sequence }
+
+    /// A fresh run: parameters from `RandomLlamaWeights` with the options' seed (the same on every rank).
     public init(config: LlamaConfig, tiedOutput: Bool, data: any TrainingBatchSource, options: TrainingOptions, threads: Int,
-                initScale: Float = 0.02) throws {
-        model = try LlamaTrainingModel(config: config, tiedOutput: tiedOutput, batch: options.batch,
+                initScale: Float = 0.02, group: ProcessGroup = .single) throws {
+        model = try LlamaTrainingModel(config: config, tiedOutput: tiedOutput, batch: try Self.share(of: options.batch, group: group),
                                        sequence: options.sequence, threads: threads)
         let weights = RandomLlamaWeights(config: config, seed: options.seed, scale: initScale)
         model.loadParameters(weights.tensor)
         optimizer = AdamW(layout: model.layout, weightDecay: options.weightDecay, maxGradientNorm: options.maxGradientNorm)
         self.data = data
         self.options = options
+        self.group = group
     }
 
-    /// Continues the run saved at `checkpointPath`; `totalSteps` may extend the schedule.
-    public init(resumingFrom checkpointPath: String, data: any TrainingBatchSource, threads: Int, totalSteps: Int? = nil) throws {
-        let saved = try Checkpoint.read(path: checkpointPath)
+    /// Continues the run saved at `checkpointPath` (read by rank 0 and sent to the others); `totalSteps` may
+    /// extend the schedule. The job may have another number of ranks than the one that saved it, as long as
+    /// it divides the batch.
+    public init(resumingFrom checkpointPath: String, data: any TrainingBatchSource, threads: Int, totalSteps: Int? = nil,
+                group: ProcessGroup = .single) throws {
+        let saved = try Checkpoint.read(path: checkpointPath, group: group)
         var options = saved.state.options
         if let totalSteps { options.schedule.totalSteps = totalSteps }
         model = try LlamaTrainingModel(config: saved.state.config, tiedOutput: saved.state.tiedOutput,
-                                       batch: options.batch, sequence: options.sequence, threads: threads)
+                                       batch: try Self.share(of: options.batch, group: group), sequence: options.sequence, threads: threads)
         guard model.layout.totalCount == saved.state.parameterCount else {
             throw TrainerError.checkpointMismatch(path: checkpointPath, what: "parameter count",
                                                   expected: "\(model.layout.totalCount)", found: "\(saved.state.parameterCount)")
@@ -74,7 +91,14 @@ public final class Trainer: @unchecked Sendable {
         optimizer.stepCount = saved.state.optimizerSteps
         self.data = data
         self.options = options
+        self.group = group
         step = saved.state.step
+    }
+
+    /// Each rank's number of sequences per step.
+    private static func share(of batch: Int, group: ProcessGroup) throws -> Int {
+        guard batch % group.size == 0 else { throw ParallelError.batchNotDivisible(batch: batch, ranks: group.size) }
+        return batch / group.size
     }
 
     /// One step: batch `step` of the data, forward, backward, clip, AdamW.
@@ -83,34 +107,69 @@ public final class Trainer: @unchecked Sendable {
     }
 
     /// One distillation step: like `trainStep()`, with the loss α·T²·KL(teacher_T ‖ student_T) + (1−α)·CE
-    /// against `teacher`'s targets for this step's batch (the teacher's time counts in `seconds`).
+    /// against `teacher`'s targets for this rank's rows of the step's batch (the teacher's time counts in `seconds`).
     public func trainStep(distillingFrom teacher: TeacherTargetProvider) throws -> StepResult {
         try step { inputs, targets in
-            let soft = try teacher.targets(step: step, inputs: inputs, batch: options.batch, sequence: options.sequence)
+            let soft = try teacher.targets(step: step, inputs: inputs, rows: rows, sequence: options.sequence)
             return try model.forward(inputs: inputs, targets: targets, teacher: soft, settings: teacher.record.settings)
         }
     }
 
     private func step(loss forward: (_ inputs: [Int32], _ targets: [Int32]) throws -> Float) throws -> StepResult {
         let start = DispatchTime.now().uptimeNanoseconds
-        let (inputs, targets) = data.batch(step: step, batch: options.batch, sequence: options.sequence)
-        let loss = try forward(inputs, targets)
+        let (inputs, targets) = data.batch(step: step, batch: options.batch, rows: rows, sequence: options.sequence)
+        var loss = try forward(inputs, targets)
         model.backward()
+        var exchangeSeconds = 0.0
+        if group.size > 1 {
+            let exchangeStart = DispatchTime.now().uptimeNanoseconds
+            loss = try combineRanks(loss: loss, targets: targets)
+            exchangeSeconds = Double(DispatchTime.now().uptimeNanoseconds - exchangeStart) / 1e9
+        }
         let lr = options.schedule.rate(at: step)
         let norm = optimizer.step(parameters: model.parameters, gradients: model.gradients, lr: lr, pool: model.pool)
         step += 1
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        return StepResult(step: step, loss: loss, learningRate: lr, gradientNorm: norm, seconds: seconds)
+        return StepResult(step: step, loss: loss, learningRate: lr, gradientNorm: norm, seconds: seconds, exchangeSeconds: exchangeSeconds)
     }
 
-    /// Mean loss over the first `batches` batches of `heldOut`, without changing anything.
-    public func evaluate(_ heldOut: any TrainingBatchSource, batches: Int) throws -> Float {
-        var total: Float = 0
-        for i in 0..<batches {
-            let (inputs, targets) = heldOut.batch(step: i, batch: options.batch, sequence: options.sequence)
-            total += try model.forward(inputs: inputs, targets: targets)
+    /// Turns this rank's loss and gradients, means over its own counted positions, into the means over the
+    /// counted positions of the whole batch (what one process with the whole batch computes): each rank
+    /// weights its gradients by its share of the positions, then the ranks sum them. Returns the batch's loss.
+    private func combineRanks(loss: Float, targets: [Int32]) throws -> Float {
+        let counted = Double(targets.reduce(0) { $0 + ($1 >= 0 ? 1 : 0) })
+        let totals = try group.sum([Double(loss) * counted, counted])
+        guard totals[1] > 0 else { return 0 }   // no rank has a target: every gradient is already 0
+        let weight = Float(counted / totals[1])
+        let gradients = model.gradients
+        model.pool.parallelFor(model.layout.totalCount) { range, _ in
+            for i in range { gradients[i] *= weight }
         }
-        return total / Float(max(1, batches))
+        try group.sum(gradients, count: model.layout.totalCount)
+        return Float(totals[0] / totals[1])
+    }
+
+    /// Mean loss over the first `batches` batches of `heldOut`, without changing anything (every rank of a
+    /// data-parallel job takes part, each on its rows).
+    public func evaluate(_ heldOut: any TrainingBatchSource, batches: Int) throws -> Float {
+        guard group.size > 1 else {
+            var total: Float = 0
+            for i in 0..<batches {
+                let (inputs, targets) = heldOut.batch(step: i, batch: options.batch, sequence: options.sequence)
+                total += try model.forward(inputs: inputs, targets: targets)
+            }
+            return total / Float(max(1, batches))
+        }
+        // Per batch, the loss weighted by this rank's counted positions, and that count.
+        var sums: [Double] = []
+        for i in 0..<batches {
+            let (inputs, targets) = heldOut.batch(step: i, batch: options.batch, rows: rows, sequence: options.sequence)
+            let counted = Double(targets.reduce(0) { $0 + ($1 >= 0 ? 1 : 0) })
+            sums += [Double(try model.forward(inputs: inputs, targets: targets)) * counted, counted]
+        }
+        let totals = try group.sum(sums)
+        let means = (0..<batches).map { totals[2 * $0 + 1] > 0 ? totals[2 * $0] / totals[2 * $0 + 1] : 0 }
+        return Float(means.reduce(0, +) / Double(max(1, batches)))
     }
 
     /// Saves parameters, AdamW state, step and options atomically to `path`.
