@@ -87,6 +87,30 @@ def count_dirs(directory):
           (understudy-test-fail "choosing %S inserted nothing" choice))
         (message "   line after choosing the first: %S" line)))))
 
+;; Eglot 1.9 cannot resolve a code action's edit, so the server offers each action as a command; running
+;; it (as Eglot's own menu does) must end with the server's workspace/applyEdit changing the buffer.
+(understudy-test-define-check "eglot-code-actions on a region applies an edit"
+  (goto-char (point-min))
+  (search-forward "def count_files")
+  (let* ((begin (line-beginning-position)) (end (line-end-position))
+         (before (buffer-string))
+         (actions (eglot-code-actions begin end "refactor.rewrite"))
+         (titles (mapcar (lambda (a) (plist-get a :title)) actions))
+         (action (cl-find "Continue from here" actions :key (lambda (a) (plist-get a :title)) :test #'equal)))
+    (unless action (understudy-test-fail "no \"Continue from here\" among %S" titles))
+    (unless (plist-get action :command) (understudy-test-fail "the action carries no command: %S" action))
+    (message "   offered: %S" titles)
+    ;; Eglot asks before applying a server's edit; a user answers y, batch mode cannot.
+    (let ((eglot-confirm-server-initiated-edits nil))
+      (eglot--read-execute-code-action (list action) (eglot-current-server) "refactor.rewrite"))
+    (understudy-test-wait "the edit to arrive" (lambda () (not (equal (buffer-string) before))) 60)
+    (let* ((kept (- end (point-min))) (tail (- (length before) kept))
+           (added (substring (buffer-string) kept (- (length (buffer-string)) tail))))
+      (unless (and (string-prefix-p (substring before 0 kept) (buffer-string))
+                   (string-suffix-p (substring before kept) (buffer-string)))
+        (understudy-test-fail "the edit changed more than it inserted at the region's end: %S" (buffer-string)))
+      (message "   inserted at the region's end: %S" added))))
+
 (defun understudy-test-main (binary model)
   "Run every check against `BINARY serve --model MODEL'; exit 0 when all pass."
   (let* ((directory (make-temp-file "understudy-eglot-" t))
