@@ -13,8 +13,8 @@ let matmulTileFloats = 65_536
 /// exactly one BLAS thread per pool thread (OpenBLAS is set to one thread by the pool).
 public func matmul(_ w: WeightMatrix, _ x: UnsafePointer<Float>, batch n: Int, into y: UnsafeMutablePointer<Float>, pool: ThreadPool) {
     guard n > 0, w.rows > 0 else { return }
-    precondition([.f32, .f16, .q8_0, .q4_0].contains(w.type),
-                 "matmul: unsupported weight type \(w.type); expected F32, F16, Q8_0 or Q4_0")
+    precondition(GGMLType.computeTypes.contains(w.type),
+                 "matmul: unsupported weight type \(w.type); expected one of \(GGMLType.computeTypes)")
     let rows = w.rows, cols = w.cols
     let work = n * rows * cols
     let threads = work >= 1 << 20 ? pool.threadCount : 1

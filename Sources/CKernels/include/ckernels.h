@@ -43,6 +43,34 @@ void ck_gemm_q4_0_vnni(const void *w, size_t row_bytes, size_t row_begin, size_t
                        const void *xq, const float *x_scales, const int32_t *x_starts, size_t n, size_t blocks,
                        float *y, size_t ldy, void *pack);
 
+// ---- The other ggml types (matvec_quants.c) ----
+// Q4_1 = fp16 d, fp16 m, 16 bytes of nibbles; Q5_0 = fp16 d, 32 fifth bits, nibbles; Q5_1 = fp16 d, fp16 m,
+// fifth bits, nibbles; Q4_K/Q5_K/Q6_K = ggml's 256-element super-blocks (see BlockDequantization.swift).
+// Activations: Q8_1 = fp16 d, fp16 d * Σq, 32 int8 (for Q4_1, Q5_1); Q8_0 (for Q5_0); Q8_K = float d,
+// 256 int8, 16 int16 sums of 16 (for the K-quants). `blocks` counts the weight row's blocks.
+
+/// Quantizes `count` activations (a multiple of 32) to Q8_1: Q8_0's rounding, plus the half d * Σq.
+void ck_quantize_activations_q8_1(const float *x, void *dst, size_t count);
+
+/// Quantizes `count` activations (a multiple of 256) to Q8_K as ggml does: d = -m / 127 for the signed
+/// element m of largest magnitude, q = min(127, round-half-even(x * -127 / m)), and the sum of each 16.
+void ck_quantize_activations_q8_k(const float *x, void *dst, size_t count);
+
+/// y[r] = dot(row r of w, x) for Q4_1 rows and Q8_1 activations.
+void ck_matvec_q4_1(const void *w, size_t row_bytes, size_t row_begin, size_t row_end, const void *x, size_t blocks, float *y);
+/// The same for Q5_0 rows and Q8_0 activations.
+void ck_matvec_q5_0(const void *w, size_t row_bytes, size_t row_begin, size_t row_end, const void *x, size_t blocks, float *y);
+/// The same for Q5_1 rows and Q8_1 activations.
+void ck_matvec_q5_1(const void *w, size_t row_bytes, size_t row_begin, size_t row_end, const void *x, size_t blocks, float *y);
+/// The same for Q4_K rows and Q8_K activations (`blocks` super-blocks of 256).
+void ck_matvec_q4_k(const void *w, size_t row_bytes, size_t row_begin, size_t row_end, const void *x, size_t blocks, float *y);
+/// The same for Q5_K rows and Q8_K activations.
+void ck_matvec_q5_k(const void *w, size_t row_bytes, size_t row_begin, size_t row_end, const void *x, size_t blocks, float *y);
+/// The same for Q6_K rows and Q8_K activations.
+void ck_matvec_q6_k(const void *w, size_t row_bytes, size_t row_begin, size_t row_end, const void *x, size_t blocks, float *y);
+/// y[r] = dot(row r of w, x) for BF16 rows of `count` elements and f32 x.
+void ck_matvec_bf16(const void *w, size_t row_bytes, size_t row_begin, size_t row_end, const float *x, size_t count, float *y);
+
 /// 1 when the AVX2 paths were compiled in, 0 for the portable fallback.
 int ck_has_avx2(void);
 

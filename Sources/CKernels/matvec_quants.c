@@ -1,0 +1,367 @@
+// Single-token dot products for the types beyond Q8_0/Q4_0: Q4_1 and Q5_1 against Q8_1 activations,
+// Q5_0 against Q8_0, the K-quants (Q4_K, Q5_K, Q6_K) against Q8_K, and BF16 against f32. Each block's
+// integer products come from vpmaddubsw (unsigned weight codes x signed activations) and are scaled once
+// per block; constant offsets in the codes (Q5_0's 16, Q6_K's 32) and the mins of Q4_1/Q5_1/Q4_K/Q5_K are
+// taken off through the activation block sums, as ggml does. Without AVX2 the same sums run as scalar C.
+#include "ckernels.h"
+#include "ck_internal.h"
+
+#if CK_AVX2
+// Sum of 32 unsigned x signed byte products as 8 int32 (each code <= 63, so the pair sums fit int16).
+static inline __m256i udot_i32(__m256i u, __m256i s) {
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
+}
+
+// The 32 low nibbles (elements 0..15) then high nibbles (elements 16..31) of 16 bytes.
+static inline __m256i nibbles32(const uint8_t *q) {
+    const __m128i packed = _mm_loadu_si128((const __m128i *)q);
+    return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(packed, 4), packed), _mm256_set1_epi8(0x0f));
+}
+
+// 0x10 in byte j where bit j of the little-endian word at p is set.
+static inline __m256i fifth_bits(const uint8_t *p) {
+    uint32_t bits;
+    memcpy(&bits, p, 4);
+    // Byte j gets byte j / 8 of the word, then keeps only bit j % 8.
+    const __m256i spread = _mm256_shuffle_epi8(_mm256_set1_epi32((int)bits),
+        _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3));
+    const __m256i bit = _mm256_set1_epi64x((long long)0x8040201008040201ULL);
+    return _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit), _mm256_set1_epi8(0x10));
+}
+#endif
+
+// ---- Activations ----
+
+void ck_quantize_activations_q8_1(const float *x, void *dst, size_t count) {
+    // Q8_0's values (the same rounding as ck_quantize_activations_q8_0), then the half sum d * Σq.
+    uint8_t *out = (uint8_t *)dst;
+    uint8_t block[34];
+    for (size_t b = 0; b < count / 32; b++, x += 32, out += 36) {
+        ck_quantize_activations_q8_0(x, block, 32);
+        int sum = 0;
+        for (int j = 0; j < 32; j++) sum += (int8_t)block[2 + j];
+        const uint16_t s = ck_float_to_half(ck_half_to_float(block) * (float)sum);
+        memcpy(out, block, 2);
+        memcpy(out + 2, &s, 2);
+        memcpy(out + 4, block + 2, 32);
+    }
+}
+
+void ck_quantize_activations_q8_k(const float *x, void *dst, size_t count) {
+    uint8_t *out = (uint8_t *)dst;
+    for (size_t b = 0; b < count / 256; b++, x += 256, out += 292) {
+        float amax = 0, m = 0;
+        for (int j = 0; j < 256; j++) {
+            const float a = fabsf(x[j]);
+            if (a > amax) { amax = a; m = x[j]; }
+        }
+        if (amax == 0) {
+            memset(out, 0, 292);
+            continue;
+        }
+        const float iscale = -127.f / m;
+        int8_t *q = (int8_t *)(out + 4);
+        for (int j = 0; j < 256; j++) {
+            const float v = nearbyintf(iscale * x[j]);
+            q[j] = (int8_t)(v > 127.f ? 127 : v < -128.f ? -128 : (int)v);
+        }
+        for (int g = 0; g < 16; g++) {
+            int sum = 0;
+            for (int j = 0; j < 16; j++) sum += q[16 * g + j];
+            const int16_t s = (int16_t)sum;
+            memcpy(out + 260 + 2 * g, &s, 2);
+        }
+        const float d = 1 / iscale;
+        memcpy(out, &d, 4);
+    }
+}
+
+// ---- Q4_1 / Q5_1 (x Q8_1) and Q5_0 (x Q8_0) ----
+
+static float dot_q4_1(const uint8_t *w, const uint8_t *x, size_t blocks) {
+    float mins = 0;
+#if CK_AVX2
+    __m256 acc = _mm256_setzero_ps();
+    for (size_t i = 0; i < blocks; i++, w += 20, x += 36) {
+        const __m256 d = _mm256_set1_ps(ck_half_to_float(w) * ck_half_to_float(x));
+        mins += ck_half_to_float(w + 2) * ck_half_to_float(x + 2);
+        const __m256i p = udot_i32(nibbles32(w + 4), _mm256_loadu_si256((const __m256i *)(x + 4)));
+        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc);
+    }
+    return ck_hsum(acc) + mins;
+#else
+    float sum = 0;
+    for (size_t i = 0; i < blocks; i++, w += 20, x += 36) {
+        int s = 0;
+        for (int j = 0; j < 16; j++) s += (w[4 + j] & 0x0f) * (int8_t)x[4 + j] + (w[4 + j] >> 4) * (int8_t)x[20 + j];
+        sum += (float)s * ck_half_to_float(w) * ck_half_to_float(x);
+        mins += ck_half_to_float(w + 2) * ck_half_to_float(x + 2);
+    }
+    return sum + mins;
+#endif
+}
+
+static inline int code5(const uint8_t *bits_and_nibbles, int j) {
+    uint32_t h;
+    memcpy(&h, bits_and_nibbles, 4);
+    const uint8_t byte = bits_and_nibbles[4 + (j & 15)];
+    return (j < 16 ? byte & 0x0f : byte >> 4) | (int)(((h >> j) & 1) << 4);
+}
+
+static float dot_q5_0(const uint8_t *w, const uint8_t *x, size_t blocks) {
+#if CK_AVX2
+    __m256 acc = _mm256_setzero_ps();
+    for (size_t i = 0; i < blocks; i++, w += 22, x += 34) {
+        const __m256 d = _mm256_set1_ps(ck_half_to_float(w) * ck_half_to_float(x));
+        const __m256i xs = _mm256_loadu_si256((const __m256i *)(x + 2));
+        const __m256i codes = _mm256_or_si256(nibbles32(w + 6), fifth_bits(w + 2));
+        // (q - 16) · x = q · x - 16 Σx, with Σx from the same vpmaddubsw on a vector of 16s.
+        const __m256i p = _mm256_sub_epi32(udot_i32(codes, xs), udot_i32(_mm256_set1_epi8(16), xs));
+        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc);
+    }
+    return ck_hsum(acc);
+#else
+    float sum = 0;
+    for (size_t i = 0; i < blocks; i++, w += 22, x += 34) {
+        int s = 0;
+        for (int j = 0; j < 32; j++) s += (code5(w + 2, j) - 16) * (int8_t)x[2 + j];
+        sum += (float)s * ck_half_to_float(w) * ck_half_to_float(x);
+    }
+    return sum;
+#endif
+}
+
+static float dot_q5_1(const uint8_t *w, const uint8_t *x, size_t blocks) {
+    float mins = 0;
+#if CK_AVX2
+    __m256 acc = _mm256_setzero_ps();
+    for (size_t i = 0; i < blocks; i++, w += 24, x += 36) {
+        const __m256 d = _mm256_set1_ps(ck_half_to_float(w) * ck_half_to_float(x));
+        mins += ck_half_to_float(w + 2) * ck_half_to_float(x + 2);
+        const __m256i codes = _mm256_or_si256(nibbles32(w + 8), fifth_bits(w + 4));
+        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(udot_i32(codes, _mm256_loadu_si256((const __m256i *)(x + 4)))), acc);
+    }
+    return ck_hsum(acc) + mins;
+#else
+    float sum = 0;
+    for (size_t i = 0; i < blocks; i++, w += 24, x += 36) {
+        int s = 0;
+        for (int j = 0; j < 32; j++) s += code5(w + 4, j) * (int8_t)x[4 + j];
+        sum += (float)s * ck_half_to_float(w) * ck_half_to_float(x);
+        mins += ck_half_to_float(w + 2) * ck_half_to_float(x + 2);
+    }
+    return sum + mins;
+#endif
+}
+
+// ---- K-quants (x Q8_K: float d at 0, int8 q[256] at 4, int16 sums of 16 at 260) ----
+
+// Σ over sub-blocks of min_k times the sum of sub-block k's 32 activations.
+static inline int kquant_min_sum(const uint8_t *x, const int *mins) {
+    int16_t sums[16];
+    memcpy(sums, x + 260, 32);
+    int total = 0;
+    for (int k = 0; k < 8; k++) total += mins[k] * (sums[2 * k] + sums[2 * k + 1]);
+    return total;
+}
+
+static float dot_q4_k(const uint8_t *w, const uint8_t *x, size_t blocks) {
+    float total = 0;
+#if CK_AVX2
+    __m256 acc = _mm256_setzero_ps();
+#endif
+    for (size_t i = 0; i < blocks; i++, w += 144, x += 292) {
+        float dx;
+        memcpy(&dx, x, 4);
+        int scales[8], mins[8];
+        for (int k = 0; k < 8; k++) ck_kquant_scale_min(w + 4, k, &scales[k], &mins[k]);
+        total -= dx * ck_half_to_float(w + 2) * (float)kquant_min_sum(x, mins);
+        const uint8_t *q = w + 16;
+        const int8_t *xs = (const int8_t *)(x + 4);
+#if CK_AVX2
+        __m256i sumi = _mm256_setzero_si256();
+        for (int j = 0; j < 4; j++) {
+            const __m256i bytes = _mm256_loadu_si256((const __m256i *)(q + 32 * j));
+            const __m256i lo = _mm256_and_si256(bytes, _mm256_set1_epi8(0x0f));
+            const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(bytes, 4), _mm256_set1_epi8(0x0f));
+            const __m256i plo = _mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)(xs + 64 * j)));
+            const __m256i phi = _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(xs + 64 * j + 32)));
+            sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(plo, _mm256_set1_epi16((short)scales[2 * j])));
+            sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(phi, _mm256_set1_epi16((short)scales[2 * j + 1])));
+        }
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(dx * ck_half_to_float(w)), _mm256_cvtepi32_ps(sumi), acc);
+#else
+        int sumi = 0;
+        for (int k = 0; k < 8; k++) {
+            int s = 0;
+            for (int l = 0; l < 32; l++) {
+                const uint8_t byte = q[32 * (k / 2) + l];
+                s += (k % 2 == 0 ? byte & 0x0f : byte >> 4) * xs[32 * k + l];
+            }
+            sumi += scales[k] * s;
+        }
+        total += dx * ck_half_to_float(w) * (float)sumi;
+#endif
+    }
+#if CK_AVX2
+    total += ck_hsum(acc);
+#endif
+    return total;
+}
+
+static float dot_q5_k(const uint8_t *w, const uint8_t *x, size_t blocks) {
+    float total = 0;
+#if CK_AVX2
+    __m256 acc = _mm256_setzero_ps();
+#endif
+    for (size_t i = 0; i < blocks; i++, w += 176, x += 292) {
+        float dx;
+        memcpy(&dx, x, 4);
+        int scales[8], mins[8];
+        for (int k = 0; k < 8; k++) ck_kquant_scale_min(w + 4, k, &scales[k], &mins[k]);
+        total -= dx * ck_half_to_float(w + 2) * (float)kquant_min_sum(x, mins);
+        const uint8_t *qh = w + 16, *q = w + 48;
+        const int8_t *xs = (const int8_t *)(x + 4);
+#if CK_AVX2
+        const __m256i high = _mm256_loadu_si256((const __m256i *)qh);
+        __m256i sumi = _mm256_setzero_si256();
+        for (int j = 0; j < 4; j++) {
+            const __m256i bytes = _mm256_loadu_si256((const __m256i *)(q + 32 * j));
+            const __m256i bit_lo = _mm256_set1_epi8((char)(1 << (2 * j))), bit_hi = _mm256_set1_epi8((char)(2 << (2 * j)));
+            const __m256i sixteen = _mm256_set1_epi8(0x10);
+            const __m256i lo = _mm256_or_si256(_mm256_and_si256(bytes, _mm256_set1_epi8(0x0f)),
+                _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(high, bit_lo), bit_lo), sixteen));
+            const __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(bytes, 4), _mm256_set1_epi8(0x0f)),
+                _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(high, bit_hi), bit_hi), sixteen));
+            const __m256i plo = _mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)(xs + 64 * j)));
+            const __m256i phi = _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(xs + 64 * j + 32)));
+            sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(plo, _mm256_set1_epi16((short)scales[2 * j])));
+            sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(phi, _mm256_set1_epi16((short)scales[2 * j + 1])));
+        }
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(dx * ck_half_to_float(w)), _mm256_cvtepi32_ps(sumi), acc);
+#else
+        int sumi = 0;
+        for (int k = 0; k < 8; k++) {
+            int s = 0;
+            for (int l = 0; l < 32; l++) {
+                const uint8_t byte = q[32 * (k / 2) + l];
+                const int code = (k % 2 == 0 ? byte & 0x0f : byte >> 4) | (((qh[l] >> k) & 1) << 4);
+                s += code * xs[32 * k + l];
+            }
+            sumi += scales[k] * s;
+        }
+        total += dx * ck_half_to_float(w) * (float)sumi;
+#endif
+    }
+#if CK_AVX2
+    total += ck_hsum(acc);
+#endif
+    return total;
+}
+
+static float dot_q6_k(const uint8_t *w, const uint8_t *x, size_t blocks) {
+    float total = 0;
+#if CK_AVX2
+    __m256 acc = _mm256_setzero_ps();
+#endif
+    for (size_t i = 0; i < blocks; i++, w += 210, x += 292) {
+        float dx;
+        memcpy(&dx, x, 4);
+        const int8_t *scales = (const int8_t *)(w + 192);
+        const int8_t *xs = (const int8_t *)(x + 4);
+        int16_t sums[16];
+        memcpy(sums, x + 260, 32);
+        // The codes are stored as q + 32: take 32 x (each sub-block's scale x its activation sum) off.
+        int offset = 0;
+        for (int g = 0; g < 16; g++) offset += scales[g] * sums[g];
+#if CK_AVX2
+        __m256i sumi = _mm256_set1_epi32(0);
+        for (int h = 0; h < 2; h++) {
+            const uint8_t *lo = w + 64 * h, *hi = w + 128 + 32 * h;
+            const __m256i l0 = _mm256_loadu_si256((const __m256i *)lo), l1 = _mm256_loadu_si256((const __m256i *)(lo + 32));
+            const __m256i top = _mm256_loadu_si256((const __m256i *)hi);
+            const __m256i m4 = _mm256_set1_epi8(0x0f), m2 = _mm256_set1_epi8(0x30);
+            __m256i codes[4];
+            codes[0] = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_and_si256(_mm256_slli_epi16(top, 4), m2));
+            codes[1] = _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_and_si256(_mm256_slli_epi16(top, 2), m2));
+            codes[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4), _mm256_and_si256(top, m2));
+            codes[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4), _mm256_and_si256(_mm256_srli_epi16(top, 2), m2));
+            for (int i4 = 0; i4 < 4; i4++) {
+                const int g = 8 * h + 2 * i4;  // the two 16-element sub-blocks of these 32 elements
+                const __m256i p = _mm256_maddubs_epi16(codes[i4], _mm256_loadu_si256((const __m256i *)(xs + 128 * h + 32 * i4)));
+                const __m256i sc = _mm256_set_m128i(_mm_set1_epi16(scales[g + 1]), _mm_set1_epi16(scales[g]));
+                sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p, sc));
+            }
+        }
+        const __m256 corrected = _mm256_cvtepi32_ps(_mm256_sub_epi32(sumi, _mm256_setr_epi32(32 * offset, 0, 0, 0, 0, 0, 0, 0)));
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(dx * ck_half_to_float(w + 208)), corrected, acc);
+#else
+        int sumi = 0;
+        for (int h = 0; h < 2; h++) {
+            const uint8_t *lo = w + 64 * h, *hi = w + 128 + 32 * h;
+            for (int i4 = 0; i4 < 4; i4++) {
+                for (int l = 0; l < 32; l++) {
+                    const uint8_t byte = lo[l + 32 * (i4 % 2)];
+                    const int code = (i4 < 2 ? byte & 0x0f : byte >> 4) | (((hi[l] >> (2 * i4)) & 3) << 4);
+                    const int e = 128 * h + 32 * i4 + l;
+                    sumi += scales[e / 16] * code * xs[e];
+                }
+            }
+        }
+        total += dx * ck_half_to_float(w + 208) * (float)(sumi - 32 * offset);
+#endif
+    }
+#if CK_AVX2
+    total += ck_hsum(acc);
+#endif
+    return total;
+}
+
+// ---- BF16 x f32 ----
+
+static float dot_bf16(const uint8_t *w, const float *x, size_t count) {
+    size_t i = 0;
+    float sum = 0;
+#if CK_AVX2
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+#define CK_BF16x8(off) _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(w + 2 * (off)))), 16))
+    for (; i + 32 <= count; i += 32) {
+        a0 = _mm256_fmadd_ps(CK_BF16x8(i), _mm256_loadu_ps(x + i), a0);
+        a1 = _mm256_fmadd_ps(CK_BF16x8(i + 8), _mm256_loadu_ps(x + i + 8), a1);
+        a2 = _mm256_fmadd_ps(CK_BF16x8(i + 16), _mm256_loadu_ps(x + i + 16), a2);
+        a3 = _mm256_fmadd_ps(CK_BF16x8(i + 24), _mm256_loadu_ps(x + i + 24), a3);
+    }
+    for (; i + 8 <= count; i += 8) a0 = _mm256_fmadd_ps(CK_BF16x8(i), _mm256_loadu_ps(x + i), a0);
+#undef CK_BF16x8
+    sum = ck_hsum(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+#endif
+    for (; i < count; i++) {
+        uint16_t h;
+        memcpy(&h, w + 2 * i, 2);
+        const uint32_t bits = (uint32_t)h << 16;
+        float v;
+        memcpy(&v, &bits, 4);
+        sum += v * x[i];
+    }
+    return sum;
+}
+
+#define CK_MATVEC(name, dot)                                                                          \
+    void name(const void *w, size_t row_bytes, size_t row_begin, size_t row_end, const void *x,       \
+              size_t blocks, float *y) {                                                              \
+        const uint8_t *base = (const uint8_t *)w;                                                     \
+        for (size_t r = row_begin; r < row_end; r++) y[r] = dot(base + r * row_bytes, (const uint8_t *)x, blocks); \
+    }
+
+CK_MATVEC(ck_matvec_q4_1, dot_q4_1)
+CK_MATVEC(ck_matvec_q5_0, dot_q5_0)
+CK_MATVEC(ck_matvec_q5_1, dot_q5_1)
+CK_MATVEC(ck_matvec_q4_k, dot_q4_k)
+CK_MATVEC(ck_matvec_q5_k, dot_q5_k)
+CK_MATVEC(ck_matvec_q6_k, dot_q6_k)
+
+void ck_matvec_bf16(const void *w, size_t row_bytes, size_t row_begin, size_t row_end, const float *x,
+                    size_t count, float *y) {
+    const uint8_t *base = (const uint8_t *)w;
+    for (size_t r = row_begin; r < row_end; r++) y[r] = dot_bf16(base + r * row_bytes, x, count);
+}
