@@ -71,6 +71,32 @@ void ck_matvec_q6_k(const void *w, size_t row_bytes, size_t row_begin, size_t ro
 /// y[r] = dot(row r of w, x) for BF16 rows of `count` elements and f32 x.
 void ck_matvec_bf16(const void *w, size_t row_bytes, size_t row_begin, size_t row_end, const float *x, size_t count, float *y);
 
+// ---- Batch products for those types (gemm_quants_vnni.c) ----
+
+/// ggml's type ids, as ck_gemm_vnni takes them.
+enum { CK_TYPE_Q4_1 = 3, CK_TYPE_Q5_0 = 6, CK_TYPE_Q5_1 = 7, CK_TYPE_Q4_K = 12, CK_TYPE_Q5_K = 13, CK_TYPE_Q6_K = 14 };
+/// How ck_batch_activations rounds: Q8_0's CPU rounding per 32 (for Q5_0), the same with Q8_1's half sums
+/// (for Q4_1, Q5_1), or Q8_K per 256 (for the K-quants): each as the single-token kernels quantize x.
+enum { CK_ACTIVATIONS_Q8_0 = 0, CK_ACTIVATIONS_Q8_1 = 1, CK_ACTIVATIONS_Q8_K = 2 };
+
+/// Quantizes n rows of `cols` activations (a multiple of 32, of 256 for Q8_K) for ck_gemm_vnni: the int8
+/// values of all rows in order, and for each block of 32 (row-major) its scale, the sum of its values,
+/// the sums of its two halves of 16, and the term its weights' mins are multiplied with (scale x sum,
+/// rounded to half precision for Q8_1).
+void ck_batch_activations(const float *x, size_t n, size_t cols, int kind, int8_t *q, float *scales,
+                          int32_t *sums, int32_t *half_sums, float *min_terms);
+
+/// Scratch bytes ck_gemm_vnni needs per thread for eight repacked weight rows of `blocks` blocks of 32.
+size_t ck_gemm_pack_bytes(size_t blocks);
+
+/// Y[c * ldy + r] = dot(weight row r, activation row c) for r in [row_begin, row_end) and c < n, for weight
+/// rows of ggml type `type` (a CK_TYPE_*) holding `blocks` blocks of 32 elements, and activations from
+/// ck_batch_activations. Equal to the matching ck_matvec_* on each row up to float summation order.
+/// Needs ck_has_vnni(); `pack` is 32-byte aligned scratch of ck_gemm_pack_bytes(blocks).
+void ck_gemm_vnni(int type, const void *w, size_t row_bytes, size_t row_begin, size_t row_end,
+                  const int8_t *xq, const float *x_scales, const int32_t *x_sums, const int32_t *x_half_sums,
+                  const float *x_min_terms, size_t n, size_t blocks, float *y, size_t ldy, void *pack);
+
 /// 1 when the AVX2 paths were compiled in, 0 for the portable fallback.
 int ck_has_avx2(void);
 
