@@ -78,19 +78,29 @@ void ck_quantize_activations_q8_k(const float *x, void *dst, size_t count) {
 
 // ---- Q4_1 / Q5_1 (x Q8_1) and Q5_0 (x Q8_0) ----
 
+#if CK_AVX2
+// (d_w * d_x, m_w * s_x) from the two adjacent halves (d, m) of a weight block and (d, s) of a Q8_1 block.
+static inline __m128 scale_and_min(const uint8_t *w, const uint8_t *x) {
+    int32_t a, b;
+    memcpy(&a, w, 4);
+    memcpy(&b, x, 4);
+    return _mm_mul_ps(_mm_cvtph_ps(_mm_cvtsi32_si128(a)), _mm_cvtph_ps(_mm_cvtsi32_si128(b)));
+}
+#endif
+
 static float dot_q4_1(const uint8_t *w, const uint8_t *x, size_t blocks) {
-    float mins = 0;
 #if CK_AVX2
     __m256 acc = _mm256_setzero_ps();
+    __m128 mins = _mm_setzero_ps();
     for (size_t i = 0; i < blocks; i++, w += 20, x += 36) {
-        const __m256 d = _mm256_set1_ps(ck_half_to_float(w) * ck_half_to_float(x));
-        mins += ck_half_to_float(w + 2) * ck_half_to_float(x + 2);
+        const __m128 dm = scale_and_min(w, x);
+        mins = _mm_add_ps(mins, dm);
         const __m256i p = udot_i32(nibbles32(w + 4), _mm256_loadu_si256((const __m256i *)(x + 4)));
-        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc);
+        acc = _mm256_fmadd_ps(_mm256_broadcastss_ps(dm), _mm256_cvtepi32_ps(p), acc);
     }
-    return ck_hsum(acc) + mins;
+    return ck_hsum(acc) + _mm_cvtss_f32(_mm_movehdup_ps(mins));
 #else
-    float sum = 0;
+    float sum = 0, mins = 0;
     for (size_t i = 0; i < blocks; i++, w += 20, x += 36) {
         int s = 0;
         for (int j = 0; j < 16; j++) s += (w[4 + j] & 0x0f) * (int8_t)x[4 + j] + (w[4 + j] >> 4) * (int8_t)x[20 + j];
@@ -108,23 +118,24 @@ static inline int code5(const uint8_t *bits_and_nibbles, int j) {
     return (j < 16 ? byte & 0x0f : byte >> 4) | (int)(((h >> j) & 1) << 4);
 }
 
-static float dot_q5_0(const uint8_t *w, const uint8_t *x, size_t blocks) {
+// `offsets` holds 16 x (sum of the block's activations) per block: the same for every row.
+static float dot_q5_0(const uint8_t *w, const uint8_t *x, size_t blocks, const int32_t *offsets) {
 #if CK_AVX2
     __m256 acc = _mm256_setzero_ps();
     for (size_t i = 0; i < blocks; i++, w += 22, x += 34) {
-        const __m256 d = _mm256_set1_ps(ck_half_to_float(w) * ck_half_to_float(x));
-        const __m256i xs = _mm256_loadu_si256((const __m256i *)(x + 2));
+        const __m256 d = ck_scale_product(w, x);
         const __m256i codes = _mm256_or_si256(nibbles32(w + 6), fifth_bits(w + 2));
-        // (q - 16) · x = q · x - 16 Σx, with Σx from the same vpmaddubsw on a vector of 16s.
-        const __m256i p = _mm256_sub_epi32(udot_i32(codes, xs), udot_i32(_mm256_set1_epi8(16), xs));
+        // (q - 16) · x = q · x - 16 Σx: the offset comes off one lane.
+        const __m256i p = _mm256_sub_epi32(udot_i32(codes, _mm256_loadu_si256((const __m256i *)(x + 2))),
+                                           _mm256_zextsi128_si256(_mm_cvtsi32_si128(offsets[i])));
         acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc);
     }
     return ck_hsum(acc);
 #else
     float sum = 0;
     for (size_t i = 0; i < blocks; i++, w += 22, x += 34) {
-        int s = 0;
-        for (int j = 0; j < 32; j++) s += (code5(w + 2, j) - 16) * (int8_t)x[2 + j];
+        int s = -offsets[i];
+        for (int j = 0; j < 32; j++) s += code5(w + 2, j) * (int8_t)x[2 + j];
         sum += (float)s * ck_half_to_float(w) * ck_half_to_float(x);
     }
     return sum;
@@ -132,18 +143,19 @@ static float dot_q5_0(const uint8_t *w, const uint8_t *x, size_t blocks) {
 }
 
 static float dot_q5_1(const uint8_t *w, const uint8_t *x, size_t blocks) {
-    float mins = 0;
 #if CK_AVX2
     __m256 acc = _mm256_setzero_ps();
+    __m128 mins = _mm_setzero_ps();
     for (size_t i = 0; i < blocks; i++, w += 24, x += 36) {
-        const __m256 d = _mm256_set1_ps(ck_half_to_float(w) * ck_half_to_float(x));
-        mins += ck_half_to_float(w + 2) * ck_half_to_float(x + 2);
+        const __m128 dm = scale_and_min(w, x);
+        mins = _mm_add_ps(mins, dm);
         const __m256i codes = _mm256_or_si256(nibbles32(w + 8), fifth_bits(w + 4));
-        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(udot_i32(codes, _mm256_loadu_si256((const __m256i *)(x + 4)))), acc);
+        const __m256i p = udot_i32(codes, _mm256_loadu_si256((const __m256i *)(x + 4)));
+        acc = _mm256_fmadd_ps(_mm256_broadcastss_ps(dm), _mm256_cvtepi32_ps(p), acc);
     }
-    return ck_hsum(acc) + mins;
+    return ck_hsum(acc) + _mm_cvtss_f32(_mm_movehdup_ps(mins));
 #else
-    float sum = 0;
+    float sum = 0, mins = 0;
     for (size_t i = 0; i < blocks; i++, w += 24, x += 36) {
         int s = 0;
         for (int j = 0; j < 32; j++) s += code5(w + 4, j) * (int8_t)x[4 + j];
@@ -354,11 +366,22 @@ static float dot_bf16(const uint8_t *w, const float *x, size_t count) {
     }
 
 CK_MATVEC(ck_matvec_q4_1, dot_q4_1)
-CK_MATVEC(ck_matvec_q5_0, dot_q5_0)
 CK_MATVEC(ck_matvec_q5_1, dot_q5_1)
 CK_MATVEC(ck_matvec_q4_k, dot_q4_k)
 CK_MATVEC(ck_matvec_q5_k, dot_q5_k)
 CK_MATVEC(ck_matvec_q6_k, dot_q6_k)
+
+void ck_matvec_q5_0(const void *w, size_t row_bytes, size_t row_begin, size_t row_end, const void *x,
+                    size_t blocks, float *y) {
+    const uint8_t *base = (const uint8_t *)w, *xb = (const uint8_t *)x;
+    int32_t offsets[blocks > 0 ? blocks : 1];
+    for (size_t i = 0; i < blocks; i++) {
+        int sum = 0;
+        for (int j = 0; j < 32; j++) sum += (int8_t)xb[34 * i + 2 + j];
+        offsets[i] = 16 * sum;
+    }
+    for (size_t r = row_begin; r < row_end; r++) y[r] = dot_q5_0(base + r * row_bytes, xb, blocks, offsets);
+}
 
 void ck_matvec_bf16(const void *w, size_t row_bytes, size_t row_begin, size_t row_end, const float *x,
                     size_t count, float *y) {
