@@ -12,17 +12,23 @@ let matmulTileFloats = 65_536
 /// scratch and runs a single-threaded sgemm writing its block of Y's columns. Splitting ourselves keeps
 /// exactly one BLAS thread per pool thread (OpenBLAS is set to one thread by the pool).
 public func matmul(_ w: WeightMatrix, _ x: UnsafePointer<Float>, batch n: Int, into y: UnsafeMutablePointer<Float>, pool: ThreadPool) {
+    matmul(w, x, batch: n, into: y, pool: pool, allowInteger: true)
+}
+
+/// `matmul`, with the integer kernels optionally off (tests run the sgemm path a CPU without VNNI takes).
+func matmul(_ w: WeightMatrix, _ x: UnsafePointer<Float>, batch n: Int, into y: UnsafeMutablePointer<Float>, pool: ThreadPool,
+            allowInteger: Bool) {
     guard n > 0, w.rows > 0 else { return }
     precondition(GGMLType.computeTypes.contains(w.type),
                  "matmul: unsupported weight type \(w.type); expected one of \(GGMLType.computeTypes)")
     let rows = w.rows, cols = w.cols
     let work = n * rows * cols
     let threads = work >= 1 << 20 ? pool.threadCount : 1
-    if useVNNIMatmul && (w.type == .q8_0 || w.type == .q4_0) && cols > 0 {
+    if allowInteger && useVNNIMatmul && (w.type == .q8_0 || w.type == .q4_0) && cols > 0 {
         integerMatmul(w, x, batch: n, into: y, pool: pool, parallel: threads > 1)
         return
     }
-    if useVNNIMatmul && generalIntegerMatmulTypes.contains(w.type) && cols > 0 {
+    if allowInteger && useVNNIMatmul && generalIntegerMatmulTypes.contains(w.type) && cols > 0 {
         generalIntegerMatmul(w, x, batch: n, into: y, pool: pool, parallel: threads > 1)
         return
     }

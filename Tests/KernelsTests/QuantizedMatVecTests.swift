@@ -161,3 +161,29 @@ func extremeCodesDoNotOverflow(type: GGMLType) {
         #expect(m.rowBytes == 210)
     }
 }
+
+/// The path a CPU without AVX-512 VNNI takes for batches: weights dequantized in tiles (the reference
+/// dequantization) and sgemm on f32 activations, so it equals the reference product up to float rounding.
+@Test(arguments: computeTypesUnderTest)
+func sgemmBatchPathMatchesTheReference(type: GGMLType) {
+    let rows = 133, cols = type.blockSize == 256 ? 512 : 288, batch = 7
+    var random = TestRandom(seed: 31)
+    let stored = randomWeights(type, count: rows * cols, random: &random)
+    let weights = dequantized(type, stored, count: rows * cols)
+    let x = random.floats(batch * cols)
+    for threads in [1, 3] {
+        var y = [Float](repeating: .nan, count: batch * rows)
+        let pool = ThreadPool(threads: threads)
+        stored.withUnsafeBytes { w in
+            let matrix = WeightMatrix(type: type, rows: rows, cols: cols, data: w.baseAddress!)
+            matmul(matrix, x, batch: batch, into: &y, pool: pool, allowInteger: false)
+        }
+        for i in 0..<batch {
+            let expected = referenceProduct(weights, rows: rows, Array(x[(i * cols)..<((i + 1) * cols)]))
+            for r in 0..<rows {
+                #expect(abs(Double(y[i * rows + r]) - expected[r].dot) <= 1e-5 * expected[r].magnitude + 1e-6,
+                        "\(type) [\(i)][\(r)] on \(threads) threads")
+            }
+        }
+    }
+}
