@@ -51,16 +51,47 @@ void ck_quantize_activations_q8_k(const float *x, void *dst, size_t count) {
     uint8_t *out = (uint8_t *)dst;
     for (size_t b = 0; b < count / 256; b++, x += 256, out += 292) {
         float amax = 0, m = 0;
+#if CK_AVX2
+        const __m256 sign_bit = _mm256_set1_ps(-0.0f);
+        __m256 vmax = _mm256_setzero_ps();
+        for (int j = 0; j < 256; j += 8) vmax = _mm256_max_ps(vmax, _mm256_andnot_ps(sign_bit, _mm256_loadu_ps(x + j)));
+        __m128 m4 = _mm_max_ps(_mm256_extractf128_ps(vmax, 1), _mm256_castps256_ps128(vmax));
+        m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+        amax = _mm_cvtss_f32(_mm_max_ss(m4, _mm_movehdup_ps(m4)));
+        // The first element of that magnitude gives the sign, as in ggml's scan.
+        for (int j = 0; j < 256; j++) if (fabsf(x[j]) == amax) { m = x[j]; break; }
+#else
         for (int j = 0; j < 256; j++) {
             const float a = fabsf(x[j]);
             if (a > amax) { amax = a; m = x[j]; }
         }
+#endif
         if (amax == 0) {
             memset(out, 0, 292);
             continue;
         }
         const float iscale = -127.f / m;
         int8_t *q = (int8_t *)(out + 4);
+        int16_t sums[16];
+#if CK_AVX2
+        const __m256 mul = _mm256_set1_ps(iscale);
+        for (int g = 0; g < 256; g += 32) {
+            __m256i i0 = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(_mm256_loadu_ps(x + g), mul), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+            __m256i i1 = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(_mm256_loadu_ps(x + g + 8), mul), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+            __m256i i2 = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(_mm256_loadu_ps(x + g + 16), mul), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+            __m256i i3 = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(_mm256_loadu_ps(x + g + 24), mul), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+            // Saturating packs clamp to [-128, 127] like ggml's MIN(127, v); then element order again.
+            const __m256i packed = _mm256_permutevar8x32_epi32(
+                _mm256_packs_epi16(_mm256_packs_epi32(i0, i1), _mm256_packs_epi32(i2, i3)), _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+            _mm256_storeu_si256((__m256i *)(q + g), packed);
+        }
+        for (int g = 0; g < 16; g++) {
+            // Σ of 16 int8 through vpsadbw on the values offset to unsigned.
+            const __m128i v = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(q + 16 * g)), _mm_set1_epi8((char)0x80));
+            const __m128i s = _mm_sad_epu8(v, _mm_setzero_si128());
+            sums[g] = (int16_t)(_mm_cvtsi128_si32(s) + _mm_extract_epi16(s, 4) - 16 * 128);
+        }
+#else
         for (int j = 0; j < 256; j++) {
             const float v = nearbyintf(iscale * x[j]);
             q[j] = (int8_t)(v > 127.f ? 127 : v < -128.f ? -128 : (int)v);
@@ -68,9 +99,10 @@ void ck_quantize_activations_q8_k(const float *x, void *dst, size_t count) {
         for (int g = 0; g < 16; g++) {
             int sum = 0;
             for (int j = 0; j < 16; j++) sum += q[16 * g + j];
-            const int16_t s = (int16_t)sum;
-            memcpy(out + 260 + 2 * g, &s, 2);
+            sums[g] = (int16_t)sum;
         }
+#endif
+        memcpy(out + 260, sums, 32);
         const float d = 1 / iscale;
         memcpy(out, &d, 4);
     }
