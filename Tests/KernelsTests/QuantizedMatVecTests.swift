@@ -94,7 +94,10 @@ func matvecIsIdenticalOnOneTwoAndThreeThreads(type: GGMLType) {
     var random = TestRandom(seed: 4)
     var x = random.floats(768, scale: 3)
     x[256..<512] = ArraySlice(repeating: 0, count: 256)   // an all-zero Q8_K block
-    x[600] = -9                                           // a negative largest value
+    x[600] = -9                                           // a negative largest value, first of two
+    x[650] = 9
+    x[601] = 9 * 2.5 / 127                                // 2.5 steps: a tie, rounds to even
+    x[602] = -9 * 3.5 / 127
     var q8k = [UInt8](repeating: 0, count: 3 * 292)
     ck_quantize_activations_q8_k(x, &q8k, x.count)
     #expect(q8k == quantized(.q8_K, x))
