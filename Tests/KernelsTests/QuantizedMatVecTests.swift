@@ -190,3 +190,22 @@ func sgemmBatchPathMatchesTheReference(type: GGMLType) {
         }
     }
 }
+
+/// The Q5 kernels run AVX-512 forms where the CPU has them; their AVX2 forms (other x86 CPUs) must agree.
+@Test(arguments: [GGMLType.q5_0, .q5_1])
+func q5AVX2FormsAgreeWithTheChosenOnes(type: GGMLType) {
+    let rows = 45, cols = 320, blocks = cols / 32
+    var random = TestRandom(seed: 8)
+    let stored = randomWeights(type, count: rows * cols, random: &random)
+    let x = random.floats(cols)
+    let activation = activationType(for: type)
+    var xq = [UInt8](repeating: 0, count: activation.rowBytes(cols)!)
+    xq.withUnsafeMutableBytes { quantizeActivations(activation, x, count: cols, into: $0.baseAddress!) }
+    var chosen = [Float](repeating: .nan, count: rows), avx2 = [Float](repeating: .nan, count: rows)
+    stored.withUnsafeBytes { w in
+        let rowBytes = type.rowBytes(cols)!
+        integerMatvecKernel(type)(w.baseAddress!, rowBytes, 0, rows, xq, blocks, &chosen)
+        (type == .q5_0 ? ck_matvec_q5_0_avx2 : ck_matvec_q5_1_avx2)(w.baseAddress!, rowBytes, 0, rows, xq, blocks, &avx2)
+    }
+    for r in 0..<rows { #expect(abs(chosen[r] - avx2[r]) <= 1e-5 * max(1, abs(avx2[r])), "\(type) row \(r): \(chosen[r]) vs \(avx2[r])") }
+}
