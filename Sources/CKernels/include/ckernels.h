@@ -1,7 +1,9 @@
 // Quantized products with x86 intrinsics, the hot loops Swift's SIMD types cannot express: AVX2 dot
 // products for single tokens (vpmaddubsw/vpmaddwd) and AVX-512 VNNI matrix products for prompt
 // batches (vpdpbusd, chosen at run time by ck_has_vnni). Layouts are ggml's: Q8_0 = fp16 scale + 32
-// int8, Q4_0 = fp16 scale + 16 bytes of nibbles (element j low, element j+16 high). Activations are Q8_0.
+// int8, Q4_0 = fp16 scale + 16 bytes of nibbles (element j low, element j+16 high); the other types
+// below. quantized_dot.c: Q8_0/Q4_0; matvec_quants.c: single tokens of Q4_1, Q5_0/1, K-quants, BF16;
+// gemm_quants_vnni.c: their batches. Each type meets activations quantized as ggml's CPU backend does.
 #ifndef UNDERSTUDY_CKERNELS_H
 #define UNDERSTUDY_CKERNELS_H
 
