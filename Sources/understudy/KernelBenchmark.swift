@@ -179,6 +179,39 @@ struct BenchKernels: ParsableCommand {
             let mark = type.blockSize == 256 ? "*" : " "
             print("\(type)\(mark)".padding(toLength: 8, withPad: " ", startingAt: 0) + cells.joined())
         }
+        smolLMToken(pool: pool, x: x, y: y)
+    }
+
+    /// The matvecs of one SmolLM2-135M token (30 layers: q, o 576x576; k, v 192x576; gate, up 1536x576;
+    /// down 576x1536; then the tied Q8_0 classifier 49152x576), attention and norms left out.
+    private func smolLMToken(pool: ThreadPool, x: [Float], y: UnsafeMutablePointer<Float>) {
+        print("\nSmolLM2-135M token, matvecs only (30 layers + Q8_0 classifier 49152x576), \(threads) threads:")
+        var storage: [UnsafeMutableRawPointer] = []
+        func matrix(_ type: GGMLType, _ rows: Int, _ cols: Int) -> WeightMatrix {
+            let bytes = UnsafeMutableRawPointer.allocate(byteCount: type.rowBytes(cols)! * rows, alignment: 64)
+            storage.append(bytes)
+            fillWeights(type, rows: rows, cols: cols, into: bytes)
+            return WeightMatrix(type: type, rows: rows, cols: cols, data: bytes)
+        }
+        let classifier = matrix(.q8_0, 49152, 576)
+        defer { storage.forEach { $0.deallocate() } }
+        for type in [GGMLType.q8_0, .q4_0, .q4_1, .q5_0, .q5_1] {
+            let kept = storage.count
+            defer {
+                storage[kept...].forEach { $0.deallocate() }
+                storage.removeSubrange(kept...)
+            }
+            // Separate matrices per layer, so the weights stream from memory as in a real model.
+            let layers = (0..<30).map { _ in
+                [matrix(type, 576, 576), matrix(type, 192, 576), matrix(type, 192, 576), matrix(type, 576, 576),
+                 matrix(type, 1536, 576), matrix(type, 1536, 576), matrix(type, 576, 1536)]
+            }
+            let perToken = bestTimePerCall {
+                for layer in layers { for w in layer { matvec(w, x, into: y, pool: pool) } }
+                matvec(classifier, x, into: y, pool: pool)
+            }
+            print("  \(type): \(String(format: "%.2f", perToken * 1e3)) ms/token, \(String(format: "%.0f", 1 / perToken)) tokens/s")
+        }
     }
 
     /// Random weights of `type`: quantized random floats, or for the K-quants (which we only read) random
@@ -189,7 +222,7 @@ struct BenchKernels: ParsableCommand {
             Quantization.quantize(type, values, count: rows * cols, into: bytes)
             return
         }
-        var generator = SystemRandomNumberGenerator()
+        var generator = FastRandom()
         let count = type.rowBytes(cols)! * rows
         for i in 0..<count { bytes.storeBytes(of: UInt8.random(in: 0...255, using: &generator), toByteOffset: i, as: UInt8.self) }
         let halves = type == .q6_K ? [208] : [0, 2]
@@ -243,7 +276,7 @@ struct BenchKernels: ParsableCommand {
     }
 
     private func randomFloats(_ count: Int) -> [Float] {
-        var generator = SystemRandomNumberGenerator()
+        var generator = FastRandom()
         return (0..<count).map { _ in Float.random(in: -1...1, using: &generator) }
     }
 }
@@ -251,5 +284,19 @@ struct BenchKernels: ParsableCommand {
 private extension String {
     func leftPadded(_ width: Int) -> String {
         count >= width ? self : String(repeating: " ", count: width - count) + self
+    }
+}
+
+/// SplitMix64 seeded from the system: the model-sized benchmarks need hundreds of millions of random
+/// values, which the system generator makes too slowly.
+private struct FastRandom: RandomNumberGenerator {
+    var state = UInt64.random(in: 0...UInt64.max)
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 }
