@@ -368,13 +368,13 @@ static float dot_q6_k(const uint8_t *w, const uint8_t *x, size_t blocks) {
         memcpy(&dx, x, 4);
         const int8_t *scales = (const int8_t *)(w + 192);
         const int8_t *xs = (const int8_t *)(x + 4);
-        int16_t sums[16];
-        memcpy(sums, x + 260, 32);
-        // The codes are stored as q + 32: take 32 x (each sub-block's scale x its activation sum) off.
-        int offset = 0;
-        for (int g = 0; g < 16; g++) offset += scales[g] * sums[g];
 #if CK_AVX2
-        __m256i sumi = _mm256_set1_epi32(0);
+        // The codes are stored as q + 32: start from -32 x Σ (sub-block scale x its activation sum).
+        const __m128i scales8 = _mm_loadu_si128((const __m128i *)scales);
+        const __m256i sums = _mm256_loadu_si256((const __m256i *)(x + 260));
+        // (in int32: 32 x a sum of 16 activations does not fit int16)
+        __m256i sumi = _mm256_sub_epi32(_mm256_setzero_si256(),
+                                        _mm256_slli_epi32(_mm256_madd_epi16(_mm256_cvtepi8_epi16(scales8), sums), 5));
         for (int h = 0; h < 2; h++) {
             const uint8_t *lo = w + 64 * h, *hi = w + 128 + 32 * h;
             const __m256i l0 = _mm256_loadu_si256((const __m256i *)lo), l1 = _mm256_loadu_si256((const __m256i *)(lo + 32));
@@ -388,13 +388,20 @@ static float dot_q6_k(const uint8_t *w, const uint8_t *x, size_t blocks) {
             for (int i4 = 0; i4 < 4; i4++) {
                 const int g = 8 * h + 2 * i4;  // the two 16-element sub-blocks of these 32 elements
                 const __m256i p = _mm256_maddubs_epi16(codes[i4], _mm256_loadu_si256((const __m256i *)(xs + 128 * h + 32 * i4)));
-                const __m256i sc = _mm256_set_m128i(_mm_set1_epi16(scales[g + 1]), _mm_set1_epi16(scales[g]));
+                // Scales g (first 16 products) and g + 1 (last 16) as int16 lanes.
+                const __m128i pick = _mm_setr_epi8((char)g, (char)g, (char)g, (char)g, (char)g, (char)g, (char)g, (char)g,
+                                                   (char)(g + 1), (char)(g + 1), (char)(g + 1), (char)(g + 1),
+                                                   (char)(g + 1), (char)(g + 1), (char)(g + 1), (char)(g + 1));
+                const __m256i sc = _mm256_cvtepi8_epi16(_mm_shuffle_epi8(scales8, pick));
                 sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p, sc));
             }
         }
-        const __m256 corrected = _mm256_cvtepi32_ps(_mm256_sub_epi32(sumi, _mm256_setr_epi32(32 * offset, 0, 0, 0, 0, 0, 0, 0)));
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(dx * ck_half_to_float(w + 208)), corrected, acc);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(dx * ck_half_to_float(w + 208)), _mm256_cvtepi32_ps(sumi), acc);
 #else
+        int16_t sums[16];
+        memcpy(sums, x + 260, 32);
+        int offset = 0;
+        for (int g = 0; g < 16; g++) offset += scales[g] * sums[g];
         int sumi = 0;
         for (int h = 0; h < 2; h++) {
             const uint8_t *lo = w + 64 * h, *hi = w + 128 + 32 * h;
