@@ -322,16 +322,18 @@ static float dot_q5_k(const uint8_t *w, const uint8_t *x, size_t blocks) {
         const uint8_t *qh = w + 16, *q = w + 48;
         const int8_t *xs = (const int8_t *)(x + 4);
 #if CK_AVX2
-        const __m256i high = _mm256_loadu_si256((const __m256i *)qh);
+        // Sub-blocks 2j and 2j + 1 take bits 2j and 2j + 1 of qh: shifted to bit 4 (16-bit shifts; the
+        // bits that cross into the neighbouring byte are masked off), then qh moves on by two bits.
+        __m256i high = _mm256_loadu_si256((const __m256i *)qh);
         __m256i sumi = _mm256_setzero_si256();
         for (int j = 0; j < 4; j++) {
             const __m256i bytes = _mm256_loadu_si256((const __m256i *)(q + 32 * j));
-            const __m256i bit_lo = _mm256_set1_epi8((char)(1 << (2 * j))), bit_hi = _mm256_set1_epi8((char)(2 << (2 * j)));
             const __m256i sixteen = _mm256_set1_epi8(0x10);
             const __m256i lo = _mm256_or_si256(_mm256_and_si256(bytes, _mm256_set1_epi8(0x0f)),
-                _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(high, bit_lo), bit_lo), sixteen));
+                                               _mm256_and_si256(_mm256_slli_epi16(high, 4), sixteen));
             const __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(bytes, 4), _mm256_set1_epi8(0x0f)),
-                _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(high, bit_hi), bit_hi), sixteen));
+                                               _mm256_and_si256(_mm256_slli_epi16(high, 3), sixteen));
+            high = _mm256_srli_epi16(high, 2);
             const __m256i plo = _mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)(xs + 64 * j)));
             const __m256i phi = _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(xs + 64 * j + 32)));
             sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(plo, _mm256_set1_epi16((short)scales[2 * j])));
