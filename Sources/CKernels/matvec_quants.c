@@ -150,7 +150,8 @@ static inline int code5(const uint8_t *bits_and_nibbles, int j) {
     return (j < 16 ? byte & 0x0f : byte >> 4) | (int)(((h >> j) & 1) << 4);
 }
 
-// `offsets` holds 16 x (sum of the block's activations) per block: the same for every row.
+// `offsets` holds, per block, 16 x the sum of each lane's four activations (8 int32): the same for every
+// row. Taken off lane by lane, the lanes hold (q - 16) · x as ggml's kernel has them, so the float sums match.
 static float dot_q5_0(const uint8_t *w, const uint8_t *x, size_t blocks, const int32_t *offsets) {
 #if CK_AVX2
     __m256 acc = _mm256_setzero_ps();
@@ -159,14 +160,15 @@ static float dot_q5_0(const uint8_t *w, const uint8_t *x, size_t blocks, const i
         const __m256i codes = _mm256_or_si256(nibbles32(w + 6), fifth_bits(w + 2));
         // (q - 16) · x = q · x - 16 Σx: the offset comes off one lane.
         const __m256i p = _mm256_sub_epi32(udot_i32(codes, _mm256_loadu_si256((const __m256i *)(x + 2))),
-                                           _mm256_zextsi128_si256(_mm_cvtsi32_si128(offsets[i])));
+                                           _mm256_loadu_si256((const __m256i *)(offsets + 8 * i)));
         acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc);
     }
     return ck_hsum(acc);
 #else
     float sum = 0;
     for (size_t i = 0; i < blocks; i++, w += 22, x += 34) {
-        int s = -offsets[i];
+        int s = 0;
+        for (int j = 0; j < 8; j++) s -= offsets[8 * i + j];
         for (int j = 0; j < 32; j++) s += code5(w + 2, j) * (int8_t)x[2 + j];
         sum += (float)s * ck_half_to_float(w) * ck_half_to_float(x);
     }
@@ -218,7 +220,7 @@ CK_VNNI_TARGET static float dot_q5_0_vnni(const uint8_t *w, const uint8_t *x, si
         const __m256 d = ck_scale_product(w, x);
         const __m256i codes = _mm256_or_si256(nibbles32_512(w + 6), fifth_bits_512(w + 2));
         const __m256i p = _mm256_sub_epi32(_mm256_dpbusd_epi32(_mm256_setzero_si256(), codes, _mm256_loadu_si256((const __m256i *)(x + 2))),
-                                           _mm256_zextsi128_si256(_mm_cvtsi32_si128(offsets[i])));
+                                           _mm256_loadu_si256((const __m256i *)(offsets + 8 * i)));
         acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc);
     }
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
@@ -481,12 +483,13 @@ CK_MATVEC(ck_matvec_q6_k, dot_q6_k)
 static void matvec_q5_0(const void *w, size_t row_bytes, size_t row_begin, size_t row_end, const void *x,
                         size_t blocks, float *y, int vnni) {
     const uint8_t *base = (const uint8_t *)w, *xb = (const uint8_t *)x;
-    int32_t offsets[blocks > 0 ? blocks : 1];
-    for (size_t i = 0; i < blocks; i++) {
-        int sum = 0;
-        for (int j = 0; j < 32; j++) sum += (int8_t)xb[34 * i + 2 + j];
-        offsets[i] = 16 * sum;
-    }
+    int32_t offsets[blocks > 0 ? 8 * blocks : 1];
+    for (size_t i = 0; i < blocks; i++)
+        for (int lane = 0; lane < 8; lane++) {
+            int sum = 0;
+            for (int j = 0; j < 4; j++) sum += (int8_t)xb[34 * i + 2 + 4 * lane + j];
+            offsets[8 * i + lane] = 16 * sum;
+        }
     (void)vnni;
 #if CK_HAVE_VNNI_CODE
     if (vnni) {

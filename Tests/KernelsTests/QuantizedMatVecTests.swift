@@ -191,9 +191,10 @@ func sgemmBatchPathMatchesTheReference(type: GGMLType) {
     }
 }
 
-/// The Q5 kernels run AVX-512 forms where the CPU has them; their AVX2 forms (other x86 CPUs) must agree.
-@Test(arguments: [GGMLType.q5_0, .q5_1])
-func q5AVX2FormsAgreeWithTheChosenOnes(type: GGMLType) {
+/// Q8_0, Q4_0, Q5_0 and Q5_1 run AVX-512 VNNI forms where the CPU has them; their AVX2 forms (other x86
+/// CPUs) compute the same integers and the same float operations in the same order: the same bits.
+@Test(arguments: [GGMLType.q8_0, .q4_0, .q5_0, .q5_1])
+func avx2FormsGiveTheSameBitsAsTheChosenOnes(type: GGMLType) {
     let rows = 45, cols = 320, blocks = cols / 32
     var random = TestRandom(seed: 8)
     let stored = randomWeights(type, count: rows * cols, random: &random)
@@ -202,10 +203,16 @@ func q5AVX2FormsAgreeWithTheChosenOnes(type: GGMLType) {
     var xq = [UInt8](repeating: 0, count: activation.rowBytes(cols)!)
     xq.withUnsafeMutableBytes { quantizeActivations(activation, x, count: cols, into: $0.baseAddress!) }
     var chosen = [Float](repeating: .nan, count: rows), avx2 = [Float](repeating: .nan, count: rows)
+    let avx2Form: MatvecKernel = switch type {
+    case .q8_0: ck_matvec_q8_0_avx2
+    case .q4_0: ck_matvec_q4_0_avx2
+    case .q5_0: ck_matvec_q5_0_avx2
+    default: ck_matvec_q5_1_avx2
+    }
     stored.withUnsafeBytes { w in
         let rowBytes = type.rowBytes(cols)!
         integerMatvecKernel(type)(w.baseAddress!, rowBytes, 0, rows, xq, blocks, &chosen)
-        (type == .q5_0 ? ck_matvec_q5_0_avx2 : ck_matvec_q5_1_avx2)(w.baseAddress!, rowBytes, 0, rows, xq, blocks, &avx2)
+        avx2Form(w.baseAddress!, rowBytes, 0, rows, xq, blocks, &avx2)
     }
-    for r in 0..<rows { #expect(abs(chosen[r] - avx2[r]) <= 1e-5 * max(1, abs(avx2[r])), "\(type) row \(r): \(chosen[r]) vs \(avx2[r])") }
+    #expect(chosen == avx2, "\(type)")
 }

@@ -14,9 +14,13 @@
 void ck_matvec_q8_0(const void *w, size_t row_bytes, size_t row_begin, size_t row_end,
                     const void *x, size_t blocks, float *y);
 
-/// The same for Q4_0 weight rows.
+/// The same for Q4_0 weight rows. (Both use vpdpbusd forms where ck_has_vnni(): the same bits.)
 void ck_matvec_q4_0(const void *w, size_t row_bytes, size_t row_begin, size_t row_end,
                     const void *x, size_t blocks, float *y);
+
+/// ck_matvec_q8_0 / ck_matvec_q4_0 without their AVX-512 forms (what CPUs without AVX-512 VNNI run), for tests.
+void ck_matvec_q8_0_avx2(const void *w, size_t row_bytes, size_t row_begin, size_t row_end, const void *x, size_t blocks, float *y);
+void ck_matvec_q4_0_avx2(const void *w, size_t row_bytes, size_t row_begin, size_t row_end, const void *x, size_t blocks, float *y);
 
 /// Quantizes `count` activations (a multiple of 32) to Q8_0 blocks the way ggml's CPU backend does for the
 /// right-hand side of a matrix product: d = max|x| / 127, q = round-half-even(x * 127 / max|x|).
