@@ -143,12 +143,14 @@ static float dot_q4_1(const uint8_t *w, const uint8_t *x, size_t blocks) {
 #endif
 }
 
+#if !CK_AVX2
 static inline int code5(const uint8_t *bits_and_nibbles, int j) {
     uint32_t h;
     memcpy(&h, bits_and_nibbles, 4);
     const uint8_t byte = bits_and_nibbles[4 + (j & 15)];
     return (j < 16 ? byte & 0x0f : byte >> 4) | (int)(((h >> j) & 1) << 4);
 }
+#endif
 
 // `offsets` holds, per block, 16 x the sum of each lane's four activations (8 int32): the same for every
 // row. Taken off lane by lane, the lanes hold (q - 16) · x as ggml's kernel has them, so the float sums match.
@@ -228,6 +230,23 @@ CK_VNNI_TARGET static float dot_q5_0_vnni(const uint8_t *w, const uint8_t *x, si
     return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
 }
 
+CK_VNNI_TARGET static float dot_q4_1_vnni(const uint8_t *w, const uint8_t *x, size_t blocks) {
+    __m256 acc = _mm256_setzero_ps();
+    __m128 mins = _mm_setzero_ps();
+    for (size_t i = 0; i < blocks; i++, w += 20, x += 36) {
+        int32_t a, b;
+        memcpy(&a, w, 4);
+        memcpy(&b, x, 4);
+        const __m128 dm = _mm_mul_ps(_mm_cvtph_ps(_mm_cvtsi32_si128(a)), _mm_cvtph_ps(_mm_cvtsi32_si128(b)));
+        mins = _mm_add_ps(mins, dm);
+        const __m256i p = _mm256_dpbusd_epi32(_mm256_setzero_si256(), nibbles32_512(w + 4), _mm256_loadu_si256((const __m256i *)(x + 4)));
+        acc = _mm256_fmadd_ps(_mm256_broadcastss_ps(dm), _mm256_cvtepi32_ps(p), acc);
+    }
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s))) + _mm_cvtss_f32(_mm_movehdup_ps(mins));
+}
+
 CK_VNNI_TARGET static float dot_q5_1_vnni(const uint8_t *w, const uint8_t *x, size_t blocks) {
     __m256 acc = _mm256_setzero_ps();
     __m128 mins = _mm_setzero_ps();
@@ -249,10 +268,14 @@ CK_VNNI_TARGET static float dot_q5_1_vnni(const uint8_t *w, const uint8_t *x, si
 
 static int use_vnni_dots = -1;
 
-// Whether the AVX-512 forms above run (checked on first use; a benign race: every thread computes the same).
+// Whether the AVX-512 forms above run (checked on first use; every thread stores the same value).
 static inline int vnni_dots(void) {
-    if (use_vnni_dots < 0) use_vnni_dots = ck_has_vnni();
-    return use_vnni_dots;
+    int known = __atomic_load_n(&use_vnni_dots, __ATOMIC_RELAXED);
+    if (known < 0) {
+        known = ck_has_vnni();
+        __atomic_store_n(&use_vnni_dots, known, __ATOMIC_RELAXED);
+    }
+    return known;
 }
 
 // ---- K-quants (x Q8_K: float d at 0, int8 q[256] at 4, int16 sums of 16 at 260) ----
@@ -463,7 +486,18 @@ static float dot_bf16(const uint8_t *w, const float *x, size_t count) {
         for (size_t r = row_begin; r < row_end; r++) y[r] = dot(base + r * row_bytes, (const uint8_t *)x, blocks); \
     }
 
-CK_MATVEC(ck_matvec_q4_1, dot_q4_1)
+static void matvec_q4_1(const void *w, size_t row_bytes, size_t row_begin, size_t row_end, const void *x,
+                        size_t blocks, float *y, int vnni) {
+    const uint8_t *base = (const uint8_t *)w;
+    (void)vnni;
+#if CK_HAVE_VNNI_CODE
+    if (vnni) {
+        for (size_t r = row_begin; r < row_end; r++) y[r] = dot_q4_1_vnni(base + r * row_bytes, (const uint8_t *)x, blocks);
+        return;
+    }
+#endif
+    for (size_t r = row_begin; r < row_end; r++) y[r] = dot_q4_1(base + r * row_bytes, (const uint8_t *)x, blocks);
+}
 static void matvec_q5_1(const void *w, size_t row_bytes, size_t row_begin, size_t row_end, const void *x,
                         size_t blocks, float *y, int vnni) {
     const uint8_t *base = (const uint8_t *)w;
@@ -498,6 +532,14 @@ static void matvec_q5_0(const void *w, size_t row_bytes, size_t row_begin, size_
     }
 #endif
     for (size_t r = row_begin; r < row_end; r++) y[r] = dot_q5_0(base + r * row_bytes, xb, blocks, offsets);
+}
+
+void ck_matvec_q4_1(const void *w, size_t row_bytes, size_t row_begin, size_t row_end, const void *x, size_t blocks, float *y) {
+    matvec_q4_1(w, row_bytes, row_begin, row_end, x, blocks, y, vnni_dots());
+}
+
+void ck_matvec_q4_1_avx2(const void *w, size_t row_bytes, size_t row_begin, size_t row_end, const void *x, size_t blocks, float *y) {
+    matvec_q4_1(w, row_bytes, row_begin, row_end, x, blocks, y, 0);
 }
 
 void ck_matvec_q5_0(const void *w, size_t row_bytes, size_t row_begin, size_t row_end, const void *x, size_t blocks, float *y) {

@@ -364,8 +364,8 @@ CK_VNNI_TARGET static float dot_vnni(const uint8_t *w, const uint8_t *x, size_t 
     return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
 }
 
-CK_VNNI_TARGET static void matvec_vnni(const void *w, size_t row_bytes, size_t row_begin, size_t row_end, const void *x,
-                                       size_t blocks, float *y, int is_q4) {
+CK_VNNI_TARGET static void matvec_vnni_rows(const void *w, size_t row_bytes, size_t row_begin, size_t row_end, const void *x,
+                                            size_t blocks, float *y, int is_q4) {
     const uint8_t *base = (const uint8_t *)w, *xb = (const uint8_t *)x;
     __m256i offsets[blocks > 0 ? blocks : 1];
     const __m256i offset = _mm256_set1_epi8(is_q4 ? 8 : (char)128);
@@ -375,13 +375,24 @@ CK_VNNI_TARGET static void matvec_vnni(const void *w, size_t row_bytes, size_t r
 }
 #endif
 
+#if CK_HAVE_VNNI_CODE
 static int matvec_vnni_enabled = -1;
+
+// Whether the VNNI forms run (checked on first use; every thread stores the same value).
+static inline int matvec_vnni(void) {
+    int known = __atomic_load_n(&matvec_vnni_enabled, __ATOMIC_RELAXED);
+    if (known < 0) {
+        known = ck_has_vnni();
+        __atomic_store_n(&matvec_vnni_enabled, known, __ATOMIC_RELAXED);
+    }
+    return known;
+}
+#endif
 
 void ck_matvec_q8_0(const void *w, size_t row_bytes, size_t row_begin, size_t row_end,
                     const void *x, size_t blocks, float *y) {
 #if CK_HAVE_VNNI_CODE
-    if (matvec_vnni_enabled < 0) matvec_vnni_enabled = ck_has_vnni();  // a benign race: all write the same
-    if (matvec_vnni_enabled) { matvec_vnni(w, row_bytes, row_begin, row_end, x, blocks, y, 0); return; }
+    if (matvec_vnni()) { matvec_vnni_rows(w, row_bytes, row_begin, row_end, x, blocks, y, 0); return; }
 #endif
     ck_matvec_q8_0_avx2(w, row_bytes, row_begin, row_end, x, blocks, y);
 }
@@ -389,8 +400,7 @@ void ck_matvec_q8_0(const void *w, size_t row_bytes, size_t row_begin, size_t ro
 void ck_matvec_q4_0(const void *w, size_t row_bytes, size_t row_begin, size_t row_end,
                     const void *x, size_t blocks, float *y) {
 #if CK_HAVE_VNNI_CODE
-    if (matvec_vnni_enabled < 0) matvec_vnni_enabled = ck_has_vnni();
-    if (matvec_vnni_enabled) { matvec_vnni(w, row_bytes, row_begin, row_end, x, blocks, y, 1); return; }
+    if (matvec_vnni()) { matvec_vnni_rows(w, row_bytes, row_begin, row_end, x, blocks, y, 1); return; }
 #endif
     ck_matvec_q4_0_avx2(w, row_bytes, row_begin, row_end, x, blocks, y);
 }

@@ -191,9 +191,9 @@ func sgemmBatchPathMatchesTheReference(type: GGMLType) {
     }
 }
 
-/// Q8_0, Q4_0, Q5_0 and Q5_1 run AVX-512 VNNI forms where the CPU has them; their AVX2 forms (other x86
+/// Q8_0, Q4_0, Q4_1, Q5_0 and Q5_1 run AVX-512 VNNI forms where the CPU has them; their AVX2 forms (other x86
 /// CPUs) compute the same integers and the same float operations in the same order: the same bits.
-@Test(arguments: [GGMLType.q8_0, .q4_0, .q5_0, .q5_1])
+@Test(arguments: [GGMLType.q8_0, .q4_0, .q4_1, .q5_0, .q5_1])
 func avx2FormsGiveTheSameBitsAsTheChosenOnes(type: GGMLType) {
     let rows = 45, cols = 320, blocks = cols / 32
     var random = TestRandom(seed: 8)
@@ -206,6 +206,7 @@ func avx2FormsGiveTheSameBitsAsTheChosenOnes(type: GGMLType) {
     let avx2Form: MatvecKernel = switch type {
     case .q8_0: ck_matvec_q8_0_avx2
     case .q4_0: ck_matvec_q4_0_avx2
+    case .q4_1: ck_matvec_q4_1_avx2
     case .q5_0: ck_matvec_q5_0_avx2
     default: ck_matvec_q5_1_avx2
     }

@@ -62,14 +62,15 @@ void ck_quantize_activations_q8_1(const float *x, void *dst, size_t count);
 /// element m of largest magnitude, q = min(127, round-half-even(x * -127 / m)), and the sum of each 16.
 void ck_quantize_activations_q8_k(const float *x, void *dst, size_t count);
 
-/// y[r] = dot(row r of w, x) for Q4_1 rows and Q8_1 activations. (The Q5 kernels use AVX-512 VL/BW/VNNI
-/// forms where ck_has_vnni().)
+/// y[r] = dot(row r of w, x) for Q4_1 rows and Q8_1 activations. (Q4_1 and the Q5 kernels use AVX-512
+/// VL/BW/VNNI forms where ck_has_vnni(): the same bits.)
 void ck_matvec_q4_1(const void *w, size_t row_bytes, size_t row_begin, size_t row_end, const void *x, size_t blocks, float *y);
 /// The same for Q5_0 rows and Q8_0 activations.
 void ck_matvec_q5_0(const void *w, size_t row_bytes, size_t row_begin, size_t row_end, const void *x, size_t blocks, float *y);
 /// The same for Q5_1 rows and Q8_1 activations.
 void ck_matvec_q5_1(const void *w, size_t row_bytes, size_t row_begin, size_t row_end, const void *x, size_t blocks, float *y);
-/// ck_matvec_q5_0 / ck_matvec_q5_1 without their AVX-512 forms (what CPUs without AVX-512 VNNI run), for tests.
+/// ck_matvec_q4_1 / q5_0 / q5_1 without their AVX-512 forms (what CPUs without AVX-512 VNNI run), for tests.
+void ck_matvec_q4_1_avx2(const void *w, size_t row_bytes, size_t row_begin, size_t row_end, const void *x, size_t blocks, float *y);
 void ck_matvec_q5_0_avx2(const void *w, size_t row_bytes, size_t row_begin, size_t row_end, const void *x, size_t blocks, float *y);
 void ck_matvec_q5_1_avx2(const void *w, size_t row_bytes, size_t row_begin, size_t row_end, const void *x, size_t blocks, float *y);
 /// The same for Q4_K rows and Q8_K activations (`blocks` super-blocks of 256).
