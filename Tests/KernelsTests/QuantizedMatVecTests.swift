@@ -217,3 +217,27 @@ func avx2FormsGiveTheSameBitsAsTheChosenOnes(type: GGMLType) {
     }
     #expect(chosen == avx2, "\(type)")
 }
+
+/// Any bytes are a valid block: NaN and infinite scales, every code. Nothing may trap on them (nor on
+/// non-finite activations); the results are whatever the arithmetic gives.
+@Test(arguments: computeTypesUnderTest)
+func arbitraryBytesAndNonFiniteActivationsNeverTrap(type: GGMLType) {
+    let rows = 11, cols = type.blockSize == 256 ? 512 : 96, batch = 3
+    var random = TestRandom(seed: 99)
+    let stored = (0..<(type.rowBytes(cols)! * rows)).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+    var x = random.floats(batch * cols, scale: 4)
+    x[1] = .nan
+    x[cols + 2] = .infinity
+    x[2 * cols + 3] = -.infinity
+    var y = [Float](repeating: 0, count: batch * rows)
+    let pool = ThreadPool(threads: 2)
+    stored.withUnsafeBytes { w in
+        let matrix = WeightMatrix(type: type, rows: rows, cols: cols, data: w.baseAddress!)
+        matvec(matrix, x, into: &y, pool: pool)
+        matmul(matrix, x, batch: batch, into: &y, pool: pool)
+        matmul(matrix, x, batch: batch, into: &y, pool: pool, allowInteger: false)
+    }
+    _ = dequantized(type, stored, count: rows * cols)
+    if Quantization.quantizableTypes.contains(type) { _ = quantized(type, x) }
+    _ = quantized(.q8_K, Array(x[0..<256]))
+}
