@@ -3,11 +3,14 @@ import PackageDescription
 
 // The kernels' hot loops must compile to AVX2 + FMA: on baseline x86-64 Swift's SIMD fma
 // becomes a libm call per lane (20x slower, measured). Other architectures use their defaults.
+// Debug builds optimize the numeric modules too: unoptimized SIMD code runs the models two orders of
+// magnitude slower, which would make the tests that run real models (and `swift test` in CI) crawl.
+let optimizedInDebug: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
 #if arch(x86_64)
-let vectorFlags: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell"])]
+let vectorFlags: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell"])] + optimizedInDebug
 let cVectorFlags: [CSetting] = [.unsafeFlags(["-O3", "-mavx2", "-mfma", "-mf16c"])]
 #else
-let vectorFlags: [SwiftSetting] = []
+let vectorFlags: [SwiftSetting] = optimizedInDebug
 let cVectorFlags: [CSetting] = [.unsafeFlags(["-O3"])]
 #endif
 
@@ -37,7 +40,7 @@ let package = Package(
         .target(
             name: "LanguageServer",
             dependencies: [
-                "JSONRPC", "Model", "Kernels",
+                "JSONRPC", "Model",
                 .product(name: "Logging", package: "swift-log"),
             ]),
         // The embedded student (model card: models/README.md). The whole directory is the resource so
@@ -51,14 +54,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: vectorFlags),
-        .testTarget(name: "KernelsTests", dependencies: ["Kernels", "CKernels"], swiftSettings: vectorFlags),
-        .testTarget(name: "ModelTests", dependencies: ["Model", "Kernels"], swiftSettings: vectorFlags),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Model", "Kernels"], swiftSettings: vectorFlags),
-        .testTarget(name: "EndToEndTests", dependencies: ["understudy", "Model", "Kernels"]),
-        .testTarget(name: "JSONRPCTests", dependencies: ["JSONRPC"]),
+        // Fixtures every test target shares (vocabularies, generated models, temporary paths).
+        .target(name: "TestFixtures", dependencies: ["Model", "Kernels"], path: "Tests/TestFixtures"),
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels", "CKernels", "Model"], swiftSettings: vectorFlags),
+        .testTarget(name: "ModelTests", dependencies: ["Model", "Kernels", "TestFixtures"], swiftSettings: vectorFlags),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Model", "Kernels", "TestFixtures"], swiftSettings: vectorFlags),
+        .testTarget(name: "EndToEndTests", dependencies: ["understudy", "Model", "Kernels", "TestFixtures"]),
+        .testTarget(name: "JSONRPCTests", dependencies: ["JSONRPC", "Model"]),
         .testTarget(
             name: "LanguageServerTests",
-            dependencies: ["LanguageServer", "JSONRPC", "Model", "Kernels",
+            dependencies: ["LanguageServer", "JSONRPC", "Model", "TestFixtures",
                            .product(name: "Logging", package: "swift-log")]),
     ]
 )

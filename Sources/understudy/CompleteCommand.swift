@@ -18,28 +18,28 @@ struct Complete: ParsableCommand {
     @Option(help: "Column of the cursor, counted from 1 in characters (one past the last character is the line end).")
     var column: Int
 
-    @Flag(help: "Allow several lines (default: stop at the end of the line).")
+    @Flag(help: "Ask for several lines (default: as an editor asks while the user types: several lines on an empty line or after an opening bracket, else the rest of the line).")
     var multiline = false
 
     @Option(help: "Most tokens to generate.")
-    var maxTokens = 64
+    var maxTokens = 48
 
-    @Option(help: "Most tokens of surrounding code in the prompt.")
+    @Option(help: "Most tokens of surrounding code in the prompt (the language server's contextTokens).")
     var contextTokens = 1024
 
-    @Option(help: "Sampling temperature; 0 is greedy.")
-    var temperature: Float = 0
+    @Option(help: "Candidates to print: the first greedy, the others sampled (as the editor's explicit request).")
+    var candidates = 1
 
-    @Option(help: "Seed for sampling.")
-    var seed: UInt64 = 0
+    @Option(help: "Sampling temperature of the candidates after the first.")
+    var temperature: Float = 0.6
 
-    @Option(help: "Wall-clock budget in milliseconds (0: none).")
+    @Option(help: "Wall-clock budget in milliseconds for all candidates (0: none).")
     var timeBudgetMs = 0
 
     @Option(help: "Prompt order: spm (suffix first, as the language server prompts) or psm.")
     var fimOrder = FIMOrder.spm
 
-    @Flag(help: "Print prompt size, cache use and timings to standard error.")
+    @Flag(help: "Print prompt size, cache use and timings, and each candidate line's score, to standard error.")
     var verbose = false
 
     @Flag(help: "Print the prompt's text (special tokens by name; the bytes left for token healing after a '|') to standard error.")
@@ -50,6 +50,7 @@ struct Complete: ParsableCommand {
         guard column >= 1 else { throw ValidationError("--column counts from 1") }
         guard (1...4096).contains(maxTokens) else { throw ValidationError("--max-tokens must be in 1...4096") }
         guard (16...65536).contains(contextTokens) else { throw ValidationError("--context-tokens must be in 16...65536") }
+        guard (1...8).contains(candidates) else { throw ValidationError("--candidates must be in 1...8") }
         guard temperature >= 0 && temperature.isFinite else { throw ValidationError("--temperature must be 0 or more") }
         guard timeBudgetMs >= 0 else { throw ValidationError("--time-budget-ms must be 0 or more") }
     }
@@ -59,39 +60,48 @@ struct Complete: ParsableCommand {
         let bytes = [UInt8](data)
         let offset = try Self.byteOffset(in: bytes, line: line, column: column)
         let model = try modelOptions.load()
-        let promptBudget = min(contextTokens, model.config.contextLength - maxTokens)
-        guard promptBudget > 3 else { throw CLIError("the model's context (\(model.config.contextLength)) is too small for --max-tokens \(maxTokens)") }
-        let prompt = try FIMPromptBuilder(tokenizer: model.tokenizer, maxTokens: promptBudget, order: fimOrder)
-            .build(prefix: bytes[..<offset], suffix: bytes[offset...])
-        let context = InferenceContext(model: model, contextSize: prompt.tokens.count + maxTokens,
-                                       threads: modelOptions.threadCount)
-        let options = GenerationOptions(
-            maxTokens: maxTokens,
-            timeBudget: timeBudgetMs > 0 ? .milliseconds(timeBudgetMs) : nil,
-            singleLine: !multiline,
-            sampling: SamplingSettings(temperature: temperature, seed: seed))
+        let pipeline = CompletionPipeline(model: model, threads: modelOptions.threadCount, promptTokens: contextTokens,
+                                          fimOrder: fimOrder)
+        guard pipeline.promptBudget(maxNewTokens: maxTokens) > 3 else {
+            throw CLIError("the model's context (\(model.config.contextLength)) is too small for --max-tokens \(maxTokens)")
+        }
+        let input = CompletionInput(uri: file, languageId: Self.languageId(of: file),
+                                    prefix: Array(bytes[..<offset]), suffix: Array(bytes[offset...]))
+        var settings = CompletionSettings.atCursor(input, candidates: candidates, maxNewTokens: maxTokens, temperature: temperature,
+                                                   timeBudget: timeBudgetMs > 0 ? .milliseconds(timeBudgetMs) : nil)
+        if multiline { settings = CompletionSettings(candidates: candidates, multiLine: true, maxNewTokens: maxTokens,
+                                                     temperature: temperature, timeBudget: settings.timeBudget) }
+        let prompt = try pipeline.prompt(for: input, maxNewTokens: maxTokens)
         if showPrompt {
             printError(String(decoding: model.tokenizer.decode(prompt.tokens), as: UTF8.self)
                        + "|" + String(decoding: prompt.healing, as: UTF8.self))
         }
-        let result = try context.generate(prompt, options: options)
-        var text = result.text
-        // As in the language server: the greedy line competes with what the file's related lines say next.
-        if !multiline && result.stopReason != .timeBudget {
-            let candidates = RelatedLines.continuations(prefix: bytes[..<offset], suffix: bytes[offset...])
-            if verbose {
-                // The model's log-probability of each line and the file's share of it.
-                for line in [LineCandidate(bytes: result.bytes, share: 0)] + candidates {
-                    let score = try context.lineLogProbability(of: line.bytes, after: prompt)
-                    printError(String(format: "%8.2f %5.2f  ", score, line.share) + String(decoding: line.bytes, as: UTF8.self))
-                }
+        if verbose && !settings.multiLine {
+            // The model's log-probability of each file line that could follow, and the file's share of it.
+            for candidate in RelatedLines.continuations(prefix: input.prefix, suffix: input.suffix) {
+                let score = try pipeline.context.lineLogProbability(of: candidate.bytes, after: prompt)
+                printError(String(format: "%8.2f %5.2f  ", score, candidate.share) + String(decoding: candidate.bytes, as: UTF8.self))
             }
-            text = try context.chosenLine(result, candidates: candidates, after: prompt)
         }
-        print(text)
+        let outcome = try pipeline.complete(input, settings: settings)
+        if candidates == 1 {
+            print(outcome.candidates.first ?? "")
+        } else {
+            for (index, text) in outcome.candidates.enumerated() { print("--- candidate \(index + 1)\n\(text)") }
+        }
         if verbose {
-            printError("prompt \(prompt.tokens.count) tokens (\(prompt.prefixBytes) B before, \(prompt.suffixBytes) B after) in \(result.promptTime); "
-                       + "\(result.tokens.count) tokens in \(result.generationTime); stopped: \(result.stopReason.rawValue)")
+            printError("prompt \(outcome.promptTokens) tokens (\(outcome.reusedTokens) reused); \(outcome.generatedTokens) tokens generated; "
+                       + "\(outcome.elapsed); stopped: \(outcome.stopReason.map(\.rawValue) ?? "-")")
+        }
+    }
+
+    /// The editor's language id for a file name's extension (it only names the comment marker of
+    /// other files' code in the prompt).
+    static func languageId(of path: String) -> String {
+        switch path.split(separator: ".").last.map(String.init) ?? "" {
+        case "py": return "python"
+        case "swift": return "swift"
+        default: return "plaintext"
         }
     }
 

@@ -9,8 +9,8 @@ struct Eval: ParsableCommand {
         discussion: """
         Reads every file of --lang under --data. Bits per byte: NLL of all tokens in bits over the UTF-8 bytes \
         they cover, in overlapping windows of the model's context. Line completion: --samples seeded cursor \
-        positions, the rest of the line is the target, prompts built by the language server's FIM prompt code, \
-        greedy single-line decoding. Baselines: empty completion and the most frequent continuation of the \
+        positions, the rest of the line is the target; each completion is what the language server would show \
+        there (its completion pipeline: prompt, greedy decoding, line choice, post-processing), cut to its first line. Baselines: empty completion and the most frequent continuation of the \
         typed part of the line elsewhere in the file. See EVALUATION.md.
         """)
 
@@ -28,8 +28,8 @@ struct Eval: ParsableCommand {
     @Option(help: "Seed for the positions.")
     var seed: UInt64 = 0
 
-    @Option(help: "Most tokens of surrounding code in a completion prompt.")
-    var promptTokens = 512
+    @Option(help: "Most tokens of surrounding code in a completion prompt (the language server's contextTokens).")
+    var promptTokens = 1024
 
     @Option(help: "Most tokens one completion may generate.")
     var maxTokens = 48
@@ -40,14 +40,11 @@ struct Eval: ParsableCommand {
     @Option(help: "Order of the completion prompts: spm (the language server's) or psm.")
     var fimOrder = FIMOrder.spm
 
-    @Flag(help: "Experiment: put the file's lines that begin like the cursor's line into the prompt, above the cursor's line (the language server does not: it made the models' own lines worse, models/README.md).")
-    var relatedLines = false
-
     @Flag(inversion: .prefixedNo, help: "Offer what the file's lines that begin like the cursor's line say after the typed text as candidate lines, chosen with the model as the language server does (--no-candidate-lines: the model's greedy line alone).")
     var candidateLines = true
 
     @Option(help: "Weight of the file's own statistics against the model's when choosing among the candidate lines (0: the model alone).")
-    var cacheWeight = LineCandidate.cacheWeight
+    var fileWeight = LineCandidate.fileWeight
 
     @Option(help: "Also write every completion position (file, line, typed text, target, the model's and the baseline's answers) to this file, one JSON object per line.")
     var cases: String?
@@ -61,7 +58,7 @@ struct Eval: ParsableCommand {
         guard (8...65536).contains(promptTokens) else { throw ValidationError("--prompt-tokens must be in 8...65536") }
         guard (1...1024).contains(maxTokens) else { throw ValidationError("--max-tokens must be in 1...1024") }
         if let bpbStride, bpbStride < 1 { throw ValidationError("--bpb-stride must be at least 1") }
-        guard (0...1).contains(cacheWeight) else { throw ValidationError("--cache-weight must be in 0...1") }
+        guard (0...1).contains(fileWeight) else { throw ValidationError("--file-weight must be in 0...1") }
     }
 
     func run() throws {
@@ -77,11 +74,10 @@ struct Eval: ParsableCommand {
             return (path, [UInt8](contents))
         }
         let model = try modelOptions.load()
-        let evaluator = ModelEvaluator(model: model, threads: modelOptions.threadCount)
-        let options = ModelEvaluator.Options(samples: samples, seed: seed, promptTokens: promptTokens,
-                                             maxNewTokens: maxTokens, bpbStride: bpbStride,
-                                             fimOrder: fimOrder, relatedLines: relatedLines,
-                                             candidateLines: candidateLines, cacheWeight: cacheWeight)
+        let evaluator = ModelEvaluator(model: model, threads: modelOptions.threadCount, promptTokens: promptTokens,
+                                       fimOrder: fimOrder)
+        let options = ModelEvaluator.Options(samples: samples, seed: seed, maxNewTokens: maxTokens, bpbStride: bpbStride,
+                                             candidateLines: candidateLines, fileWeight: fileWeight)
         var caseLines: [String] = []
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -97,31 +93,5 @@ struct Eval: ParsableCommand {
             guard FileManager.default.createFile(atPath: cases, contents: Data(text.utf8)) else { throw CLIError("cannot write \(cases)") }
         }
         print(json ? report.json : report.table)
-    }
-}
-
-/// A one-line progress bar on standard error, redrawn at most ten times a second.
-struct ProgressBar {
-    private var lastDraw = Date.distantPast
-    private let started = Date()
-    private var drawn = false
-
-    mutating func update(label: String, done: Int, total: Int) {
-        let now = Date()
-        guard done == total || now.timeIntervalSince(lastDraw) >= 0.1 else { return }
-        lastDraw = now
-        let fraction = total == 0 ? 1 : Double(done) / Double(total)
-        let width = 30
-        let filled = Int(fraction * Double(width))
-        let elapsed = now.timeIntervalSince(started)
-        let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
-        let text = String(format: "\r%@ [%@] %3.0f%% %d/%d %.0fs ", label.padding(toLength: 5, withPad: " ", startingAt: 0),
-                          bar, fraction * 100, done, total, elapsed)
-        FileHandle.standardError.write(Data(text.utf8))
-        drawn = true
-    }
-
-    func finish() {
-        if drawn { FileHandle.standardError.write(Data("\n".utf8)) }
     }
 }

@@ -1,5 +1,4 @@
 import ArgumentParser
-import COpenBLAS
 import Foundation
 import Kernels
 
@@ -77,12 +76,12 @@ struct BenchKernels: ParsableCommand {
         }
         // The alternative we rejected: one sgemm call threaded by OpenBLAS itself.
         let w32 = matrices[.f32]!["768x288"]!
-        openblas_set_num_threads(Int32(threads))
+        setBLASThreads(threads)
         report("sgemm 768x288 batch 512 (OpenBLAS threads)", threads, flops: 2 * 512 * 768 * 288) {
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, 512, 768, 288, 1,
-                        x, 288, w32.data.assumingMemoryBound(to: Float.self), 288, 0, y, 768)
+            gemm(transposeB: true, m: 512, n: 768, k: 288, a: x, lda: 288,
+                 b: w32.data.assumingMemoryBound(to: Float.self), ldb: 288, c: y, ldc: 768)
         }
-        openblas_set_num_threads(1)
+        setBLASThreads(1)
 
         let heads = 6, headDim = 48, dim = heads * headDim
         let keys = randomFloats(512 * dim), values = randomFloats(512 * dim)

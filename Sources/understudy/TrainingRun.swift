@@ -10,8 +10,6 @@ struct TrainingArguments: ParsableArguments {
     @Option(help: "A held-out shard to report held-out loss on (repeatable).") var evalData: [String] = []
     @Option(help: "Share of documents turned into fill-in-the-middle examples.") var fimRate = 0.5
     @Option(help: "Share of FIM examples in suffix-prefix-middle order (the rest prefix-suffix-middle).") var spmRate = 0.5
-    @Flag(help: "Experiment: put the document's lines that begin like the cursor's line above it in line-completion examples (for `eval --related-lines`; models/README.md).")
-    var relatedLines = false
     @Option(help: "Shape overrides as key=value pairs, e.g. dim=288,hidden=768,layers=6,heads=6,kv-heads=6.") var config: String?
     @Option(help: "Embedding width.") var dim = 288
     @Option(help: "Feed-forward width.") var hidden = 768
@@ -97,7 +95,7 @@ struct TrainingRun {
         func loader(_ paths: [String], seed: UInt64) throws -> WindowLoader {
             do {
                 return try WindowLoader(shards: paths.map { try TokenShard(path: $0) }, tokenizer: bpe, length: a.context + 1,
-                                        seed: seed, fimRate: a.fimRate, spmRate: a.spmRate, relatedLines: a.relatedLines)
+                                        seed: seed, fimRate: a.fimRate, spmRate: a.spmRate)
             } catch {
                 throw CLIError("cannot use \(paths.joined(separator: ", ")): \(error)")
             }

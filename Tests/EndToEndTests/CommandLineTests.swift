@@ -1,6 +1,7 @@
 import Foundation
 import Kernels
 import Model
+import TestFixtures
 import Testing
 
 /// Runs the built `understudy` binary the way a user does and checks what it prints and how it exits.
@@ -45,10 +46,10 @@ struct CommandLineTests {
 
     /// A tiny random model with a byte-level vocabulary and FIM tokens, written with our own GGUF writer.
     static func tinyModel(type: GGMLType = .q8_0) throws -> String {
-        let vocabulary = EndToEndFixtures.byteVocabulary()
+        let vocabulary = Fixtures.byteVocabulary()
         let config = LlamaConfig(vocabularySize: vocabulary.tokens.count, dim: 64, hiddenDim: 96, layers: 2, heads: 4,
                                  kvHeads: 2, contextLength: 256)
-        let path = EndToEndFixtures.temporaryPath("tiny-\(type).gguf")
+        let path = Fixtures.temporaryPath("tiny-\(type).gguf")
         try LlamaFileWriter.write(config: config, tokenizer: vocabulary, tiedOutput: false, matrixType: type,
                                   name: "tiny", tensor: RandomLlamaWeights(config: config, seed: 5, scale: 0.1).tensor, to: path)
         return path
@@ -56,12 +57,12 @@ struct CommandLineTests {
 
     /// `tokenizer train` makes the output's directory (and writes tokenizer.json beside the GGUF).
     @Test func tokenizerTrainCreatesTheOutputDirectory() throws {
-        let data = EndToEndFixtures.temporaryPath("tokenizer-data")
+        let data = Fixtures.temporaryPath("tokenizer-data")
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
         for (name, text) in [("a.swift", "let a = 1\nfunc f() { return a }\n"), ("b.py", "def g(x):\n    return x + 1\n")] {
             FileManager.default.createFile(atPath: data + "/" + name, contents: Data(text.utf8))
         }
-        let output = EndToEndFixtures.temporaryPath("tokenizer-out") + "/nested/tok.gguf"
+        let output = Fixtures.temporaryPath("tokenizer-out") + "/nested/tok.gguf"
         let result = try Self.run(["tokenizer", "train", "--data", data, "--vocab-size", "300", "--output", output])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(FileManager.default.fileExists(atPath: output))
@@ -76,7 +77,7 @@ struct CommandLineTests {
         let info = try Self.run(["info"])
         #expect(info.status == 0, "\(info.stderr)")
         #expect(info.stdout.contains("llama") && info.stdout.contains("Q8_0"), "\(info.stdout)")
-        let file = EndToEndFixtures.temporaryPath("Greeting.swift")
+        let file = Fixtures.temporaryPath("Greeting.swift")
         let source = """
         struct Greeting {
             let name: String
@@ -110,7 +111,7 @@ struct CommandLineTests {
 
     @Test func completePrintsOneLineAtTheCursor() throws {
         let model = try Self.tinyModel()
-        let source = EndToEndFixtures.temporaryPath("source.swift")
+        let source = Fixtures.temporaryPath("source.swift")
         try "func add(a: Int, b: Int) -> Int {\n    return a\n}\n".write(toFile: source, atomically: true, encoding: .utf8)
         let result = try Self.run(["complete", "--model", model, "--file", source, "--line", "2", "--column", "13",
                                    "--max-tokens", "8", "--threads", "1"])
@@ -130,7 +131,7 @@ struct CommandLineTests {
 
     @Test func quantizeThenEncodeRoundTrips() throws {
         let model = try Self.tinyModel(type: .f32)
-        let quantized = EndToEndFixtures.temporaryPath("q4.gguf")
+        let quantized = Fixtures.temporaryPath("q4.gguf")
         let q = try Self.run(["quantize", model, quantized, "--type", "q4_0"])
         #expect(q.status == 0, "\(q.stderr)")
         #expect(try Self.run(["info", quantized]).stdout.contains("mostly Q4_0"))
@@ -146,9 +147,9 @@ struct CommandLineTests {
     @Test func badInputIsAClearErrorNotACrash() throws {
         let model = try Self.tinyModel()
         let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: model)))
-        let truncated = EndToEndFixtures.temporaryPath("truncated.gguf")
+        let truncated = Fixtures.temporaryPath("truncated.gguf")
         try Data(bytes.prefix(bytes.count / 3)).write(to: URL(fileURLWithPath: truncated))
-        let source = EndToEndFixtures.temporaryPath("one-line.py")
+        let source = Fixtures.temporaryPath("one-line.py")
         try "x = 1\n".write(toFile: source, atomically: true, encoding: .utf8)
         let cases: [([String], String)] = [
             (["info", truncated], "cannot read"),
@@ -160,8 +161,8 @@ struct CommandLineTests {
             (["complete", "--model", model, "--file", source, "--line", "1", "--column", "1", "--fim-order", "mps"],
              "Please provide one of 'psm' and 'spm'"),
             (["eval", "--model", model, "--data", "/tmp", "--lang", "swift", "--fim-order", "mps"], "Please provide one of 'psm' and 'spm'"),
-            (["eval", "--model", model, "--data", "/tmp", "--lang", "swift", "--cache-weight", "1.5"], "--cache-weight must be in 0...1"),
-            (["eval", "--model", model, "--data", "/tmp", "--lang", "swift", "--cache-weight=-0.1"], "--cache-weight must be in 0...1"),
+            (["eval", "--model", model, "--data", "/tmp", "--lang", "swift", "--file-weight", "1.5"], "--file-weight must be in 0...1"),
+            (["eval", "--model", model, "--data", "/tmp", "--lang", "swift", "--file-weight=-0.1"], "--file-weight must be in 0...1"),
             (["eval", "--model", model, "--data", "/tmp", "--lang", "swift", "--cases", "/nonexistent/cases.jsonl"],
              "cannot write /nonexistent/cases.jsonl"),
             (["bench", "--model", model, "--threads", "0"], "--threads"),

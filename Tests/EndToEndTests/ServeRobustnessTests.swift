@@ -1,4 +1,5 @@
 import Foundation
+import Model
 import Testing
 
 /// Randomized bad input against the built binary over pipes: every request gets the error the rules
@@ -11,16 +12,11 @@ struct ServeRobustnessTests {
         var nullErrors: [Int: Int] = [:]
     }
 
-    /// A small deterministic generator (SplitMix64), so a failure replays exactly.
+    /// A small deterministic generator, so a failure replays exactly.
     struct Random {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
+        var generator: SplitMix64
+        init(state: UInt64) { generator = SplitMix64(seed: state) }
+        mutating func next() -> UInt64 { generator.next() }
         mutating func int(_ range: ClosedRange<Int>) -> Int { range.lowerBound + Int(next() % UInt64(range.count)) }
         mutating func pick<T>(_ options: [T]) -> T { options[int(0...options.count - 1)] }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import TestFixtures
 import Testing
 
 /// A whole editor session against the built binary over pipes, keeping a client-side copy of the
@@ -30,7 +31,7 @@ struct ServeSessionTests {
     func range(_ start: (Int, Int), _ end: (Int, Int)) -> [String: Any] { ["start": pos(start.0, start.1), "end": pos(end.0, end.1)] }
 
     @Test func wholeSessionOverPipes() throws {
-        let model = try LettersModel.write()
+        let model = Fixtures.lettersModelPath
         let server = try ServeProcess(arguments: ["--model", model, "--threads", "1", "--log-level", "debug"])
         defer { server.terminateIfRunning() }
         var next = 1
@@ -40,7 +41,8 @@ struct ServeSessionTests {
             return try server.result(next)
         }
 
-        let initialize = try call("initialize", ["processId": NSNull(), "capabilities": [:] as [String: Any],
+        let resolving = ["textDocument": ["codeAction": ["resolveSupport": ["properties": ["edit"]]]]]
+        let initialize = try call("initialize", ["processId": NSNull(), "capabilities": resolving,
                                                  "initializationOptions": ["maxTokens": 8, "contextTokens": 200,
                                                                            "timeBudgetMs": 20_000, "threads": 1]]) as? [String: Any]
         let capabilities = try #require(initialize?["capabilities"] as? [String: Any])

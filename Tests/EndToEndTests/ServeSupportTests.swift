@@ -2,6 +2,7 @@ import Foundation
 import Kernels
 import Model
 import Synchronization
+import TestFixtures
 import Testing
 
 /// A client for the built `understudy serve` over pipes: frames what it sends, and parses what the
@@ -147,30 +148,6 @@ final class ServeProcess: Sendable {
 struct ServeFailure: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
-}
-
-/// The "letters" model: random weights whose output rows keep only the byte tokens `a`...`z`, so greedy
-/// generation is always a non-empty run of lowercase letters (never a newline, bracket or end-of-text).
-enum LettersModel {
-    static func write() throws -> String {
-        let vocabulary = EndToEndFixtures.byteVocabulary()
-        let config = LlamaConfig(vocabularySize: vocabulary.tokens.count, dim: 64, hiddenDim: 96, layers: 2, heads: 4,
-                                 kvHeads: 2, contextLength: 256)
-        let weights = RandomLlamaWeights(config: config, seed: 11, scale: 0.3)
-        let first = EndToEndFixtures.specialTexts.count
-        let letters = Set((Int(UInt8(ascii: "a"))...Int(UInt8(ascii: "z"))).map { $0 + first })
-        let path = EndToEndFixtures.temporaryPath("letters.gguf")
-        try LlamaFileWriter.write(config: config, tokenizer: vocabulary, tiedOutput: false, matrixType: .f32,
-                                  name: "letters", tensor: { name in
-            var values = weights.tensor(name)
-            guard name == "output.weight" else { return values }
-            for row in 0..<config.vocabularySize where !letters.contains(row) {
-                for col in 0..<config.dim { values[row * config.dim + col] = 0 }
-            }
-            return values
-        }, to: path)
-        return path
-    }
 }
 
 /// Smoke check of the client itself: a server that gets only `exit` exits 1 and prints nothing.

@@ -1,5 +1,6 @@
 import Foundation
 import Model
+import TestFixtures
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -10,14 +11,14 @@ enum TrainFixtures {
     /// A tokenizer GGUF and one training shard made by `understudy corpus build --tokenizer`.
     static func corpus() throws -> (tokenizer: String, shard: String) {
         let tokenizer = try CommandLineTests.tinyModel(type: .f32)
-        let sources = EndToEndFixtures.temporaryPath("sources")
+        let sources = Fixtures.temporaryPath("sources")
         try FileManager.default.createDirectory(atPath: sources, withIntermediateDirectories: true)
         for f in 0..<6 {
             var text = ""
             for i in 0..<40 { text += "func f\(f)_\(i)(x: Int) -> Int {\n    return x * \(i) + \(f)\n}\n\n" }
             try text.write(toFile: sources + "/file\(f).swift", atomically: true, encoding: .utf8)
         }
-        let corpus = EndToEndFixtures.temporaryPath("corpus")
+        let corpus = Fixtures.temporaryPath("corpus")
         let built = try CommandLineTests.run(["corpus", "build", "--dir", sources, "-o", corpus, "--tokenizer", tokenizer])
         guard built.status == 0 else { throw FixtureError("corpus build failed: \(built.stderr)") }
         let shards = try FileManager.default.contentsOfDirectory(atPath: corpus + "/shards").filter { $0.hasPrefix("train-") }
@@ -65,7 +66,7 @@ enum TrainFixtures {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: CommandLineTests.binary)
         process.arguments = arguments
-        let stderr = EndToEndFixtures.temporaryPath("stderr.txt")
+        let stderr = Fixtures.temporaryPath("stderr.txt")
         FileManager.default.createFile(atPath: stderr, contents: nil)
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: stderr))
         process.standardOutput = FileHandle.nullDevice
@@ -95,7 +96,7 @@ struct FixtureError: Error, CustomStringConvertible {
 @Suite(.serialized) struct TrainCommandTests {
     @Test func sigkillMidRunLeavesWholeFilesAndResumeFinishesTheRun() throws {
         let (tokenizer, shard) = try TrainFixtures.corpus()
-        let out = EndToEndFixtures.temporaryPath("train-kill")
+        let out = Fixtures.temporaryPath("train-kill")
         let steps = 80
         let arguments = ["train"] + TrainFixtures.trainArguments(tokenizer: tokenizer, shard: shard, out: out, steps: steps)
         let (process, _) = try TrainFixtures.start(arguments)
@@ -129,7 +130,7 @@ struct FixtureError: Error, CustomStringConvertible {
 
     @Test func sigintSavesACheckpointAndExitsZero() throws {
         let (tokenizer, shard) = try TrainFixtures.corpus()
-        let out = EndToEndFixtures.temporaryPath("train-int")
+        let out = Fixtures.temporaryPath("train-int")
         let steps = 400
         let (process, stderr) = try TrainFixtures.start(["train"] + TrainFixtures.trainArguments(tokenizer: tokenizer, shard: shard,
                                                                                                  out: out, steps: steps))

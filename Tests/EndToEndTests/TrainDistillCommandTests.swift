@@ -1,5 +1,6 @@
 import Foundation
 import Model
+import TestFixtures
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -11,13 +12,13 @@ import Glibc
         let (tokenizer, shard) = try TrainFixtures.corpus()
         // A quantized teacher with the same vocabulary (tinyModel always writes the same byte vocabulary).
         let teacher = try CommandLineTests.tinyModel(type: .q8_0)
-        let cache = EndToEndFixtures.temporaryPath("teacher-cache")
+        let cache = Fixtures.temporaryPath("teacher-cache")
         func distill(_ out: String) throws -> CommandLineTests.Outcome {
             try CommandLineTests.run(["distill", "--teacher", teacher, "--alpha", "0.5", "--temperature", "2", "--teacher-cache", cache,
                                       "--teacher-samples", "8"]
                                      + TrainFixtures.trainArguments(tokenizer: tokenizer, shard: shard, out: out, steps: 12, checkpointEvery: 4))
         }
-        let first = EndToEndFixtures.temporaryPath("distill-1"), second = EndToEndFixtures.temporaryPath("distill-2")
+        let first = Fixtures.temporaryPath("distill-1"), second = Fixtures.temporaryPath("distill-2")
         let a = try distill(first)
         #expect(a.status == 0, "\(a.stderr)")
         #expect(a.stderr.contains("teacher: ran for 12 steps"), "\(a.stderr)")
@@ -52,11 +53,11 @@ import Glibc
             ["distill", "--teacher", teacher, "--alpha", "0.7", "--temperature", "1.5"]
                 + TrainFixtures.trainArguments(tokenizer: tokenizer, shard: shard, out: out, steps: 40)
         }
-        let straight = EndToEndFixtures.temporaryPath("distill-straight")
+        let straight = Fixtures.temporaryPath("distill-straight")
         let reference = try CommandLineTests.run(arguments(straight))
         #expect(reference.status == 0, "\(reference.stderr)")
 
-        let out = EndToEndFixtures.temporaryPath("distill-interrupted")
+        let out = Fixtures.temporaryPath("distill-interrupted")
         let (process, stderr) = try TrainFixtures.start(arguments(out))
         _ = TrainFixtures.wait(seconds: 120) { TrainFixtures.checkpointStep(out + "/checkpoint.bin") != nil || !process.isRunning }
         let wasRunning = process.isRunning
@@ -74,14 +75,14 @@ import Glibc
 
     @Test func aTeacherWithAnotherVocabularyIsRefused() throws {
         let (tokenizer, shard) = try TrainFixtures.corpus()
-        var vocabulary = EndToEndFixtures.byteVocabulary()
+        var vocabulary = Fixtures.byteVocabulary()
         vocabulary.tokens[4] = "<pad>"
         let config = LlamaConfig(vocabularySize: vocabulary.tokens.count, dim: 32, hiddenDim: 64, layers: 1, heads: 4, contextLength: 64)
-        let teacher = EndToEndFixtures.temporaryPath("other-teacher.gguf")
+        let teacher = Fixtures.temporaryPath("other-teacher.gguf")
         try LlamaFileWriter.write(config: config, tokenizer: vocabulary, tiedOutput: false, matrixType: .f32, name: "other",
                                   tensor: RandomLlamaWeights(config: config, seed: 1, scale: 0.1).tensor, to: teacher)
         let result = try CommandLineTests.run(["distill", "--teacher", teacher]
-            + TrainFixtures.trainArguments(tokenizer: tokenizer, shard: shard, out: EndToEndFixtures.temporaryPath("distill-bad"), steps: 3))
+            + TrainFixtures.trainArguments(tokenizer: tokenizer, shard: shard, out: Fixtures.temporaryPath("distill-bad"), steps: 3))
         #expect(result.exitedNormally && result.status != 0)
         #expect(result.stderr.contains("does not share the student's tokenizer: token 4 is \"<pad>\" for the teacher, \"<fim_pad>\" for the student"),
                 "\(result.stderr)")

@@ -1,3 +1,4 @@
+import Model
 import Testing
 
 #if canImport(Glibc)
@@ -6,20 +7,8 @@ import Glibc
 
 @testable import JSONRPC
 
-/// A small deterministic generator (SplitMix64) so randomized tests replay exactly.
-struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+/// A small deterministic generator so randomized tests replay exactly.
+typealias SeededGenerator = SplitMix64
 
 /// The process's resident set size in bytes, from /proc/self/statm (Linux).
 func residentBytes() -> Int {

@@ -1,18 +1,13 @@
 // Deterministic test data and plain scalar references shared by the kernel tests.
+import Model
 @testable import Kernels
 
-/// SplitMix64: reproducible pseudo-random floats without global state.
+/// Reproducible pseudo-random floats without global state.
 struct TestRandom {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
+    private var generator: SplitMix64
+    init(seed: UInt64) { generator = SplitMix64(seed: seed) }
 
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    mutating func next() -> UInt64 { generator.next() }
 
     /// Uniform in [-scale, scale).
     mutating func float(_ scale: Float = 1) -> Float {

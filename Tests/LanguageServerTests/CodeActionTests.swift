@@ -7,6 +7,11 @@ extension LanguageServerModuleTests {
     @Suite struct CodeActionTests {
         let uri = "file:///shapes.swift"
         let text = "struct Square {\n    var side: Int\n    func area() -> Int {}\n}\n"
+        /// A client that resolves an action's edit with `codeAction/resolve` (VS Code, Neovim).
+        static let resolving: JSONValue = ["textDocument": ["codeAction": ["resolveSupport": ["properties": ["edit"]]]]]
+        /// The same, accepting work-done progress.
+        static let resolvingWithProgress: JSONValue = ["textDocument": ["codeAction": ["resolveSupport": ["properties": ["edit"]]]],
+                                                       "window": ["workDoneProgress": true]]
 
         func actions(_ client: TestClient, _ start: JSONValue, _ end: JSONValue, only: [String]? = nil) async throws -> [JSONValue] {
             var context: JSONValue = ["diagnostics": []]
@@ -19,7 +24,7 @@ extension LanguageServerModuleTests {
         @Test func titlesComeBackAtOnceWithoutEdits() async throws {
             let client = TestClient()
             defer { client.close() }
-            try await client.initialize()
+            try await client.initialize(capabilities: Self.resolving)
             client.open(uri, text)
             let gate = WorkerGate(client.server)  // titles must not need the model
             defer { gate.release() }
@@ -36,7 +41,7 @@ extension LanguageServerModuleTests {
 
         /// "Complete function body" on `area()`, offered to a client that accepts work-done progress.
         func completeBodyAction(_ client: TestClient) async throws -> JSONValue {
-            try await client.initialize(capabilities: ["window": ["workDoneProgress": true]])
+            try await client.initialize(capabilities: Self.resolvingWithProgress)
             client.open(uri, text)
             let list = try await actions(client, position(2, 4), position(2, 25))
             return try #require(list.first { $0["title"] == "Complete function body" })
@@ -87,7 +92,7 @@ extension LanguageServerModuleTests {
         @Test func documentationCommentIsInsertedAboveTheLine() async throws {
             let client = TestClient()
             defer { client.close() }
-            try await client.initialize()
+            try await client.initialize(capabilities: Self.resolving)
             client.open(uri, text)
             let list = try await actions(client, position(2, 4), position(2, 4))
             let doc = try #require(list.first { $0["title"] == "Add documentation comment" })
@@ -101,7 +106,7 @@ extension LanguageServerModuleTests {
         @Test func fillSelectionReplacesTheSelection() async throws {
             let client = TestClient()
             defer { client.close() }
-            try await client.initialize()
+            try await client.initialize(capabilities: Self.resolving)
             client.open(uri, text)
             let list = try await actions(client, position(1, 14), position(1, 17))
             let fill = try #require(list.first { $0["title"] == "Fill in selection" })
@@ -113,7 +118,7 @@ extension LanguageServerModuleTests {
         @Test func staleOrCancelledResolves() async throws {
             let client = TestClient()
             defer { client.close() }
-            try await client.initialize(capabilities: ["window": ["workDoneProgress": true]])
+            try await client.initialize(capabilities: Self.resolvingWithProgress)
             client.open(uri, text)
             let list = try await actions(client, position(1, 4), position(1, 4))
             let action = try #require(list.first)
@@ -140,6 +145,50 @@ extension LanguageServerModuleTests {
             let foreign = try await client.request("codeAction/resolve", ["title": "x"]).wait()
             guard case .failure(let foreignError) = foreign else { Issue.record("foreign action resolved"); return }
             #expect(foreignError.code == .invalidParams)
+        }
+
+        /// A client that cannot resolve (Eglot 1.9) gets each action as a command; executing it sends the
+        /// edit with `workspace/applyEdit` and answers null, with progress as for resolve.
+        @Test func withoutResolveSupportActionsAreCommandsAnsweredWithApplyEdit() async throws {
+            let client = TestClient()
+            defer { client.close() }
+            try await client.initialize(capabilities: ["workspace": ["applyEdit": true], "window": ["workDoneProgress": true]])
+            client.open(uri, text)
+            let list = try await actions(client, position(2, 4), position(2, 25))
+            #expect(list.allSatisfy { $0["data"] == nil && $0["edit"] == nil && $0["command"]?["command"] == "understudy.applyCodeAction" })
+            let body = try #require(list.first { $0["title"] == "Complete function body" })
+            let command = try #require(body["command"])
+            let answer = try await client.request("workspace/executeCommand",
+                                                  ["command": command["command"]!, "arguments": command["arguments"]!]).value()
+            #expect(answer == .null)
+            let applied = client.messages("workspace/applyEdit")
+            #expect(applied.count == 1)
+            let edits = try #require(applied.first?["edit"]?["changes"]?[uri]?.arrayValue)
+            #expect(edits.first?["range"] == ["start": position(2, 24), "end": position(2, 24)])
+            #expect(applied.first?["label"] == "Complete function body")
+            try await client.waitUntil("progress end") {
+                client.messages("$/progress").contains { $0["value"]?["kind"] == "end" }
+            }
+        }
+
+        @Test func badCommandsAreClearErrorsAndApplyNothing() async throws {
+            let client = TestClient()
+            defer { client.close() }
+            try await client.initialize(capabilities: ["workspace": ["applyEdit": true]])
+            client.open(uri, text)
+            let command = try #require(try await actions(client, position(1, 4), position(1, 4)).first?["command"])
+            func code(_ params: JSONValue) async throws -> ErrorCode? {
+                guard case .failure(let error) = try await client.request("workspace/executeCommand", params).wait() else { return nil }
+                return error.code
+            }
+            #expect(try await code(["command": "rm -rf", "arguments": command["arguments"]!]) == .invalidParams)
+            #expect(try await code(["command": command["command"]!]) == .invalidParams)
+            #expect(try await code(["command": command["command"]!, "arguments": [["title": "x"]]]) == .invalidParams)
+            // A stale document: the action no longer applies.
+            client.notify("textDocument/didChange", ["textDocument": ["uri": .string(uri), "version": 2],
+                                                     "contentChanges": [["text": "x"]]])
+            #expect(try await code(["command": command["command"]!, "arguments": command["arguments"]!]) == .contentModified)
+            #expect(client.messages("workspace/applyEdit").isEmpty)
         }
     }
 }

@@ -1,8 +1,8 @@
 import Foundation
 import JSONRPC
-import Kernels
 import Model
 import Synchronization
+import TestFixtures
 import Testing
 
 @testable import LanguageServer
@@ -10,58 +10,12 @@ import Testing
 /// The root of every suite here; serialized because the suites share two CPU cores with the model.
 @Suite(.serialized) enum LanguageServerModuleTests {}
 
-/// A tiny generated model (nothing binary is committed), written once per test process.
-///
-/// Its output matrix keeps only the rows of the byte tokens `a`...`z`, so greedy generation emits
-/// lowercase letters only: never a newline, a bracket or end-of-text. The text is meaningless, but
-/// always non-empty, which is what machinery tests (ranges, caching, cancellation) need.
+/// The language-server tests' settings; their model is `Fixtures.lettersModel`.
 enum TestModel {
-    static let path: String = {
-        let vocabulary = byteVocabulary()
-        let config = LlamaConfig(vocabularySize: vocabulary.tokens.count, dim: 64, hiddenDim: 96, layers: 2,
-                                 heads: 4, kvHeads: 2, contextLength: 256)
-        let weights = RandomLlamaWeights(config: config, seed: 11, scale: 0.3)
-        let letters = (Int(UInt8(ascii: "a"))...Int(UInt8(ascii: "z"))).map { $0 + specialTexts.count }
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("understudy-lsp-tests-\(getpid())")
-        try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        let path = dir.appendingPathComponent("letters.gguf").path
-        try! LlamaFileWriter.write(config: config, tokenizer: vocabulary, tiedOutput: false, matrixType: .f32,
-                                   name: "letters-fixture", tensor: { name in
-            var values = weights.tensor(name)
-            guard name == "output.weight" else { return values }
-            for row in 0..<config.vocabularySize where !letters.contains(row) {
-                for col in 0..<config.dim { values[row * config.dim + col] = 0 }
-            }
-            return values
-        }, to: path)
-        return path
-    }()
-
-    static let model: LlamaModel = try! LlamaModel(path: path)
-
-    static let specialTexts = ["<|endoftext|>", "<fim_prefix>", "<fim_middle>", "<fim_suffix>", "<fim_pad>"]
-
-    /// GPT-2's byte-to-character map (printable bytes stand for themselves, the rest move to U+0100 on).
-    static func byteToCharacter(_ byte: UInt8) -> Character {
-        func printable(_ b: Int) -> Bool { (33...126).contains(b) || (161...172).contains(b) || (174...255).contains(b) }
-        if printable(Int(byte)) { return Character(Unicode.Scalar(byte)) }
-        let shifted = (0..<Int(byte)).filter { !printable($0) }.count
-        return Character(Unicode.Scalar(UInt32(256 + shifted))!)
-    }
-
-    /// Five control tokens and the 256 byte tokens.
-    static func byteVocabulary() -> TokenizerMetadata {
-        var tokens = specialTexts
-        var types = [Int32](repeating: 3, count: specialTexts.count)
-        for b in 0...255 { tokens.append(String(byteToCharacter(UInt8(b)))); types.append(1) }
-        return TokenizerMetadata(tokens: tokens, merges: [], tokenTypes: types, preTokenizer: "starcoder",
-                                 specials: SpecialTokens(endOfText: 0, fimPrefix: 1, fimSuffix: 3, fimMiddle: 2, fimPad: 4))
-    }
-
     /// Server settings for tests: the letters model, short generations, generous budgets (debug builds are slow).
     static func configuration(model: Bool = true) -> ServerConfiguration {
         var configuration = ServerConfiguration()
-        configuration.modelPath = model ? path : nil
+        configuration.modelPath = model ? Fixtures.lettersModelPath : nil
         configuration.threads = 1
         configuration.maxTokens = 8
         configuration.contextTokens = 200

@@ -1,9 +1,10 @@
+import TestFixtures
 import Testing
 @testable import Model
 
 @Test func fimPromptHasTheSpecialTokensInPSMOrder() throws {
-    let tokenizer = try ModelFixtures.byteVocabulary().makeTokenizer()
-    let prompt = try FIMPromptBuilder(tokenizer: tokenizer, maxTokens: 100, order: .psm)
+    let tokenizer = try Fixtures.byteVocabulary(merges: Fixtures.codeMerges).makeTokenizer()
+    let prompt = try FIMPromptBuilder(tokenizer: tokenizer, budget: 100, order: .psm)
         .build(prefix: Array("func f() {\n    ret".utf8), suffix: Array("\n}\n".utf8))
     let s = tokenizer.specials
     #expect(prompt.tokens.first == s.fimPrefix)
@@ -16,9 +17,9 @@ import Testing
 }
 
 @Test func fimPromptInSPMOrderEndsWithThePrefix() throws {
-    let tokenizer = try ModelFixtures.byteVocabulary().makeTokenizer()
+    let tokenizer = try Fixtures.byteVocabulary(merges: Fixtures.codeMerges).makeTokenizer()
     // SPM is the default: the model continues the prefix, which ends the prompt.
-    let prompt = try FIMPromptBuilder(tokenizer: tokenizer, maxTokens: 100)
+    let prompt = try FIMPromptBuilder(tokenizer: tokenizer, budget: 100)
         .build(prefix: Array("func f() {\n    ret".utf8), suffix: Array("\n}\n".utf8))
     let s = tokenizer.specials
     #expect(Array(prompt.tokens.prefix(2)) == [s.fimPrefix!, s.fimSuffix!])
@@ -33,12 +34,12 @@ import Testing
 
 @Test(arguments: FIMOrder.allCases)
 func fimPromptKeepsTheTextNearestTheCursorWithinBudget(order: FIMOrder) throws {
-    let tokenizer = try ModelFixtures.byteVocabulary().makeTokenizer()
+    let tokenizer = try Fixtures.byteVocabulary(merges: Fixtures.codeMerges).makeTokenizer()
     let s = tokenizer.specials
     let prefix = Array((0..<300).map { "line \($0) of the prefix\n" }.joined().utf8) + Array("let x = ".utf8)
     let suffix = Array((0..<300).map { "line \($0) of the suffix\n" }.joined().utf8)
     for budget in [8, 40, 200, 1000] {
-        let prompt = try FIMPromptBuilder(tokenizer: tokenizer, maxTokens: budget, order: order).build(prefix: prefix, suffix: suffix)
+        let prompt = try FIMPromptBuilder(tokenizer: tokenizer, budget: budget, order: order).build(prefix: prefix, suffix: suffix)
         #expect(prompt.tokens.count <= budget)
         let keptPrefix: [UInt8], keptSuffix: [UInt8]
         switch order {
@@ -58,18 +59,18 @@ func fimPromptKeepsTheTextNearestTheCursorWithinBudget(order: FIMOrder) throws {
 }
 
 @Test func fimPromptNeedsFIMTokens() throws {
-    var vocabulary = ModelFixtures.byteVocabulary()
+    var vocabulary = Fixtures.byteVocabulary(merges: Fixtures.codeMerges)
     vocabulary.specials.fimMiddle = nil
     let tokenizer = try vocabulary.makeTokenizer()
     #expect(throws: ModelError.self) {
-        try FIMPromptBuilder(tokenizer: tokenizer, maxTokens: 50).build(prefix: Array("a".utf8), suffix: Array("b".utf8))
+        try FIMPromptBuilder(tokenizer: tokenizer, budget: 50).build(prefix: Array("a".utf8), suffix: Array("b".utf8))
     }
 }
 
 @Test func tokenHealingTakesBackTheWordAtTheCursor() throws {
-    let tokenizer = try ModelFixtures.byteVocabulary().makeTokenizer()
+    let tokenizer = try Fixtures.byteVocabulary(merges: Fixtures.codeMerges).makeTokenizer()
     func healing(_ prefix: String) throws -> String {
-        let prompt = try FIMPromptBuilder(tokenizer: tokenizer, maxTokens: 100).build(prefix: Array(prefix.utf8), suffix: [])
+        let prompt = try FIMPromptBuilder(tokenizer: tokenizer, budget: 100).build(prefix: Array(prefix.utf8), suffix: [])
         #expect(tokenizer.decode(Array(prompt.tokens[prompt.prefixTokenStart...])) + prompt.healing == Array(prefix.utf8))
         return String(decoding: prompt.healing, as: UTF8.self)
     }
@@ -79,31 +80,6 @@ func fimPromptKeepsTheTextNearestTheCursorWithinBudget(order: FIMOrder) throws {
     #expect(try healing("done\n") == "")                    // a line end is a clean cut
     #expect(try healing("") == "")
     // PSM prompts end with <fim_middle>: nothing to heal.
-    let psm = try FIMPromptBuilder(tokenizer: tokenizer, maxTokens: 100, order: .psm).build(prefix: Array("foo.ba".utf8), suffix: [])
+    let psm = try FIMPromptBuilder(tokenizer: tokenizer, budget: 100, order: .psm).build(prefix: Array("foo.ba".utf8), suffix: [])
     #expect(psm.healing.isEmpty)
-}
-
-/// In-file related lines go right above the cursor's line, in both orders, and take their tokens
-/// from the prefix's share of the budget; a block over a third of the budget is left out.
-@Test(arguments: FIMOrder.allCases)
-func relatedLinesGoAboveTheCursorsLineWithinTheBudget(order: FIMOrder) throws {
-    let tokenizer = try ModelFixtures.byteVocabulary().makeTokenizer()
-    let prefix = Array((0..<100).map { "line \($0)\n" }.joined().utf8) + Array("    XCTAssertEq".utf8)
-    let related = Array("XCTAssertEqual(a, 1)\n".utf8)
-    let builder = FIMPromptBuilder(tokenizer: tokenizer, maxTokens: 200, order: order)
-    let prompt = try builder.build(prefix: prefix, suffix: Array("\n}\n".utf8), related: related)
-    #expect(prompt.tokens.count <= 200)
-    let s = tokenizer.specials
-    let prefixEnd = order == .psm ? try #require(prompt.tokens.firstIndex(of: s.fimSuffix!)) : prompt.tokens.count
-    let prefixText = tokenizer.decode(Array(prompt.tokens[prompt.prefixTokenStart..<prefixEnd])) + prompt.healing
-    #expect(prefixText.suffix(related.count + 15) == ArraySlice(related + Array("    XCTAssertEq".utf8)))
-    #expect(String(decoding: prefixText.dropLast(related.count + 15), as: UTF8.self).hasSuffix("line 99\n"))
-    // The block's tokens come off the prefix: the prompt covers less of it, and is no longer.
-    let plain = try builder.build(prefix: prefix, suffix: Array("\n}\n".utf8))
-    #expect(prompt.prefixBytes < plain.prefixBytes && prompt.suffixBytes == plain.suffixBytes)
-    #expect(prompt.tokens.count == plain.tokens.count)
-    #expect(prompt.healing == plain.healing)
-    let tooLong = Array(repeating: Array("XCTAssertEqual(b, 2)\n".utf8), count: 4).joined()
-    let dropped = try builder.build(prefix: prefix, suffix: Array("\n}\n".utf8), related: Array(tooLong))
-    #expect(dropped == plain)
 }

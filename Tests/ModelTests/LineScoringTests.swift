@@ -1,12 +1,13 @@
 import Foundation
+import TestFixtures
 import Testing
 @testable import Model
 
 /// A line's log-probability against a plain computation from the reference transformer's logits.
 @Test func lineLogProbabilityMatchesTheReference() throws {
-    let (model, weights) = try ModelFixtures.model()
+    let (model, weights) = try Fixtures.randomModel()
     let tokenizer = model.tokenizer
-    let prompt = try FIMPromptBuilder(tokenizer: tokenizer, maxTokens: 60)
+    let prompt = try FIMPromptBuilder(tokenizer: tokenizer, budget: 60)
         .build(prefix: Array("func f() {\n    ret".utf8), suffix: Array("\n}\n".utf8))
     let text = Array("urn x + 1".utf8)
     let context = InferenceContext(model: model, threads: 1)
@@ -34,8 +35,8 @@ import Testing
 /// With cache weight 0 the model's likeliest line wins, the greedy one on a tie; candidates equal to it
 /// are not scored twice.
 @Test func mostLikelyLineAloneTakesTheModelsHighestScore() throws {
-    let (model, _) = try ModelFixtures.model()
-    let prompt = try FIMPromptBuilder(tokenizer: model.tokenizer, maxTokens: 60)
+    let (model, _) = try Fixtures.randomModel()
+    let prompt = try FIMPromptBuilder(tokenizer: model.tokenizer, budget: 60)
         .build(prefix: Array("let a = ".utf8), suffix: [])
     let context = InferenceContext(model: model, threads: 1)
     let lines = ["1", "b + c", "return", "x.y(z)"].map { Array($0.utf8) }
@@ -44,7 +45,7 @@ import Testing
     for greedy in lines.indices {
         let others = lines.indices.filter { $0 != greedy }
         let candidates = (others + [greedy]).map { LineCandidate(bytes: lines[$0], share: 0.25) }
-        let chosen = try context.mostLikelyLine(greedy: lines[greedy], candidates: candidates, cacheWeight: 0, after: prompt)
+        let chosen = try context.mostLikelyLine(greedy: lines[greedy], candidates: candidates, fileWeight: 0, after: prompt)
         #expect(chosen.bytes == lines[best])
         #expect(chosen.candidate == (best == greedy ? nil : others.firstIndex(of: best)))
     }
@@ -54,8 +55,8 @@ import Testing
 
 /// The mixture: (1 − w) · P_model + w · share, computed here by hand for every weight.
 @Test func mostLikelyLineMixesTheModelWithTheFilesShares() throws {
-    let (model, _) = try ModelFixtures.model()
-    let prompt = try FIMPromptBuilder(tokenizer: model.tokenizer, maxTokens: 60)
+    let (model, _) = try Fixtures.randomModel()
+    let prompt = try FIMPromptBuilder(tokenizer: model.tokenizer, budget: 60)
         .build(prefix: Array("let a = ".utf8), suffix: [])
     let context = InferenceContext(model: model, threads: 1)
     let greedy = Array("1".utf8)
@@ -67,7 +68,7 @@ import Testing
         let mixed = zip(models, candidates).map { (1 - weight) * $0 + weight * $1.share }
         let greedyMixed = (1 - weight) * model0 + weight * 0.1
         let top = mixed[0...1].max()!
-        let chosen = try context.mostLikelyLine(greedy: greedy, candidates: candidates, cacheWeight: weight, after: prompt)
+        let chosen = try context.mostLikelyLine(greedy: greedy, candidates: candidates, fileWeight: weight, after: prompt)
         if top > greedyMixed * (1 + 1e-9) {
             #expect(chosen.candidate == mixed.firstIndex(of: top))
         } else if top < greedyMixed * (1 - 1e-9) {
@@ -75,5 +76,5 @@ import Testing
         }
     }
     // Weight 1 is the file alone: the most frequent continuation.
-    #expect(try context.mostLikelyLine(greedy: greedy, candidates: candidates, cacheWeight: 1, after: prompt).candidate == 0)
+    #expect(try context.mostLikelyLine(greedy: greedy, candidates: candidates, fileWeight: 1, after: prompt).candidate == 0)
 }

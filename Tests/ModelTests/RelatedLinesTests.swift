@@ -2,8 +2,9 @@ import Testing
 @testable import Model
 
 struct RelatedLinesTests {
-    /// The block for a cursor placed after `typed` on the line `lineNumber` (from 0) of `text`.
-    func block(_ text: String, line lineNumber: Int, typed: Int) -> String {
+    /// The related lines, best first and without indentation, for a cursor placed after `typed`
+    /// characters on the line `lineNumber` (from 0) of `text`.
+    func related(_ text: String, line lineNumber: Int, typed: Int) -> [String] {
         let bytes = Array(text.utf8)
         var lineStart = 0
         for _ in 0..<lineNumber { lineStart = bytes[lineStart...].firstIndex(of: 0x0A)! + 1 }
@@ -11,10 +12,12 @@ struct RelatedLinesTests {
         while bytes[cursor] == 0x20 { cursor += 1 }
         cursor += typed
         let lineEnd = bytes[lineStart...].firstIndex(of: 0x0A) ?? bytes.count
-        return String(decoding: RelatedLines.block(in: bytes, lineStart: lineStart, cursor: cursor, excludedEnd: lineEnd), as: UTF8.self)
+        let typedText = String(decoding: bytes[(cursor - typed)..<cursor], as: UTF8.self)
+        return RelatedLines.continuations(in: bytes, lineStart: lineStart, cursor: cursor, excludedEnd: lineEnd)
+            .map { typedText + String(decoding: $0.bytes, as: UTF8.self) }
     }
 
-    @Test func linesThatBeginLikeTheTypedTextComeMostFrequentLast() {
+    @Test func linesThatBeginLikeTheTypedTextComeMostFrequentFirst() {
         let text = """
             XCTAssertEqual(a, 1)
             XCTAssertTrue(b)
@@ -25,22 +28,22 @@ struct RelatedLinesTests {
             XCTAssertNil(d)
             """
         // Cursor after "XCTAss" on line 5: its own line is left out, indentation is dropped, the
-        // twice-seen line goes last (nearest the prefix), then the others by byte distance from the
-        // cursor's line, the nearest later (Nil is just below, True furthest up).
-        #expect(block(text, line: 5, typed: 6) == "XCTAssertTrue(b)\nXCTAssertEqual(c, 3)\nXCTAssertNil(d)\nXCTAssertEqual(a, 1)\n")
+        // twice-seen line comes first, then the others by byte distance from the cursor's line
+        // (Nil is just below, True furthest up).
+        #expect(related(text, line: 5, typed: 6) == ["XCTAssertEqual(a, 1)", "XCTAssertNil(d)", "XCTAssertEqual(c, 3)", "XCTAssertTrue(b)"])
     }
 
-    @Test func nothingTypedOrNothingMatchingGivesNoBlock() {
+    @Test func nothingTypedOrNothingMatchingGivesNoLines() {
         let text = "let a = 1\n    \nlet b = 2\nvar c = 3\n"
-        #expect(block(text, line: 1, typed: 0) == "")        // only indentation typed
-        #expect(block(text, line: 3, typed: 3) == "")        // no other line starts with "var"
-        #expect(block(text, line: 3, typed: 0) == "")        // cursor at the line's first character
+        #expect(related(text, line: 1, typed: 0) == [])        // only indentation typed
+        #expect(related(text, line: 3, typed: 3) == [])        // no other line starts with "var"
+        #expect(related(text, line: 3, typed: 0) == [])        // cursor at the line's first character
     }
 
     @Test func linesNoLongerThanTheTypedTextAreLeftOut() {
         let text = "}\n}\nfunc f() {\n}\n"
-        #expect(block(text, line: 3, typed: 1) == "")
-        #expect(block("return\nreturn x\nre\n", line: 2, typed: 2) == "return\nreturn x\n")
+        #expect(related(text, line: 3, typed: 1) == [])
+        #expect(related("return\nreturn x\nre\n", line: 2, typed: 2) == ["return x", "return"])
     }
 
     @Test func theExcludedRangeAndTheLimitsHold() {
@@ -50,15 +53,13 @@ struct RelatedLinesTests {
         // Cursor after "case ." on line 10; lines 10–12 are the completion's (excluded).
         let start10 = lines[..<10].reduce(0) { $0 + $1.utf8.count + 1 }
         let end12 = lines[..<13].reduce(0) { $0 + $1.utf8.count + 1 } - 1
-        let block = String(decoding: RelatedLines.block(in: bytes, lineStart: start10, cursor: start10 + 6, excludedEnd: end12),
-                           as: UTF8.self)
-        let got = block.split(separator: "\n").map(String.init)
+        let got = RelatedLines.continuations(in: bytes, lineStart: start10, cursor: start10 + 6, excludedEnd: end12)
+            .map { "case ." + String(decoding: $0.bytes, as: UTF8.self) }
         #expect(got.count == RelatedLines.maxLines)
-        #expect(block.utf8.count <= RelatedLines.maxBytes)
-        // All seen once: the six nearest by bytes, the nearest (line 9) last.
+        // All seen once: the six nearest by bytes, the nearest (line 9) first.
         #expect(!got.contains("case .value10") && !got.contains("case .value11") && !got.contains("case .value12"))
         #expect(Set(got) == ["case .value6", "case .value7", "case .value8", "case .value9", "case .value13", "case .value14"])
-        #expect(got.last == "case .value9")
+        #expect(got.first == "case .value9")
     }
 
     /// Continuations: what the ranked lines say after the typed text, with their share of all related

@@ -1,10 +1,10 @@
+import TestFixtures
 import Testing
 @testable import Model
 
 /// Builds GGUF-style arrays: 5 control tokens, the 256 byte tokens (ids 5...260), then one token per merge.
 struct HandVocabulary {
-    static let specialTexts = ["<|endoftext|>", "<fim_prefix>", "<fim_middle>", "<fim_suffix>", "<fim_pad>"]
-    var tokens: [String] = specialTexts
+    var tokens: [String] = Fixtures.specialTexts
     var types: [Int32] = Array(repeating: 3, count: 5)
     var merges: [String] = []
 

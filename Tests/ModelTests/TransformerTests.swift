@@ -1,5 +1,6 @@
 import Foundation
 import Kernels
+import TestFixtures
 import Testing
 @testable import Model
 
@@ -11,7 +12,7 @@ private let sampleTokens: [Int32] = [1, 70, 80, 90, 100, 110, 120, 30, 40, 50, 6
 
 @Test(arguments: [false, true])
 func forwardPassMatchesReference(tied: Bool) throws {
-    let (model, weights) = try ModelFixtures.model(tiedOutput: tied)
+    let (model, weights) = try Fixtures.randomModel(tiedOutput: tied)
     let reference = ReferenceTransformer(c: model.config, tensor: weights.tensor).logits(sampleTokens, tiedOutput: tied)
     let context = InferenceContext(model: model, threads: 2)
     let sequential = try sampleTokens.map { try context.append([$0]) }
@@ -25,7 +26,7 @@ func forwardPassMatchesReference(tied: Bool) throws {
 
 @Test func groupedQueryAndFullAttentionBothLoad() throws {
     for kvHeads in [1, 4] {
-        let (model, weights) = try ModelFixtures.model(kvHeads: kvHeads)
+        let (model, weights) = try Fixtures.randomModel(kvHeads: kvHeads)
         let reference = ReferenceTransformer(c: model.config, tensor: weights.tensor).logits(Array(sampleTokens.prefix(6)))
         let context = InferenceContext(model: model, threads: 1)
         let last = try context.append(Array(sampleTokens.prefix(6)))
@@ -48,7 +49,7 @@ private func storedTensor(_ weights: RandomLlamaWeights, type: GGMLType) -> (Str
 
 @Test(arguments: [GGMLType.f16, .q8_0, .q4_0])
 func quantizedModelsMatchAReferenceOnTheirStoredWeights(type: GGMLType) throws {
-    let (model, weights) = try ModelFixtures.model(type: type)
+    let (model, weights) = try Fixtures.randomModel(type: type)
     let reference = ReferenceTransformer(c: model.config, tensor: storedTensor(weights, type: type)).logits(sampleTokens)
     let context = InferenceContext(model: model, threads: 2)
     // The batched path multiplies float activations by the dequantized weights (as exact as F32), or,
@@ -75,7 +76,7 @@ func quantizedModelsMatchAReferenceOnTheirStoredWeights(type: GGMLType) throws {
 }
 
 @Test func promptPrefixIsReusedFromTheCache() throws {
-    let (model, _) = try ModelFixtures.model()
+    let (model, _) = try Fixtures.randomModel()
     let context = InferenceContext(model: model, threads: 2)
     let a: [Int32] = Array(sampleTokens.prefix(12))
     let b: [Int32] = Array(sampleTokens.prefix(9)) + [77, 78, 79, 80]
@@ -91,7 +92,7 @@ func quantizedModelsMatchAReferenceOnTheirStoredWeights(type: GGMLType) throws {
 }
 
 @Test func badTokensAndFullContextAreErrors() throws {
-    let (model, _) = try ModelFixtures.model()
+    let (model, _) = try Fixtures.randomModel()
     let context = InferenceContext(model: model, contextSize: 4, threads: 1)
     #expect(throws: ModelError.invalidToken(-1, vocabularySize: model.config.vocabularySize)) { try context.append([-1]) }
     #expect(throws: ModelError.self) { try context.append([Int32(model.config.vocabularySize)]) }
@@ -100,7 +101,7 @@ func quantizedModelsMatchAReferenceOnTheirStoredWeights(type: GGMLType) throws {
 }
 
 @Test func generationHonoursItsStopRules() throws {
-    let (model, _) = try ModelFixtures.model()
+    let (model, _) = try Fixtures.randomModel()
     let context = InferenceContext(model: model, threads: 1)
     let prompt: [Int32] = [1, 70, 80, 3, 90, 2]
     let long = try context.generate(prompt: prompt, options: GenerationOptions(maxTokens: 10, singleLine: false))
@@ -142,10 +143,10 @@ func quantizedModelsMatchAReferenceOnTheirStoredWeights(type: GGMLType) throws {
 }
 
 @Test func loadingRejectsWrongArchitectureAndMissingTensors() throws {
-    let vocabulary = ModelFixtures.byteVocabulary()
-    let config = ModelFixtures.config(vocabularySize: vocabulary.tokens.count)
+    let vocabulary = Fixtures.byteVocabulary(merges: Fixtures.codeMerges)
+    let config = Fixtures.config(vocabularySize: vocabulary.tokens.count)
     let weights = RandomLlamaWeights(config: config, seed: 1)
-    let path = ModelFixtures.temporaryPath("broken.gguf")
+    let path = Fixtures.temporaryPath("broken.gguf")
     defer { unlink(path) }
     try LlamaFileWriter.write(config: config, tokenizer: vocabulary, tiedOutput: false, matrixType: .f32, name: "x",
                               metadata: [("general.architecture", .string("gpt2"))], tensor: weights.tensor, to: path)
@@ -161,7 +162,7 @@ func quantizedModelsMatchAReferenceOnTheirStoredWeights(type: GGMLType) throws {
 }
 
 @Test func healingAllowsExactlyTheTokensConsistentWithTheHealedBytes() throws {
-    let tokenizer = try ModelFixtures.byteVocabulary().makeTokenizer()
+    let tokenizer = try Fixtures.byteVocabulary(merges: Fixtures.codeMerges).makeTokenizer()
     let healed = Array("ret".utf8)
     var logits = [Float](repeating: 1, count: tokenizer.vocabularySize)
     InferenceContext.allowOnlyTokens(consistentWith: healed, in: &logits, tokenizer: tokenizer)
@@ -171,7 +172,7 @@ func quantizedModelsMatchAReferenceOnTheirStoredWeights(type: GGMLType) throws {
 }
 
 @Test func healedGenerationRewritesThePromptEndAndReturnsOnlyWhatFollows() throws {
-    let (model, _) = try ModelFixtures.model()
+    let (model, _) = try Fixtures.randomModel()
     let context = InferenceContext(model: model, threads: 1)
     let prompt: [Int32] = [1, 3, 70, 80, 2]
     let healing = Array("re".utf8)

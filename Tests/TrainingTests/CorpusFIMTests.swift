@@ -28,7 +28,7 @@ struct CorpusFIMTests {
     @Test(arguments: [(FIMOrder.psm, FIMMode.psm), (.spm, .spm)])
     func trainingExamplesMatchTheLanguageServersPromptBuilder(order: FIMOrder, mode: FIMMode) throws {
         let text = Array("func f() {\n    let a = 1\n    return a\n}\n".utf8)
-        let builder = FIMPromptBuilder(tokenizer: tokenizer, maxTokens: 512, order: order)
+        let builder = FIMPromptBuilder(tokenizer: tokenizer, budget: 512, order: order)
         for (a, b) in [(15, 25), (0, 10), (11, 11), (30, text.count)] {
             let prompt = try builder.build(prefix: text[..<a], suffix: text[b...])
             let example = fim.example(text, cuts: a, b, mode: mode)
@@ -92,61 +92,5 @@ struct CorpusFIMTests {
         }
         #expect(sawSingleLine && sawMultiLine)
         #expect(fim.lineExample(Array(" \n\t\n".utf8), spmRate: 0, using: &rng) == nil)
-    }
-}
-
-extension CorpusFIMTests {
-    /// With the document around the span, a line example carries the document's related lines right
-    /// above the cursor's line (SPM: after the middle marker), and keeps within `maxTokens` by dropping
-    /// the prefix's first tokens.
-    @Test func lineExamplesCarryTheDocumentsRelatedLines() throws {
-        let before = Array("XCTAssertEqual(a, 1)\nXCTAssertNil(b)\n".utf8)
-        let text = Array("func test() {\n    XCTAssertEqual(c, 2)\n    XCTAssertTrue(d)\n}\n".utf8)
-        let after = Array("XCTAssertEqual(a, 1)\n".utf8)
-        let documentLines = Set(String(decoding: before + text + after, as: UTF8.self).split(separator: "\n")
-            .map { $0.drop(while: { $0 == " " }) })
-        var rng = SplitMix64(seed: 3)
-        var sawBlock = false
-        for _ in 0..<200 {
-            let example = try #require(fim.lineExample(text, spmRate: 1, using: &rng, document: (before, after), maxTokens: 400))
-            let mid = example.firstIndex(of: 2)!
-            let body = tokenizer.decode(Array(example[(mid + 1)..<(example.count - 1)]))
-            let suffix = tokenizer.decode(Array(example[2..<mid]))
-            let spanText = Array(text[..<(text.count - suffix.count)])   // prefix + middle, without the block
-            #expect(body.count >= spanText.count)
-            guard body.count > spanText.count else { continue }
-            sawBlock = true
-            // The block sits at a line start of the span: span[..<k] + block + span[k...].
-            let blockLength = body.count - spanText.count
-            let k = try #require(Self.insertionPoint(of: blockLength, in: body, span: spanText))
-            let block = Array(body[k..<(k + blockLength)])
-            #expect(block.last == 0x0A)
-            let blockLines = String(decoding: block, as: UTF8.self).split(separator: "\n")
-            #expect(blockLines.allSatisfy { documentLines.contains($0) } && Set(blockLines).count == blockLines.count)
-            // The cursor's line follows it, and every block line begins like it.
-            let cursorLine = String(decoding: spanText[k...], as: UTF8.self).split(separator: "\n").first ?? ""
-            let firstCharacter = cursorLine.drop(while: { $0 == " " }).first
-            #expect(firstCharacter != nil && blockLines.allSatisfy { $0.first == firstCharacter })
-        }
-        #expect(sawBlock)
-        // A tight budget drops the prefix's first tokens, not the block, the cursor's line or the middle.
-        let related = Array("XCTAssertEqual(a, 1)\n".utf8)
-        let full = fim.example(text, cuts: 22, 38, mode: .spm, related: related)
-        let short = fim.example(text, cuts: 22, 38, mode: .spm, related: related, maxTokens: full.count - 3)
-        #expect(short.count == full.count - 3)
-        let mid = short.firstIndex(of: 2)!
-        let body = tokenizer.decode(Array(short[(mid + 1)..<(short.count - 1)]))
-        #expect(Array(body.suffix(related.count + 24)) == related + Array(text[14..<38]))
-        let keptPrefix = Array(body.dropLast(related.count + 24))
-        #expect(keptPrefix.count < 14 && Array(text[(14 - keptPrefix.count)..<14]) == keptPrefix)
-    }
-
-    /// The line start `k` of `span` such that `body` is span[..<k] + (blockLength bytes) + span[k...].
-    static func insertionPoint(of blockLength: Int, in body: [UInt8], span: [UInt8]) -> Int? {
-        for k in 0...span.count where k == 0 || span[k - 1] == 0x0A {
-            let head = Array(body[..<k]), tail = Array(body[(k + blockLength)...])
-            if head == Array(span[..<k]) && tail == Array(span[k...]) { return k }
-        }
-        return nil
     }
 }

@@ -93,8 +93,7 @@ struct CorpusShardTests {
         let (path, tokenizer) = try Self.writeShard()
         let shard = try TokenShard(path: path)
         let texts = (0..<shard.documentCount).map { shard.text(ofDocument: $0) }
-        let loader = try WindowLoader(shards: [shard], tokenizer: tokenizer, length: 40, seed: 5, fimRate: 1, spmRate: 0,
-                                      relatedLines: false)
+        let loader = try WindowLoader(shards: [shard], tokenizer: tokenizer, length: 40, seed: 5, fimRate: 1, spmRate: 0)
         var checked = 0
         for i in 0..<100 {
             let window = loader.window(at: i)
@@ -102,21 +101,6 @@ struct CorpusShardTests {
             guard let (prefix, middle, suffix) = Self.firstPSMExample(in: window, tokenizer: tokenizer) else { continue }
             let span = prefix + middle + suffix
             #expect(Self.isStretch(span, ofOneOf: texts))
-            checked += 1
-        }
-        #expect(checked > 10)
-
-        // With related lines, a block may stand above the cursor's line: from that line on the example
-        // is still a stretch of one document.
-        let related = try WindowLoader(shards: [shard], tokenizer: tokenizer, length: 40, seed: 5, fimRate: 1, spmRate: 0,
-                                       relatedLines: true)
-        checked = 0
-        for i in 0..<100 {
-            let window = related.window(at: i)
-            #expect(window.count == 40)
-            guard let (prefix, middle, suffix) = Self.firstPSMExample(in: window, tokenizer: tokenizer) else { continue }
-            let cursorLine = prefix.lastIndex(of: 0x0A).map { Array(prefix[($0 + 1)...]) } ?? prefix
-            #expect(Self.isStretch(cursorLine + middle + suffix, ofOneOf: texts))
             checked += 1
         }
         #expect(checked > 10)

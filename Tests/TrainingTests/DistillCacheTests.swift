@@ -1,5 +1,6 @@
 import Foundation
 import Model
+import TestFixtures
 import Testing
 @testable import Training
 
@@ -31,7 +32,7 @@ import Testing
     }
 
     @Test func stepsRoundTripThroughFullAndPartialFiles() throws {
-        let directory = TrainerFixtures.temporaryDirectory() + "/cache"
+        let directory = Fixtures.temporaryDirectory() + "/cache"
         let writer = try TeacherCache(directory: directory, key: Self.key)
         for step in 0..<67 { try writer.store(step: step, inputs: [Int32(step), 1], targets: Self.targets(step)) }
         // The first file is complete, so it is on disk without a flush; the second holds 3 steps after one.
@@ -50,7 +51,7 @@ import Testing
     }
 
     @Test func anotherRunsCacheOrDamageIsAClearError() throws {
-        let directory = TrainerFixtures.temporaryDirectory() + "/cache"
+        let directory = Fixtures.temporaryDirectory() + "/cache"
         let writer = try TeacherCache(directory: directory, key: Self.key)
         try writer.store(step: 2, inputs: [2, 1], targets: Self.targets(2))
         try writer.flush()
@@ -71,7 +72,7 @@ import Testing
     }
 
     @Test func teacherMustShareTheStudentsVocabulary() throws {
-        let student = TrainerFixtures.byteVocabulary()
+        let student = Fixtures.byteVocabulary(specials: false)
         try Teacher.checkVocabulary(teacher: student, student: student, teacherName: "t.gguf")
         var renamed = student
         renamed.tokens[40] = "zz"
@@ -88,17 +89,17 @@ import Testing
     /// A tiny random teacher GGUF with the byte vocabulary.
     static func randomTeacher() throws -> String {
         let config = LlamaConfig(vocabularySize: 256, dim: 32, hiddenDim: 48, layers: 1, heads: 2, kvHeads: 2, contextLength: 16)
-        let path = TrainerFixtures.temporaryDirectory() + "/teacher.gguf"
-        try LlamaFileWriter.write(config: config, tokenizer: TrainerFixtures.byteVocabulary(), tiedOutput: false, matrixType: .q8_0,
+        let path = Fixtures.temporaryDirectory() + "/teacher.gguf"
+        try LlamaFileWriter.write(config: config, tokenizer: Fixtures.byteVocabulary(specials: false), tiedOutput: false, matrixType: .q8_0,
                                   name: "t", tensor: RandomLlamaWeights(config: config, seed: 3, scale: 0.5).tensor, to: path)
         return path
     }
 
     @Test func aSecondRunReadsTheSameTargetsFromTheCacheWithoutTheTeacher() throws {
-        let teacher = try Teacher(path: Self.randomTeacher(), studentVocabulary: TrainerFixtures.byteVocabulary(), sequence: 8, threads: 2)
+        let teacher = try Teacher(path: Self.randomTeacher(), studentVocabulary: Fixtures.byteVocabulary(specials: false), sequence: 8, threads: 2)
         let record = DistillationRecord(alpha: 0.5, temperature: 2, teacherFile: teacher.fileName, teacherBytes: teacher.fileBytes,
                                         teacherSamples: 8)
-        let directory = TrainerFixtures.temporaryDirectory() + "/cache"
+        let directory = Fixtures.temporaryDirectory() + "/cache"
         let inputs: [[Int32]] = (0..<3).map { (s: Int) -> [Int32] in (0..<16).map { (i: Int) -> Int32 in Int32((i * 37 + s * 11) % 256) } }
         func collect(_ provider: TeacherTargetProvider) throws -> [[[TeacherProbability]]] {
             try (0..<3).map { step in
@@ -125,7 +126,7 @@ import Testing
         let config = LlamaConfig(vocabularySize: 32, dim: 16, hiddenDim: 32, layers: 1, heads: 2, contextLength: 8)
         let data = try TokenWindowSampler(tokens: (0..<100).map { Int32($0 % 32) }, seed: 1, sequence: 8)
         let trainer = try Trainer(config: config, tiedOutput: false, data: data, options: options, threads: 1)
-        let path = TrainerFixtures.temporaryDirectory() + "/" + Checkpoint.fileName
+        let path = Fixtures.temporaryDirectory() + "/" + Checkpoint.fileName
         try trainer.saveCheckpoint(to: path)
         #expect(try Checkpoint.read(path: path).state.options.distillation == record)
         let plain = try JSONEncoder().encode(TrainingOptions(batch: 2, sequence: 8, schedule: options.schedule))

@@ -1,6 +1,7 @@
 import Foundation
 import Kernels
 import Model
+import TestFixtures
 import Testing
 @testable import Training
 
@@ -39,9 +40,9 @@ import Testing
                                          options: Self.options(steps: 150, seed: 5), threads: 2)
         for _ in 0..<150 { _ = try teacherTrainer.trainStep() }
         let teacherLoss = try teacherTrainer.evaluate(heldOut, batches: 16)
-        let teacherPath = TrainerFixtures.temporaryDirectory() + "/teacher.gguf"
-        try teacherTrainer.exportGGUF(to: teacherPath, tokenizer: TrainerFixtures.byteVocabulary(), name: "teacher")
-        let teacher = try Teacher(path: teacherPath, studentVocabulary: TrainerFixtures.byteVocabulary(), sequence: 16, threads: 2)
+        let teacherPath = Fixtures.temporaryDirectory() + "/teacher.gguf"
+        try teacherTrainer.exportGGUF(to: teacherPath, tokenizer: Fixtures.byteVocabulary(specials: false), name: "teacher")
+        let teacher = try Teacher(path: teacherPath, studentVocabulary: Fixtures.byteVocabulary(specials: false), sequence: 16, threads: 2)
 
         let steps = 40
         let training = try TokenWindowSampler(tokens: Self.markovTokens(count: 20_000, seed: 2), seed: 7, sequence: 16)
@@ -57,7 +58,7 @@ import Testing
         for _ in 0..<steps { _ = try plain.trainStep() }
         let distilled = try student(), full = try provider(samples: nil, cache: nil)
         for _ in 0..<steps { _ = try distilled.trainStep(distillingFrom: full) }
-        let sampled = try student(), sparse = try provider(samples: 16, cache: TrainerFixtures.temporaryDirectory() + "/cache")
+        let sampled = try student(), sparse = try provider(samples: 16, cache: Fixtures.temporaryDirectory() + "/cache")
         for _ in 0..<steps { _ = try sampled.trainStep(distillingFrom: sparse) }
 
         let plainLoss = try plain.evaluate(heldOut, batches: 16)

@@ -1,30 +1,14 @@
 import Foundation
 import Model
+import TestFixtures
 import Testing
 @testable import Training
 
 /// Tiny generated models and temporary folders for the corpus and evaluation tests (nothing binary is committed).
 enum EvalFixtures {
-    static let specialTexts = ["<|endoftext|>", "<fim_prefix>", "<fim_middle>", "<fim_suffix>", "<fim_pad>"]
-
-    /// Five control tokens, the 256 byte tokens and a few merges for common code fragments.
+    /// The fixture vocabulary with a few merges for common code fragments.
     static func vocabulary() -> TokenizerMetadata {
-        var tokens = specialTexts
-        var types = [Int32](repeating: TokenType.control.rawValue, count: specialTexts.count)
-        for b in 0...255 { tokens.append(String(ByteLevelAlphabet.scalars[b])); types.append(TokenType.normal.rawValue) }
-        var merges: [String] = []
-        var known = Set(tokens)
-        for text in [" ", "  ", "    ", "le", "let", "re", "in", "et", "ret", "retu", "return"]
-            .map({ String(String.UnicodeScalarView($0.utf8.map { ByteLevelAlphabet.scalars[Int($0)] })) }) where text.count >= 2 {
-            let left = String(text.dropLast()), right = String(text.last!)
-            guard known.contains(left), known.contains(right), !known.contains(text) else { continue }
-            merges.append("\(left) \(right)")
-            tokens.append(text)
-            types.append(TokenType.normal.rawValue)
-            known.insert(text)
-        }
-        return TokenizerMetadata(tokens: tokens, merges: merges, tokenTypes: types, preTokenizer: "starcoder",
-                                 specials: SpecialTokens(endOfText: 0, fimPrefix: 1, fimSuffix: 3, fimMiddle: 2, fimPad: 4))
+        Fixtures.byteVocabulary(merges: ["  ", "    ", "le", "let", "re", "in", "et", "ret", "retu", "return"])
     }
 
     static func tokenizer() throws -> BPETokenizer { try vocabulary().makeTokenizer() }
@@ -133,8 +117,8 @@ struct EvalModelTests {
             ("a.swift", Array(EvalFixtures.swiftSource.utf8)),
             ("b.swift", Array("let a = 1\nlet b = 2\nlet c = a + b\nprint(c)\n".utf8)),
         ]
-        let evaluator = ModelEvaluator(model: model, threads: 1)
-        let options = ModelEvaluator.Options(samples: 12, seed: 5, promptTokens: 64, maxNewTokens: 8)
+        let evaluator = ModelEvaluator(model: model, threads: 1, promptTokens: 64)
+        let options = ModelEvaluator.Options(samples: 12, seed: 5, maxNewTokens: 8)
         var phases: Set<String> = []
         var cases: [CompletionCase] = []
         let report = try evaluator.evaluate(files: files, language: "swift", data: "tiny", options: options,
@@ -162,19 +146,17 @@ struct EvalModelTests {
         #expect(report.noModel == CompletionScores(exactMatch: 0, editSimilarity: 0))
         #expect(report.completion.latencyP50Ms! > 0 && report.completion.latencyP95Ms! >= report.completion.latencyP50Ms!)
 
-        // The model's scores are exactly those of its own completions of the same prompts: greedy, then
-        // the likeliest of that line and the file's candidate lines.
+        // The model's scores are exactly those of the language server's pipeline at the same positions
+        // (asked as the editor asks while typing, cut to the first line).
         let tasks = CompletionTask.sample(files: files.map(\.contents), count: 12, seed: 5)
-        let context = InferenceContext(model: model, threads: 1)
-        let builder = FIMPromptBuilder(tokenizer: model.tokenizer, maxTokens: 64)
+        let pipeline = CompletionPipeline(model: model, threads: 1, promptTokens: 64)
         var matches = 0, similarity = 0.0, frequentSimilarity = 0.0
         for task in tasks {
             let file = files[task.file].contents
-            let prompt = try builder.build(prefix: file[..<task.cursor], suffix: file[task.lineEnd...])
-            let greedy = try context.generate(prompt, options: GenerationOptions(maxTokens: 8))
-            let candidates = RelatedLines.continuations(in: file, lineStart: task.lineStart, cursor: task.cursor, excludedEnd: task.lineEnd)
-            let best = candidates.isEmpty ? nil : try context.mostLikelyLine(greedy: greedy.bytes, candidates: candidates, after: prompt)
-            let text = best?.candidate == nil ? greedy.text : String(decoding: best!.bytes, as: UTF8.self)
+            let input = CompletionInput(uri: files[task.file].path, languageId: "swift", prefix: Array(file[..<task.cursor]),
+                                        suffix: Array(file[task.lineEnd...]))
+            let outcome = try pipeline.complete(input, settings: .atCursor(input, maxNewTokens: 8))
+            let text = String((outcome.candidates.first ?? "").prefix { $0 != "\n" })
             if CompletionMetrics.exactMatch(text, task.target) { matches += 1 }
             similarity += CompletionMetrics.editSimilarity(text, task.target)
             frequentSimilarity += CompletionMetrics.editSimilarity(FrequentContinuation.complete(task, in: file), task.target)

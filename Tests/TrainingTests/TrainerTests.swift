@@ -1,34 +1,12 @@
 import Foundation
 import Kernels
 import Model
+import TestFixtures
 import Testing
 @testable import Training
 
-/// Small vocabularies and paths for the trainer tests.
+/// A synthetic corpus for the trainer tests.
 enum TrainerFixtures {
-    /// The 256 byte tokens in GPT-2's byte-to-character spelling, no merges: a valid byte-level BPE vocabulary.
-    static func byteVocabulary() -> TokenizerMetadata {
-        var printable: [Int] = Array(33...126) + Array(161...172) + Array(174...255)
-        var characters = [Int: Int]()
-        for b in printable { characters[b] = b }
-        var next = 256
-        for b in 0...255 where characters[b] == nil {
-            characters[b] = next
-            next += 1
-            printable.append(b)
-        }
-        let tokens = (0...255).map { String(Character(Unicode.Scalar(UInt32(characters[$0]!))!)) }
-        return TokenizerMetadata(tokens: tokens, merges: [], tokenTypes: [Int32](repeating: 1, count: 256),
-                                 preTokenizer: "starcoder", specials: SpecialTokens(endOfText: nil, fimPrefix: nil, fimSuffix: nil,
-                                                                                     fimMiddle: nil, fimPad: nil))
-    }
-
-    static func temporaryDirectory() -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("understudy-trainer-\(getpid())-\(UUID().uuidString)").path
-        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        return path
-    }
-
     /// A repetitive synthetic "corpus": a few short patterns, so a tiny model can learn it fast.
     static func syntheticTokens(count: Int, vocabulary: Int, seed: UInt64) -> [Int32] {
         var rng = SplitMix64(seed: seed)
@@ -45,8 +23,8 @@ enum TrainerFixtures {
         let config = LlamaConfig(vocabularySize: 256, dim: 32, hiddenDim: 48, layers: 2, heads: 4, kvHeads: 2, contextLength: 16)
         let model = try LlamaTrainingModel(config: config, tiedOutput: tied, batch: 2, sequence: 8, threads: 2)
         model.loadParameters(RandomLlamaWeights(config: config, seed: 5, scale: 0.3).tensor)
-        let path = TrainerFixtures.temporaryDirectory() + "/model.gguf"
-        try LlamaFileWriter.write(config: config, tokenizer: TrainerFixtures.byteVocabulary(), tiedOutput: tied, matrixType: .f32,
+        let path = Fixtures.temporaryDirectory() + "/model.gguf"
+        try LlamaFileWriter.write(config: config, tokenizer: Fixtures.byteVocabulary(specials: false), tiedOutput: tied, matrixType: .f32,
                                   name: "test", tensor: { model.tensor($0) }, to: path)
         let inputs: [Int32] = [3, 200, 17, 17, 99, 0, 255, 4, 8, 8, 8, 100, 101, 102, 1, 77]
         let training = try model.logits(inputs: inputs)
@@ -108,7 +86,7 @@ enum TrainerFixtures {
             let tokens = (0..<15).map { Int32(1 + ($0 + d) % 31) } + [0]
             try writer.append(text: Array(String(repeating: "x", count: 15).utf8), tokens: tokens)
         }
-        let path = TrainerFixtures.temporaryDirectory() + "/train.shard"
+        let path = Fixtures.temporaryDirectory() + "/train.shard"
         try writer.write(to: path)
         let loader = try WindowLoader(shards: [TokenShard(path: path)], tokenizer: nil, length: 17, seed: 3, fimRate: 0)
         let (inputs, targets) = loader.batch(step: 2, batch: 3, sequence: 16)
@@ -139,7 +117,7 @@ enum TrainerFixtures {
 
         let first = try Trainer(config: Self.tinyConfig, tiedOutput: false, data: try Self.sampler(tokens), options: Self.tinyOptions(steps: steps), threads: 2)
         var losses = try (0..<(steps / 2)).map { _ in try first.trainStep().loss }
-        let path = TrainerFixtures.temporaryDirectory() + "/" + Checkpoint.fileName
+        let path = Fixtures.temporaryDirectory() + "/" + Checkpoint.fileName
         try first.saveCheckpoint(to: path)
         let resumed = try Trainer(resumingFrom: path, data: try Self.sampler(tokens), threads: 2)
         #expect(resumed.step == steps / 2)

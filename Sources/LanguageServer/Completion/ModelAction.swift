@@ -1,3 +1,5 @@
+import Model
+
 /// Code action kinds we report.
 public enum CodeActionKind {
     /// All our actions rewrite or add code at the selection.
@@ -7,6 +9,10 @@ public enum CodeActionKind {
 /// A model-backed code action: which text the model sees and where its output goes.
 public enum ModelAction: String, Codable, CaseIterable, Sendable {
     case fillSelection, completeBody, addDocumentation, continueHere
+
+    /// The command that runs an action for a client without `codeAction/resolve` (its argument is the
+    /// action's `Data`); the server answers it with `workspace/applyEdit`.
+    public static let applyCommand = "understudy.applyCodeAction"
 
     /// The title the client shows.
     public var title: String {

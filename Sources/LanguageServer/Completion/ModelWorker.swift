@@ -2,7 +2,7 @@ import Dispatch
 import Model
 import Synchronization
 
-/// Why a job could not get an engine.
+/// Why a job could not get a pipeline.
 public enum ModelUnavailable: Error, Equatable, Sendable, CustomStringConvertible {
     /// No model is configured and there is no default model yet.
     case noModel
@@ -44,26 +44,26 @@ public final class CancellationFlag: Sendable {
     public var isCancelled: Bool { reason != .none }
 }
 
-/// Runs model work off the message-reading thread, one job at a time, on one `CompletionEngine`.
+/// Runs model work off the message-reading thread, one job at a time, on one `CompletionPipeline`.
 ///
-/// One engine per worker keeps one KV cache, so each request reuses what the previous one evaluated.
+/// One pipeline per worker keeps one KV cache, so each request reuses what the previous one evaluated.
 /// The model is loaded on the worker's queue the first time a job needs it (and again when the model
 /// path or thread count changes), so `initialize` never waits for a load.
 public final class ModelWorker: @unchecked Sendable {
-    // `engine` and `loaded` are touched only on `queue`; that confinement is what the
+    // `pipeline` and `loaded` are touched only on `queue`; that confinement is what the
     // @unchecked Sendable stands for.
     private let queue = DispatchQueue(label: "understudy.model-worker", qos: .userInitiated)
-    private var engine: CompletionEngine?
+    private var pipeline: CompletionPipeline?
     private var loaded: (path: String, threads: Int, contextTokens: Int)?
     private var failure: (path: String?, error: ModelUnavailable)?
 
     /// A worker with nothing loaded.
     public init() {}
 
-    /// Queues `job`; it receives the engine for `configuration`, or why there is none.
+    /// Queues `job`; it receives the pipeline for `configuration`, or why there is none.
     public func submit(configuration: ServerConfiguration,
-                       _ job: @escaping @Sendable (Result<CompletionEngine, ModelUnavailable>) -> Void) {
-        queue.async { [self] in job(engine(for: configuration)) }
+                       _ job: @escaping @Sendable (Result<CompletionPipeline, ModelUnavailable>) -> Void) {
+        queue.async { [self] in job(pipeline(for: configuration)) }
     }
 
     /// Loads the configured model now (in the background), so the first completion does not wait for it.
@@ -77,20 +77,20 @@ public final class ModelWorker: @unchecked Sendable {
     /// Blocks until every job queued so far has run (tests and shutdown).
     public func drain() { queue.sync {} }
 
-    private func engine(for configuration: ServerConfiguration) -> Result<CompletionEngine, ModelUnavailable> {
+    private func pipeline(for configuration: ServerConfiguration) -> Result<CompletionPipeline, ModelUnavailable> {
         guard let path = configuration.resolvedModelPath else { return .failure(.noModel) }
-        if let engine, let loaded, loaded == (path, configuration.threads, configuration.contextTokens) {
-            return .success(engine)
+        if let pipeline, let loaded, loaded == (path, configuration.threads, configuration.contextTokens) {
+            return .success(pipeline)
         }
         if let failure, failure.path == path { return .failure(failure.error) }
-        let previous = engine
-        engine = nil
+        let previous = pipeline
+        pipeline = nil
         do {
             // A thread-count change keeps the mapped model and only builds a new context.
             let model: LlamaModel
             if let current = previous?.model, current.path == path { model = current } else { model = try LlamaModel(path: path) }
-            let created = CompletionEngine(model: model, threads: configuration.threads, contextTokens: configuration.contextTokens)
-            engine = created
+            let created = CompletionPipeline(model: model, threads: configuration.threads, promptTokens: configuration.contextTokens)
+            pipeline = created
             loaded = (path, configuration.threads, configuration.contextTokens)
             failure = nil
             return .success(created)

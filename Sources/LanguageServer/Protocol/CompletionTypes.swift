@@ -53,10 +53,18 @@ public struct InlineCompletionList: Codable, Equatable, Sendable {
     public init(items: [InlineCompletionItem]) { self.items = items }
 }
 
+/// How a completion menu was asked for.
+public enum CompletionTriggerKind: Int, Codable, Equatable, Sendable {
+    /// The user asked explicitly (or the client did on the user's behalf): several candidates.
+    case invoked = 1
+    case triggerCharacter = 2
+    /// The client asks again because the previous list was incomplete (while the user types).
+    case triggerForIncompleteCompletions = 3
+}
+
 /// `CompletionParams.context`.
 public struct CompletionContext: Codable, Equatable, Sendable {
-    /// 1 invoked, 2 trigger character, 3 re-trigger for an incomplete list.
-    public var triggerKind: Int
+    public var triggerKind: CompletionTriggerKind
     public var triggerCharacter: String?
 }
 
@@ -67,16 +75,25 @@ public struct CompletionParams: Codable, Equatable, Sendable {
     public var context: CompletionContext?
 }
 
+/// The icon a completion-menu entry gets (the kinds we send; LSP defines 25).
+public enum CompletionItemKind: Int, Codable, Equatable, Sendable {
+    case text = 1
+}
+
+/// How a completion item's text is to be read.
+public enum InsertTextFormat: Int, Codable, Equatable, Sendable {
+    case plainText = 1
+    case snippet = 2
+}
+
 /// One completion-menu entry.
 public struct CompletionItem: Codable, Equatable, Sendable {
     public var label: String
-    /// 1 = Text.
-    public var kind: Int?
+    public var kind: CompletionItemKind?
     public var detail: String?
     public var sortText: String?
     public var filterText: String?
-    /// 1 = plain text.
-    public var insertTextFormat: Int?
+    public var insertTextFormat: InsertTextFormat?
     public var textEdit: TextEdit?
 }
 
@@ -86,12 +103,20 @@ public struct CompletionList: Codable, Equatable, Sendable {
     public var items: [CompletionItem]
 }
 
+/// How code actions were asked for.
+public enum CodeActionTriggerKind: Int, Codable, Equatable, Sendable {
+    /// The user asked (a menu or a key).
+    case invoked = 1
+    /// The client asked on its own (e.g. when the cursor moved).
+    case automatic = 2
+}
+
 /// `CodeActionParams.context`.
 public struct CodeActionContext: Codable, Equatable, Sendable {
     /// Carried but unused: our actions do not depend on diagnostics.
     public var diagnostics: [JSONValue]
     public var only: [String]?
-    public var triggerKind: Int?
+    public var triggerKind: CodeActionTriggerKind?
 }
 
 /// The params of `textDocument/codeAction`.
@@ -109,4 +134,10 @@ public struct CodeAction: Codable, Equatable, Sendable {
     public var command: Command?
     /// Round-trips through the client to `codeAction/resolve` (see `CodeActionData`).
     public var data: JSONValue?
+}
+
+/// The params of `workspace/executeCommand`.
+public struct ExecuteCommandParams: Codable, Equatable, Sendable {
+    public var command: String
+    public var arguments: [JSONValue]?
 }

@@ -28,6 +28,13 @@ public struct ClientCapabilities: Codable, Equatable, Sendable {
 
     /// Capabilities with nothing set.
     public init() {}
+
+    /// Whether the client can fill in a code action's `edit` with `codeAction/resolve`
+    /// (`textDocument.codeAction.resolveSupport.properties` names "edit").
+    public var resolvesCodeActionEdits: Bool {
+        let properties = textDocument?["codeAction"]?["resolveSupport"]?["properties"]?.arrayValue ?? []
+        return properties.contains { $0.stringValue == "edit" }
+    }
 }
 
 /// The name and version of a client or server.
@@ -64,14 +71,22 @@ public struct InitializeParams: Codable, Equatable, Sendable {
     }
 }
 
+/// How the client sends document changes.
+public enum TextDocumentSyncKind: Int, Codable, Equatable, Sendable {
+    case none = 0
+    /// The whole text each time.
+    case full = 1
+    /// Only the changed ranges.
+    case incremental = 2
+}
+
 /// `textDocumentSync` as an options object.
 public struct TextDocumentSyncOptions: Codable, Equatable, Sendable {
     public struct SaveOptions: Codable, Equatable, Sendable {
         public var includeText: Bool
     }
     public var openClose: Bool
-    /// 2 = incremental.
-    public var change: Int
+    public var change: TextDocumentSyncKind
     public var save: SaveOptions
 }
 
@@ -87,6 +102,11 @@ public struct CodeActionOptions: Codable, Equatable, Sendable {
     public var resolveProvider: Bool
 }
 
+/// `executeCommandProvider`: the commands the server runs on `workspace/executeCommand`.
+public struct ExecuteCommandOptions: Codable, Equatable, Sendable {
+    public var commands: [String]
+}
+
 /// What the server can do.
 public struct ServerCapabilities: Codable, Equatable, Sendable {
     public var positionEncoding: PositionEncoding
@@ -94,6 +114,7 @@ public struct ServerCapabilities: Codable, Equatable, Sendable {
     public var completionProvider: CompletionOptions
     public var inlineCompletionProvider: Bool
     public var codeActionProvider: CodeActionOptions
+    public var executeCommandProvider: ExecuteCommandOptions
 }
 
 /// The result of `initialize`.

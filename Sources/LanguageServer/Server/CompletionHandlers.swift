@@ -1,12 +1,13 @@
 import JSONRPC
 import Logging
+import Model
 
-/// `textDocument/inlineCompletion` and `textDocument/completion`: one engine, two result shapes.
+/// `textDocument/inlineCompletion` and `textDocument/completion`: one pipeline, two result shapes.
 extension LanguageServer {
     /// What a request handler needs from the state, copied under the lock.
     struct Snapshot {
         var document: TextDocument
-        var neighbours: [TextDocument]
+        var neighbours: [NeighbourFile]
         var encoding: PositionEncoding
         var configuration: ServerConfiguration
     }
@@ -14,19 +15,18 @@ extension LanguageServer {
     func snapshot(_ uri: DocumentURI) throws(ResponseError) -> Snapshot {
         let found = state.withLock { state -> Snapshot? in
             guard let document = state.documents[uri] else { return nil }
-            let neighbours = state.documents.byRecency.filter { $0.uri != uri }
-            return Snapshot(document: document, neighbours: Array(neighbours.prefix(6)),
+            let neighbours = state.documents.byRecency.lazy.filter { $0.uri != uri }.prefix(ContextAssembler.maxNeighbours)
+                .map { NeighbourFile(uri: $0.uri, version: $0.version, bytes: $0.bytes) }
+            return Snapshot(document: document, neighbours: Array(neighbours),
                             encoding: state.encoding, configuration: state.configuration)
         }
         guard let found else { throw .invalidParams("document \(uri) is not open (send textDocument/didOpen first)") }
         return found
     }
 
-    func inlineCompletion(id: RequestID, _ params: JSONValue?, connection: JSONRPCConnection) throws(ResponseError) -> JSONValue? {
-        let params = try decode(InlineCompletionParams.self, params)
+    func inlineCompletion(_ params: InlineCompletionParams, _ responder: Responder<InlineCompletionRequest>) throws(ResponseError) {
         let snapshot = try snapshot(params.textDocument.uri)
-        let empty = try encode(InlineCompletionList(items: []))
-        guard snapshot.configuration.enabled else { return empty }
+        guard snapshot.configuration.enabled else { return responder.reply(InlineCompletionList(items: [])) }
         let document = snapshot.document, encoding = snapshot.encoding
         var replaced = document.offset(of: params.position, encoding: encoding)..<document.offset(of: params.position, encoding: encoding)
         var typed = ""
@@ -40,21 +40,15 @@ extension LanguageServer {
                                     suffix: Array(document.bytes[replaced.upperBound...]),
                                     neighbours: snapshot.neighbours)
         let range = document.range(of: replaced, encoding: encoding)
-        let selectedText = typed
-        let invoked = params.context.triggerKind == .invoked
-        let settings = completionSettings(snapshot.configuration, input: input, candidates: invoked ? snapshot.configuration.candidates : 1)
-        return startCompletion(id: id, input: input, settings: settings, configuration: snapshot.configuration,
-                               connection: connection) { candidates in
-            let items = candidates.map { InlineCompletionItem(insertText: selectedText + $0, range: range) }
-            return (try? JSONValueEncoder().encode(InlineCompletionList(items: items))) ?? empty
+        let invoked = params.context.triggerKind == .invoked, selectedText = typed
+        startCompletion(input: input, invoked: invoked, configuration: snapshot.configuration, responder: responder) { candidates in
+            InlineCompletionList(items: candidates.map { InlineCompletionItem(insertText: selectedText + $0, range: range) })
         }
     }
 
-    func completion(id: RequestID, _ params: JSONValue?, connection: JSONRPCConnection) throws(ResponseError) -> JSONValue? {
-        let params = try decode(CompletionParams.self, params)
+    func completion(_ params: CompletionParams, _ responder: Responder<CompletionRequest>) throws(ResponseError) {
         let snapshot = try snapshot(params.textDocument.uri)
-        let empty = try encode(CompletionList(isIncomplete: true, items: []))
-        guard snapshot.configuration.enabled else { return empty }
+        guard snapshot.configuration.enabled else { return responder.reply(CompletionList(isIncomplete: true, items: [])) }
         let document = snapshot.document, encoding = snapshot.encoding
         let cursor = document.offset(of: params.position, encoding: encoding)
         // The item replaces the word being typed, so the client's filtering (by that word) keeps it.
@@ -65,19 +59,18 @@ extension LanguageServer {
         let input = CompletionInput(uri: document.uri, languageId: document.languageId,
                                     prefix: Array(document.bytes[..<cursor]), suffix: Array(document.bytes[cursor...]),
                                     neighbours: snapshot.neighbours)
-        let invoked = (params.context?.triggerKind ?? 1) == 1
-        let settings = completionSettings(snapshot.configuration, input: input, candidates: invoked ? snapshot.configuration.candidates : 1)
-        return startCompletion(id: id, input: input, settings: settings, configuration: snapshot.configuration,
-                               connection: connection) { candidates in
+        // No context: the client did not say, so it is the user's request.
+        let invoked = (params.context?.triggerKind ?? .invoked) == .invoked
+        startCompletion(input: input, invoked: invoked, configuration: snapshot.configuration, responder: responder) { candidates in
             let items = candidates.enumerated().map { index, candidate in
                 let text = word + candidate
                 let firstLine = text.split(separator: "\n", omittingEmptySubsequences: false).first.map(String.init) ?? text
                 return CompletionItem(label: firstLine.count > 80 ? String(firstLine.prefix(79)) + "…" : firstLine,
-                                      kind: 1, detail: "Understudy", sortText: "\(index)", filterText: text,
-                                      insertTextFormat: 1, textEdit: TextEdit(range: range, newText: text))
+                                      kind: .text, detail: "Understudy", sortText: "\(index)", filterText: text,
+                                      insertTextFormat: .plainText, textEdit: TextEdit(range: range, newText: text))
             }
             // Incomplete: the answer depends on the exact cursor, so the client must ask again as the user types.
-            return (try? JSONValueEncoder().encode(CompletionList(isIncomplete: true, items: items))) ?? empty
+            return CompletionList(isIncomplete: true, items: items)
         }
     }
 
@@ -86,73 +79,54 @@ extension LanguageServer {
             || (byte | 0x20 >= UInt8(ascii: "a") && byte | 0x20 <= UInt8(ascii: "z"))
     }
 
-    func completionSettings(_ configuration: ServerConfiguration, input: CompletionInput, candidates: Int) -> CompletionSettings {
-        CompletionSettings(candidates: candidates, multiLine: input.cursorContext.wantsMultipleLines,
-                           maxTokens: configuration.maxTokens, temperature: configuration.temperature,
-                           timeBudget: .milliseconds(configuration.timeBudgetMs * candidates))
+    /// The pipeline's settings for a completion request: one candidate while the user types, the
+    /// configured number when the user asked.
+    static func completionSettings(_ configuration: ServerConfiguration, input: CompletionInput, invoked: Bool) -> CompletionSettings {
+        let candidates = invoked ? configuration.candidates : 1
+        return CompletionSettings.atCursor(input, candidates: candidates, maxNewTokens: configuration.maxTokens,
+                                           temperature: configuration.temperature,
+                                           timeBudget: .milliseconds(configuration.timeBudgetMs * candidates))
     }
 
     /// Registers the request (superseding the document's older one), answers from the typing cache
-    /// when it can, and otherwise queues the model work. Returns the immediate answer, or nil when the
-    /// worker will answer.
-    func startCompletion(id: RequestID, input: CompletionInput, settings: CompletionSettings,
-                         configuration: ServerConfiguration, connection: JSONRPCConnection,
-                         result: @escaping @Sendable ([String]) -> JSONValue) -> JSONValue? {
+    /// when it can, and otherwise queues the model work; `result` shapes the candidates.
+    func startCompletion<Request: RequestType>(input: CompletionInput, invoked: Bool, configuration: ServerConfiguration,
+                                               responder: Responder<Request>,
+                                               result: @escaping @Sendable ([String]) -> Request.Response) {
+        let settings = Self.completionSettings(configuration, input: input, invoked: invoked)
         let flag = CancellationFlag()
         let cached = state.withLock { state -> [String]? in
             state.latestCompletion[input.uri]?.cancel(.superseded)
             // An explicit request for several candidates goes to the model: the cache may hold fewer.
-            if settings.candidates == 1, let hit = state.cache.lookup(uri: input.uri, prefix: input.prefix, suffix: input.suffix) {
+            if settings.candidates == 1, let hit = state.typingCache.lookup(uri: input.uri, prefix: input.prefix, suffix: input.suffix) {
                 return hit
             }
-            state.pending[id] = flag
+            state.pending[responder.id] = flag
             state.latestCompletion[input.uri] = flag
             return nil
         }
         if let cached {
-            logger.debug("\(id): answered from the typing cache")
-            return result(cached)
+            logger.debug("\(responder.id): answered from the typing cache")
+            return responder.reply(result(cached))
         }
-        worker.submit(configuration: configuration) { [self] engine in
-            defer { finish(id: id, uri: input.uri, flag: flag) }
-            if flag.isCancelled { return answerCancelled(id, flag: flag, result: result, connection: connection) }
-            switch engine {
-            case .failure(let problem):
-                explainMissingModel(problem, connection: connection)
-                connection.sendResponse(to: id, result: result([]))
-            case .success(let engine):
-                do {
-                    let outcome = try engine.complete(input, settings: settings) { _ in flag.isCancelled }
-                    if flag.isCancelled { return answerCancelled(id, flag: flag, result: result, connection: connection) }
-                    state.withLock { state in
-                        state.cache.store(uri: input.uri, prefix: input.prefix, suffix: input.suffix,
-                                          candidates: outcome.candidates, multiLine: settings.multiLine)
-                    }
-                    logger.debug("\(id): \(outcome.candidates.count) candidates; prompt \(outcome.promptTokens) tokens (\(outcome.reusedTokens) cached), \(outcome.generatedTokens) generated in \(outcome.elapsed)")
-                    connection.sendResponse(to: id, result: result(outcome.candidates))
-                } catch {
-                    logger.error("\(id): completion failed: \(error)")
-                    connection.sendError(to: id, .internalError("completion failed: \(error)"))
+        let job = ModelJob(responder: responder, flag: flag, uri: input.uri, progress: nil,
+                           // A superseded request gets an empty answer: the client did not cancel it,
+                           // and an error would be shown to the user.
+                           whenSuperseded: { .success(result([])) },
+                           whenNoModel: { [self] problem in
+                               explainMissingModel(problem, connection: responder.connection)
+                               return .success(result([]))
+                           })
+        submit(job, configuration: configuration) { [self] pipeline in
+            let outcome = try pipeline.complete(input, settings: settings) { _ in flag.isCancelled }
+            if !flag.isCancelled {
+                state.withLock { state in
+                    state.typingCache.store(uri: input.uri, prefix: input.prefix, suffix: input.suffix,
+                                            candidates: outcome.candidates, multiLine: settings.multiLine)
                 }
             }
-        }
-        return nil
-    }
-
-    /// A client cancellation is -32800; a request superseded by a newer one for the same document gets
-    /// an empty result, since the client did not cancel it and an error would be reported to the user.
-    func answerCancelled(_ id: RequestID, flag: CancellationFlag, result: ([String]) -> JSONValue, connection: JSONRPCConnection) {
-        if flag.reason == .client {
-            connection.sendError(to: id, .requestCancelled)
-        } else {
-            connection.sendResponse(to: id, result: result([]))
-        }
-    }
-
-    func finish(id: RequestID, uri: DocumentURI?, flag: CancellationFlag) {
-        state.withLock { state in
-            if state.pending[id] === flag { state.pending[id] = nil }
-            if let uri, state.latestCompletion[uri] === flag { state.latestCompletion[uri] = nil }
+            logger.debug("\(responder.id): \(outcome.candidates.count) candidates; prompt \(outcome.promptTokens) tokens (\(outcome.reusedTokens) cached), \(outcome.generatedTokens) generated in \(outcome.elapsed)")
+            return result(outcome.candidates)
         }
     }
 }

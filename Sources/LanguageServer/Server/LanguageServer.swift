@@ -27,7 +27,7 @@ public final class LanguageServer: JSONRPCMessageHandler {
         /// Running code actions by progress token, for `window/workDoneProgress/cancel`.
         var progress: [ProgressToken: CancellationFlag] = [:]
         var nextProgressToken = 1
-        var cache = TypingCache()
+        var typingCache = TypingCache()
         /// The "no model" explanation is shown once per server, not on every keystroke.
         var explainedMissingModel = false
     }
@@ -50,9 +50,6 @@ public final class LanguageServer: JSONRPCMessageHandler {
 
     /// The lifecycle phase (for tests and the serve command).
     public var phase: Phase { state.withLock { $0.phase } }
-
-    /// Waits until queued model work has finished.
-    public func waitForWorker() { worker.drain() }
 
     // MARK: - JSONRPCMessageHandler
 
@@ -85,8 +82,10 @@ public final class LanguageServer: JSONRPCMessageHandler {
         let phase = self.phase
         if phase != .uninitialized { sink.attach(connection) }
         switch (phase, method) {
-        case (.uninitialized, "initialize"):
-            respond(id, connection) { try initialize(params, connection: connection) }
+        case (.uninitialized, InitializeRequest.method):
+            RequestHandler(InitializeRequest.self) { server, params, responder throws(ResponseError) in
+                responder.reply(server.initialize(params, connection: connection))
+            }.run(self, id, params, connection)
             return
         case (.uninitialized, _):
             connection.sendError(to: id, .serverNotInitialized)
@@ -100,7 +99,7 @@ public final class LanguageServer: JSONRPCMessageHandler {
         let started = ContinuousClock.now
         let trace = state.withLock { $0.trace }
         switch method {
-        case "initialize":
+        case InitializeRequest.method:
             connection.sendError(to: id, .invalidRequest("initialize was already received"))
         case "shutdown":
             // Running requests are cancelled and answered before the shutdown reply, so none is left open.
@@ -110,16 +109,12 @@ public final class LanguageServer: JSONRPCMessageHandler {
             }
             worker.drain()
             connection.sendResponse(to: id, result: .null)
-        case "textDocument/inlineCompletion":
-            respond(id, connection) { try inlineCompletion(id: id, params, connection: connection) }
-        case "textDocument/completion":
-            respond(id, connection) { try completion(id: id, params, connection: connection) }
-        case "textDocument/codeAction":
-            respond(id, connection) { try codeActions(params) }
-        case "codeAction/resolve":
-            respond(id, connection) { try resolveCodeAction(id: id, params, connection: connection) }
         default:
-            connection.sendError(to: id, .methodNotFound(method))
+            if let handler = Self.handlers[method] {
+                handler.run(self, id, params, connection)
+            } else {
+                connection.sendError(to: id, .methodNotFound(method))
+            }
         }
         if trace != .off {
             let elapsed = ContinuousClock.now - started
@@ -127,20 +122,26 @@ public final class LanguageServer: JSONRPCMessageHandler {
         }
     }
 
-    /// Runs a handler that either answers at once (a value) or later (nil), and turns a thrown
-    /// `ResponseError` into the error response.
-    private func respond(_ id: RequestID, _ connection: JSONRPCConnection, _ body: () throws -> JSONValue?) {
-        do {
-            if let result = try body() { connection.sendResponse(to: id, result: result) }
-        } catch let error as ResponseError {
-            connection.sendError(to: id, error)
-        } catch {
-            connection.sendError(to: id, .internalError("\(error)"))
-        }
-    }
+    /// The feature requests by method; lifecycle requests are handled by phase above.
+    private static let handlers: [String: RequestHandler] = [
+        InlineCompletionRequest.method: RequestHandler(InlineCompletionRequest.self) { server, params, responder throws(ResponseError) in
+            try server.inlineCompletion(params, responder)
+        },
+        CompletionRequest.method: RequestHandler(CompletionRequest.self) { server, params, responder throws(ResponseError) in
+            try server.completion(params, responder)
+        },
+        CodeActionRequest.method: RequestHandler(CodeActionRequest.self) { server, params, responder throws(ResponseError) in
+            try server.codeActions(params, responder)
+        },
+        CodeActionResolveRequest.method: RequestHandler(CodeActionResolveRequest.self) { server, params, responder throws(ResponseError) in
+            try server.resolveCodeAction(params, responder)
+        },
+        ExecuteCommandRequest.method: RequestHandler(ExecuteCommandRequest.self) { server, params, responder throws(ResponseError) in
+            try server.executeCommand(params, responder)
+        },
+    ]
 
-    private func initialize(_ params: JSONValue?, connection: JSONRPCConnection) throws -> JSONValue {
-        let params = try decode(InitializeParams.self, params)
+    private func initialize(_ params: InitializeParams, connection: JSONRPCConnection) -> InitializeResult {
         let offered = params.capabilities.general?.positionEncodings ?? []
         let encoding: PositionEncoding = offered.contains(PositionEncoding.utf8.rawValue) ? .utf8 : .utf16
         var problems: [ServerConfiguration.Problem] = []
@@ -156,15 +157,15 @@ public final class LanguageServer: JSONRPCMessageHandler {
         for problem in problems { logger.warning("initializationOptions: \(problem)") }
         logger.info("initialized for \(params.clientInfo?.name ?? "an unnamed client"); positions in \(encoding.rawValue)")
         preloadModel(configuration, connection: connection)
-        let result = InitializeResult(
+        return InitializeResult(
             capabilities: ServerCapabilities(
                 positionEncoding: encoding,
-                textDocumentSync: .init(openClose: true, change: 2, save: .init(includeText: false)),
+                textDocumentSync: .init(openClose: true, change: .incremental, save: .init(includeText: false)),
                 completionProvider: .init(triggerCharacters: nil, resolveProvider: false),
                 inlineCompletionProvider: true,
-                codeActionProvider: .init(codeActionKinds: [CodeActionKind.rewrite], resolveProvider: true)),
+                codeActionProvider: .init(codeActionKinds: [CodeActionKind.rewrite], resolveProvider: true),
+                executeCommandProvider: .init(commands: [ModelAction.applyCommand])),
             serverInfo: ProcessInfo(name: "understudy", version: "0.1.0"))
-        return try encode(result)
     }
 
     /// Starts loading the model in the background so the first completion does not pay for it.
@@ -230,7 +231,7 @@ public final class LanguageServer: JSONRPCMessageHandler {
         let (problems, configuration, changed) = state.withLock { state in
             let before = state.configuration
             let problems = state.configuration.apply(settings)
-            if state.configuration != before { state.cache.removeAll() }
+            if state.configuration != before { state.typingCache.removeAll() }
             if state.configuration.resolvedModelPath != before.resolvedModelPath { state.explainedMissingModel = false }
             return (problems, state.configuration, state.configuration != before)
         }
@@ -255,7 +256,7 @@ public final class LanguageServer: JSONRPCMessageHandler {
             let params = try decode(DidCloseTextDocumentParams.self, params)
             try state.withLock { state throws(DocumentError) in
                 try state.documents.close(params.textDocument.uri)
-                state.cache.remove(uri: params.textDocument.uri)
+                state.typingCache.remove(uri: params.textDocument.uri)
             }
         default:
             let params = try decode(DidSaveTextDocumentParams.self, params)
@@ -273,14 +274,8 @@ public final class LanguageServer: JSONRPCMessageHandler {
         }
     }
 
-    /// Decodes params; a mismatch is -32602 naming the offending member.
     func decode<T: Decodable>(_ type: T.Type, _ params: JSONValue?) throws(ResponseError) -> T {
-        guard let params else { throw .invalidParams("params are required") }
-        do {
-            return try JSONValueDecoder().decode(type, from: params, path: "params")
-        } catch {
-            throw .invalidParams("\(error)")
-        }
+        try decodeParams(type, params)
     }
 
     func encode<T: Encodable>(_ value: T) throws(ResponseError) -> JSONValue {

@@ -55,7 +55,7 @@ public struct FIMPromptBuilder: Sendable {
 
     public let tokenizer: BPETokenizer
     /// Most tokens the prompt may take, special tokens included.
-    public var maxTokens: Int
+    public var budget: Int
     /// Share of the budget the suffix keeps when both sides are longer than the budget.
     public var suffixShare: Double
     /// Order of the prompt; SPM by default, the order our training makes models best at (see
@@ -67,39 +67,28 @@ public struct FIMPromptBuilder: Sendable {
     /// before tokenizing so a large file is never tokenized whole.
     static let bytesPerTokenBound = 8
 
-    public init(tokenizer: BPETokenizer, maxTokens: Int, suffixShare: Double = 0.25, order: FIMOrder = .spm) {
+    public init(tokenizer: BPETokenizer, budget: Int, suffixShare: Double = 0.25, order: FIMOrder = .spm) {
         self.tokenizer = tokenizer
-        self.maxTokens = maxTokens
+        self.budget = budget
         self.suffixShare = suffixShare
         self.order = order
     }
 
-    /// The prompt for a cursor between `prefix` and `suffix` (UTF-8 bytes of the document). `related`
-    /// (whole lines, see `RelatedLines`) goes right before the cursor's line, where a small model
-    /// copies from most readily (the line above), and takes its tokens from the prefix's share; a block
-    /// longer than a third of the budget is left out.
-    public func build(prefix: some BidirectionalCollection<UInt8>, suffix: some BidirectionalCollection<UInt8>,
-                      related: [UInt8] = []) throws -> FIMPrompt {
+    /// The prompt for a cursor between `prefix` and `suffix` (UTF-8 bytes of the document).
+    public func build(prefix: some BidirectionalCollection<UInt8>, suffix: some BidirectionalCollection<UInt8>) throws -> FIMPrompt {
         guard let pre = tokenizer.specials.fimPrefix, let suf = tokenizer.specials.fimSuffix,
               let mid = tokenizer.specials.fimMiddle else {
             throw ModelError.tokenizer("the vocabulary has no fill-in-the-middle tokens")
         }
-        var relatedTokens = related.isEmpty ? [] : tokenizer.encode(bytes: related)
-        if relatedTokens.count > (maxTokens - 3) / 3 { relatedTokens = [] }
-        let budget = max(0, maxTokens - 3 - relatedTokens.count)
-        let windowBytes = budget * Self.bytesPerTokenBound
+        let textBudget = max(0, budget - 3)
+        let windowBytes = textBudget * Self.bytesPerTokenBound
 
         // Prefix: the last bytes before the cursor, starting at a line start so the first token is clean.
         var prefixStart = prefix.index(prefix.endIndex, offsetBy: -min(prefix.count, windowBytes))
         if prefixStart != prefix.startIndex, let newline = prefix[prefixStart...].firstIndex(of: 0x0A) {
             prefixStart = prefix.index(after: newline)
         }
-        // With related lines, the cursor's line is tokenized on its own: the block goes right before it.
-        let cursorLineStart = related.isEmpty ? prefix.endIndex
-            : prefix[prefixStart...].lastIndex(of: 0x0A).map { prefix.index(after: $0) } ?? prefixStart
-        var prefixTokens = tokenizer.encode(bytes: Array(prefix[prefixStart..<cursorLineStart]))
-        let cursorLineTokens = tokenizer.encode(bytes: Array(prefix[cursorLineStart...]))
-        prefixTokens += cursorLineTokens
+        var prefixTokens = tokenizer.encode(bytes: Array(prefix[prefixStart...]))
 
         // Suffix: the first bytes after the cursor, ending at a line end.
         var suffixEnd = suffix.index(suffix.startIndex, offsetBy: min(suffix.count, windowBytes))
@@ -108,25 +97,21 @@ public struct FIMPromptBuilder: Sendable {
         }
         var suffixTokens = tokenizer.encode(bytes: Array(suffix[..<suffixEnd]))
 
-        if prefixTokens.count + suffixTokens.count > budget {
-            let suffixKeep = min(suffixTokens.count, max(Int(Double(budget) * suffixShare), budget - prefixTokens.count))
-            let prefixKeep = min(prefixTokens.count, budget - suffixKeep)
+        if prefixTokens.count + suffixTokens.count > textBudget {
+            let suffixKeep = min(suffixTokens.count, max(Int(Double(textBudget) * suffixShare), textBudget - prefixTokens.count))
+            let prefixKeep = min(prefixTokens.count, textBudget - suffixKeep)
             prefixTokens.removeFirst(prefixTokens.count - prefixKeep)
             suffixTokens.removeLast(suffixTokens.count - suffixKeep)
         }
         let prefixBytes = prefixTokens.reduce(0) { $0 + tokenizer.tokenBytes($1).count }
         let suffixBytes = suffixTokens.reduce(0) { $0 + tokenizer.tokenBytes($1).count }
-        let blockAt = max(0, prefixTokens.count - cursorLineTokens.count)
         switch order {
         case .psm:
-            let prefixPart = Array(prefixTokens[..<blockAt]) + relatedTokens + prefixTokens[blockAt...]
-            return FIMPrompt(tokens: [pre] + prefixPart + [suf] + suffixTokens + [mid], prefixTokenStart: 1,
+            return FIMPrompt(tokens: [pre] + prefixTokens + [suf] + suffixTokens + [mid], prefixTokenStart: 1,
                              prefixBytes: prefixBytes, suffixBytes: suffixBytes)
         case .spm:
             let healing = Self.takeHealingTokens(from: &prefixTokens, tokenizer: tokenizer)
-            let at = min(blockAt, prefixTokens.count)
-            let prefixPart = Array(prefixTokens[..<at]) + relatedTokens + prefixTokens[at...]
-            return FIMPrompt(tokens: [pre, suf] + suffixTokens + [mid] + prefixPart, prefixTokenStart: suffixTokens.count + 3,
+            return FIMPrompt(tokens: [pre, suf] + suffixTokens + [mid] + prefixTokens, prefixTokenStart: suffixTokens.count + 3,
                              healing: healing, prefixBytes: prefixBytes, suffixBytes: suffixBytes)
         }
     }

@@ -7,7 +7,7 @@ import Foundation
 /// times. So the line is chosen as a cache language model would choose it (Kuhn & De Mori 1990; Grave
 /// et al. 2017, "neural cache"): the probability of a line is a mixture of the model's probability of the
 /// whole line, ending included, and the share of the file's related lines (`RelatedLines`) that continue
-/// that way, weighted by `cacheWeight`. The candidates are the greedy line and the file's continuations.
+/// that way, weighted by `fileWeight`. The candidates are the greedy line and the file's continuations.
 /// Weight 0 is the model alone: it picks the line the model finds likeliest.
 extension InferenceContext {
     /// The natural-log probability that the model writes `text` after `prompt` (after the prompt's
@@ -37,16 +37,16 @@ extension InferenceContext {
     }
 
     /// Of `greedy` (what generation wrote) and `candidates`, the line with the highest mixture
-    /// probability (1 − cacheWeight) · P_model(line) + cacheWeight · share(line), and its index in
+    /// probability (1 − fileWeight) · P_model(line) + fileWeight · share(line), and its index in
     /// `candidates` (nil: the greedy line). Ties keep the greedy line.
-    public func mostLikelyLine(greedy: [UInt8], candidates: [LineCandidate], cacheWeight: Double = LineCandidate.cacheWeight,
+    public func mostLikelyLine(greedy: [UInt8], candidates: [LineCandidate], fileWeight: Double = LineCandidate.fileWeight,
                                after prompt: FIMPrompt) throws -> (bytes: [UInt8], candidate: Int?) {
-        precondition((0...1).contains(cacheWeight), "cacheWeight outside 0...1")
+        precondition((0...1).contains(fileWeight), "fileWeight outside 0...1")
         let promptLogits = try evaluate(prompt: prompt.tokens)
         let lineEnding = Self.lineEndingTokens(model.tokenizer)
         func score(_ line: [UInt8], share: Double) throws -> Double {
             let model = try lineLogProbability(of: line, after: prompt, promptLogits: promptLogits, lineEnding: lineEnding)
-            let a = log1p(-cacheWeight) + model, b = log(cacheWeight * share)
+            let a = log1p(-fileWeight) + model, b = log(fileWeight * share)
             let top = max(a, b)
             return top == -.infinity ? -.infinity : top + log(exp(a - top) + exp(b - top))
         }
@@ -62,10 +62,10 @@ extension InferenceContext {
 
     /// The text of the line to show for a single-line `generation`: its own, or the candidate
     /// `mostLikelyLine` prefers (its own when there are no candidates).
-    public func chosenLine(_ generation: Generation, candidates: [LineCandidate], cacheWeight: Double = LineCandidate.cacheWeight,
+    public func chosenLine(_ generation: Generation, candidates: [LineCandidate], fileWeight: Double = LineCandidate.fileWeight,
                            after prompt: FIMPrompt) throws -> String {
         guard !candidates.isEmpty else { return generation.text }
-        let best = try mostLikelyLine(greedy: generation.bytes, candidates: candidates, cacheWeight: cacheWeight, after: prompt)
+        let best = try mostLikelyLine(greedy: generation.bytes, candidates: candidates, fileWeight: fileWeight, after: prompt)
         return best.candidate == nil ? generation.text : String(decoding: best.bytes, as: UTF8.self)
     }
 

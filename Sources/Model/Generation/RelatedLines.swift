@@ -4,43 +4,18 @@
 /// (`XCTAssertEqual(` a hundred lines up, the same `case .` list in another switch). The lines
 /// elsewhere in the file whose text, after indentation, starts with what is typed on the cursor's line
 /// give candidate lines (`continuations`), which the language server weighs with the model
-/// (`InferenceContext.mostLikelyLine`). As an experiment they can also go into the prompt as a block
-/// right above the cursor's line (`block`, `eval --related-lines`, training `--related-lines`); that
-/// made a 2.6M-parameter model's own lines worse, so the server does not (models/README.md).
+/// (`InferenceContext.mostLikelyLine`). Showing them to the model in the prompt instead made a
+/// 2.6M-parameter model's own lines worse (models/README.md), so prompts do not carry them.
 ///
-/// Ranking: lines that occur more often first, then lines nearer the cursor. The block lists the best
-/// line last, right above the cursor's line. Nothing is typed (only indentation) → no block: every line
-/// would match.
+/// Ranking: lines that occur more often first, then lines nearer the cursor. Nothing typed (only
+/// indentation) → no candidates: every line would match.
 public enum RelatedLines {
-    /// Most distinct lines in a block.
+    /// Most candidate lines.
     public static let maxLines = 6
-    /// Most bytes in a block (about a quarter of a 512-token prompt).
-    public static let maxBytes = 400
     /// Lines longer than this are left out (generated tables, minified code).
     static let maxLineBytes = 160
     /// Bytes of the file searched, centred on the cursor's line (the whole of any ordinary source file).
     static let maxScanBytes = 1 << 20
-
-    /// The block for a cursor at `cursor` on the line starting at `lineStart` of `document`; lines
-    /// that start inside `lineStart..<excludedEnd` (the cursor's line and any lines the completion
-    /// is to write) are not taken. Each returned line ends with "\n".
-    public static func block(in document: [UInt8], lineStart: Int, cursor: Int, excludedEnd: Int) -> [UInt8] {
-        let ranked = rankedLines(in: document, lineStart: lineStart, cursor: cursor, excludedEnd: excludedEnd).lines
-        var chosen: [ArraySlice<UInt8>] = []
-        var bytes = 0
-        for (line, _) in ranked.prefix(maxLines) {
-            guard bytes + line.count + 1 <= maxBytes else { break }
-            chosen.append(line)
-            bytes += line.count + 1
-        }
-        var block: [UInt8] = []
-        block.reserveCapacity(bytes)
-        for line in chosen.reversed() {
-            block += line
-            block.append(0x0A)
-        }
-        return block
-    }
 
     /// What the best `limit` related lines say after the typed text, best first, each with its share of
     /// all the related lines (counting repeats): candidate completions of the cursor's line and how
@@ -126,5 +101,5 @@ public struct LineCandidate: Sendable, Equatable {
 
     /// The weight of the file's own statistics against the model's in `InferenceContext.mostLikelyLine`
     /// (chosen beforehand; 0.2–0.8 measured alike, models/README.md).
-    public static let cacheWeight = 0.5
+    public static let fileWeight = 0.5
 }

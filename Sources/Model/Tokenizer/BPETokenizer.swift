@@ -107,9 +107,6 @@ public final class BPETokenizer: Sendable {
         bytes.withUnsafeBufferPointer { encode(buffer: $0) }
     }
 
-    /// The pre-tokens `encode` would merge within, as byte ranges of `bytes`.
-    public func preTokenize(_ bytes: [UInt8]) -> [Range<Int>] { splitter.pieces(bytes) }
-
     private func encode(buffer: UnsafeBufferPointer<UInt8>) -> [Int32] {
         var output: [Int32] = []
         output.reserveCapacity(buffer.count / 3 + 1)

@@ -38,27 +38,12 @@ public struct FIMTransform: Sendable {
         return points
     }
 
-    /// The example for given cuts (byte offsets, `first <= second`), end-of-text last. `related` (see
-    /// `RelatedLines`) goes right before the line of the first cut, as `FIMPromptBuilder` puts it (that
-    /// line is then tokenized on its own); when the example would be longer than `maxTokens`, the prefix
-    /// loses its first tokens, as a prompt's does.
-    public func example(_ text: [UInt8], cuts first: Int, _ second: Int, mode: FIMMode,
-                        related: [UInt8] = [], maxTokens: Int = .max) -> [Int32] {
+    /// The example for given cuts (byte offsets, `first <= second`), end-of-text last.
+    public func example(_ text: [UInt8], cuts first: Int, _ second: Int, mode: FIMMode) -> [Int32] {
         precondition(0 <= first && first <= second && second <= text.count, "cuts \(first), \(second) outside 0...\(text.count)")
+        let prefix = tokenizer.encode(bytes: Array(text[..<first]))
         let middle = tokenizer.encode(bytes: Array(text[first..<second]))
         let suffix = tokenizer.encode(bytes: Array(text[second...]))
-        let prefix: [Int32]
-        if related.isEmpty {
-            prefix = tokenizer.encode(bytes: Array(text[..<first]))
-        } else {
-            let lineStart = text[..<first].lastIndex(of: 0x0A).map { $0 + 1 } ?? 0
-            var before = tokenizer.encode(bytes: Array(text[..<lineStart]))
-            let relatedTokens = tokenizer.encode(bytes: related)
-            let line = tokenizer.encode(bytes: Array(text[lineStart..<first]))
-            let excess = before.count + relatedTokens.count + line.count + middle.count + suffix.count + 4 - maxTokens
-            if excess > 0 { before.removeFirst(min(before.count, excess)) }
-            prefix = before + relatedTokens + line
-        }
         switch mode {
         case .psm: return [prefixID] + prefix + [suffixID] + suffix + [middleID] + middle + [endOfText]
         case .spm: return [prefixID, suffixID] + suffix + [middleID] + prefix + middle + [endOfText]
@@ -69,12 +54,7 @@ public struct FIMTransform: Sendable {
     /// line, at a random character from its first non-blank one to its last (as `CompletionTask` draws
     /// evaluation positions); the middle runs to the end of that line (before its newline) or, with
     /// probability 1/2 per extra line, of one of the next few lines. Nil when `text` has no non-blank line.
-    ///
-    /// `text` may be a span of a longer document, `document` its text before and after the span: the
-    /// lines of the whole document that begin like the cursor's line (`RelatedLines`) then go right before
-    /// the cursor's line, as the prompt builder puts them, and the example is kept within `maxTokens`.
-    public func lineExample(_ text: [UInt8], spmRate: Double, using rng: inout some RandomNumberGenerator,
-                            document: (before: [UInt8], after: [UInt8])? = nil, maxTokens: Int = .max) -> [Int32]? {
+    public func lineExample(_ text: [UInt8], spmRate: Double, using rng: inout some RandomNumberGenerator) -> [Int32]? {
         var lines: [Range<Int>] = []
         var start = 0
         while start <= text.count {
@@ -93,13 +73,7 @@ public struct FIMTransform: Sendable {
         while extra < Self.maxExtraLines && chosen + extra + 1 < lines.count && Bool.random(using: &rng) { extra += 1 }
         let mode: FIMMode = Double.random(in: 0..<1, using: &rng) < spmRate ? .spm : .psm
         let middleEnd = lines[chosen + extra].upperBound
-        var related: [UInt8] = []
-        if let document {
-            let offset = document.before.count
-            related = RelatedLines.block(in: document.before + text + document.after, lineStart: offset + line.lowerBound,
-                                         cursor: offset + cursor, excludedEnd: offset + middleEnd)
-        }
-        return example(text, cuts: cursor, middleEnd, mode: mode, related: related, maxTokens: maxTokens)
+        return example(text, cuts: cursor, middleEnd, mode: mode)
     }
 
     /// Most lines a line-completion middle runs past the cursor's own.

@@ -8,8 +8,8 @@ import Model
 /// at the context level (Bavarian et al. 2022, §3): with probability `fimRate` the part of a document
 /// that would fill the rest of the window is decoded to text and cut into prefix, middle and suffix there,
 /// so the three pieces always share the window, as prefix, suffix and completion share the prompt at
-/// inference. Half of those cuts are line completions (`FIMTransform.lineExample`; with `relatedLines`,
-/// the document's related lines above the cursor's line), half two uniform cut points. Otherwise the
+/// inference. Half of those cuts are line completions (`FIMTransform.lineExample`), half two uniform cut
+/// points. Otherwise the
 /// stored tokens are used as they are.
 public struct WindowLoader: Sendable {
     public let shards: [TokenShard]
@@ -20,9 +20,6 @@ public struct WindowLoader: Sendable {
     public let fimRate: Double
     /// Among FIM examples, the share in SPM order (the rest are PSM).
     public let spmRate: Double
-    /// Whether line-completion examples carry the document's related lines (`RelatedLines`): an
-    /// experiment, off by default (models/README.md).
-    public let relatedLines: Bool
     /// Windows drawn so far; the next window is `window(at: position)`.
     public var position: Int
 
@@ -31,7 +28,7 @@ public struct WindowLoader: Sendable {
 
     /// A loader over `shards`; `tokenizer` (the shards' own) is needed when `fimRate > 0`.
     public init(shards: [TokenShard], tokenizer: BPETokenizer?, length: Int, seed: UInt64,
-                fimRate: Double = 0.5, spmRate: Double = 0.5, relatedLines: Bool = false, position: Int = 0) throws {
+                fimRate: Double = 0.5, spmRate: Double = 0.5, position: Int = 0) throws {
         precondition(length >= 2, "a window needs at least two tokens")
         var starts = [0]
         for shard in shards { starts.append(starts.last! + shard.tokenCount) }
@@ -53,7 +50,6 @@ public struct WindowLoader: Sendable {
         self.seed = seed
         self.fimRate = fimRate
         self.spmRate = spmRate
-        self.relatedLines = relatedLines
         self.position = position
         shardStarts = starts
     }
@@ -103,11 +99,8 @@ public struct WindowLoader: Sendable {
             let spanEnd = min(end - 1, begin + need - Self.fimReserve)
             if let fim, spanEnd > begin, Double.random(in: 0..<1, using: &rng) < fimRate {
                 let text = fim.tokenizer.decode(shard.tokens(begin..<spanEnd))
-                // With related lines the whole document is searched, as `eval --related-lines` searches the file.
-                let around = { (before: fim.tokenizer.decode(shard.tokens(shard.tokenOffsets[document]..<begin)),
-                                after: fim.tokenizer.decode(shard.tokens(spanEnd..<(end - 1)))) }
                 let lineExample = Double.random(in: 0..<1, using: &rng) < Self.lineCompletionShare
-                    ? fim.lineExample(text, spmRate: spmRate, using: &rng, document: relatedLines ? around() : nil, maxTokens: need)
+                    ? fim.lineExample(text, spmRate: spmRate, using: &rng)
                     : nil
                 let example = lineExample ?? fim.randomExample(text, spmRate: spmRate, using: &rng)
                 out += example.prefix(need)

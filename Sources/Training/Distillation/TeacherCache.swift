@@ -41,8 +41,8 @@ public final class TeacherCache {
 
     public let directory: String
     public let key: TeacherCacheKey
-    /// Steps answered from disk, and steps that had to be stored.
-    public private(set) var hits = 0, misses = 0
+    /// Steps answered from disk.
+    public private(set) var hits = 0
 
     private var chunk: Int?
     private var entries: [Int: CachedStep] = [:]
@@ -80,7 +80,6 @@ public final class TeacherCache {
         try select(chunk: step / Self.stepsPerFile)
         entries[step] = CachedStep(inputHash: Self.hash(inputs), positions: targets)
         dirty = true
-        misses += 1
         if entries.count == Self.stepsPerFile { try flush() }
     }
 

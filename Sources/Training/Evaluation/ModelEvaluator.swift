@@ -2,53 +2,63 @@ import Foundation
 import Model
 
 /// Runs the measurements of EVALUATION.md for one model over a set of files.
+///
+/// Line completions go through the language server's own `CompletionPipeline` (prompt, generation,
+/// line choice, loop trimming, post-processing), asked as the editor asks while the user types, so the
+/// figures are of what is served.
 public struct ModelEvaluator {
     public let model: LlamaModel
-    public let context: InferenceContext
+    public let pipeline: CompletionPipeline
+    /// The pipeline's context, which also measures bits per byte.
+    public var context: InferenceContext { pipeline.context }
 
     /// Settings of one evaluation run.
     public struct Options: Sendable {
         public var samples: Int
         public var seed: UInt64
-        /// Most prompt tokens for a completion (capped so that the answer still fits the context).
-        public var promptTokens: Int
         /// Most tokens a completion may generate before it is cut.
         public var maxNewTokens: Int
         /// New tokens scored per bits-per-byte window after the first (nil: half the context).
         public var bpbStride: Int?
-        /// Order of the completion prompts (the language server's default unless measuring the other).
-        public var fimOrder: FIMOrder
-        /// Whether prompts carry the file's lines that begin like the cursor's (`RelatedLines`) above the
-        /// cursor's line: an experiment (models/README.md); the language server's prompts do not.
-        public var relatedLines: Bool
-        /// Whether what those lines say after the typed text is offered as candidate completions, the
-        /// line chosen with the model (`InferenceContext.mostLikelyLine`), as in the language server.
+        /// Whether the file's lines that begin like the cursor's compete with the model's line, as in
+        /// the language server (false: the model's line alone).
         public var candidateLines: Bool
         /// The weight of the file's statistics against the model's when choosing among them.
-        public var cacheWeight: Double
+        public var fileWeight: Double
 
-        public init(samples: Int = 1000, seed: UInt64 = 0, promptTokens: Int = 512, maxNewTokens: Int = 48, bpbStride: Int? = nil,
-                    fimOrder: FIMOrder = .spm, relatedLines: Bool = false, candidateLines: Bool = true,
-                    cacheWeight: Double = LineCandidate.cacheWeight) {
-            self.candidateLines = candidateLines
-            self.cacheWeight = cacheWeight
-            self.fimOrder = fimOrder
-            self.relatedLines = relatedLines
+        public init(samples: Int = 1000, seed: UInt64 = 0, maxNewTokens: Int = 48, bpbStride: Int? = nil,
+                    candidateLines: Bool = true, fileWeight: Double = LineCandidate.fileWeight) {
             self.samples = samples
             self.seed = seed
-            self.promptTokens = promptTokens
             self.maxNewTokens = maxNewTokens
             self.bpbStride = bpbStride
+            self.candidateLines = candidateLines
+            self.fileWeight = fileWeight
         }
     }
 
     /// Which part is running and how far it is, for a progress bar.
     public enum Phase: String, Sendable { case bitsPerByte = "bpb", completion = "lines" }
 
-    /// One context serves every window and every completion; its cache is reused between prompts.
-    public init(model: LlamaModel, threads: Int) {
+    /// One pipeline serves every window and every completion; its cache is reused between prompts.
+    /// `promptTokens` is the completion prompts' budget (the language server's `contextTokens`; capped
+    /// so that the answer still fits the context).
+    public init(model: LlamaModel, threads: Int, promptTokens: Int = 1024, fimOrder: FIMOrder = .spm) {
         self.model = model
-        context = InferenceContext(model: model, contextSize: model.config.contextLength, threads: threads)
+        pipeline = CompletionPipeline(model: model, threads: threads, promptTokens: promptTokens, fimOrder: fimOrder)
+    }
+
+    /// The completion the language server shows for `task` (the rest of the cursor's line removed, as
+    /// if the user were typing it), cut to its first line: what is scored against the target.
+    public func complete(_ task: CompletionTask, in file: [UInt8], path: String, language: String,
+                         options: Options) throws -> String {
+        let input = CompletionInput(uri: path, languageId: language, prefix: Array(file[..<task.cursor]),
+                                    suffix: Array(file[task.lineEnd...]))
+        var settings = CompletionSettings.atCursor(input, maxNewTokens: options.maxNewTokens)
+        settings.candidateLines = options.candidateLines
+        settings.fileWeight = options.fileWeight
+        let shown = try pipeline.complete(input, settings: settings).candidates.first ?? ""
+        return String(shown.prefix { $0 != "\n" })
     }
 
     /// Measures `files` (path, contents) and returns the report; `progress(phase, done, total)` is called as it goes.
@@ -70,28 +80,16 @@ public struct ModelEvaluator {
 
         let contents = files.map(\.contents)
         let tasks = CompletionTask.sample(files: contents, count: options.samples, seed: options.seed)
-        let budget = min(options.promptTokens, model.config.contextLength - options.maxNewTokens)
+        let budget = pipeline.promptBudget(maxNewTokens: options.maxNewTokens)
         guard budget > 3 else {
             throw EvaluationError.contextTooSmall(context: model.config.contextLength, maxNewTokens: options.maxNewTokens)
         }
-        let builder = FIMPromptBuilder(tokenizer: model.tokenizer, maxTokens: budget, order: options.fimOrder)
-        let generation = GenerationOptions(maxTokens: options.maxNewTokens, singleLine: true, sampling: .greedy)
         var modelScores = ScoreSum(), emptyScores = ScoreSum(), frequentScores = ScoreSum()
         var latencies: [Double] = []
         for (index, task) in tasks.enumerated() {
             let file = contents[task.file]
-            // The rest of the line is what the model must write, so the suffix starts at the line's end.
             let begin = clock.now
-            let related = options.relatedLines
-                ? RelatedLines.block(in: file, lineStart: task.lineStart, cursor: task.cursor, excludedEnd: task.lineEnd) : []
-            let prompt = try builder.build(prefix: file[..<task.cursor], suffix: file[task.lineEnd...], related: related)
-            let result = try context.generate(prompt, options: generation)
-            var completion = result.text
-            if options.candidateLines {
-                let candidates = RelatedLines.continuations(in: file, lineStart: task.lineStart, cursor: task.cursor,
-                                                            excludedEnd: task.lineEnd)
-                completion = try context.chosenLine(result, candidates: candidates, cacheWeight: options.cacheWeight, after: prompt)
-            }
+            let completion = try complete(task, in: file, path: files[task.file].path, language: language, options: options)
             latencies.append(Self.milliseconds(clock.now - begin))
             let baseline = FrequentContinuation.complete(task, in: file)
             modelScores.add(completion, task.target)

@@ -1,4 +1,3 @@
-import COpenBLAS
 import Foundation
 import Kernels
 
@@ -31,11 +30,9 @@ public func attentionForward(_ out: UnsafeMutablePointer<Float>, probs: UnsafeMu
             for h in (g * group)..<((g + 1) * group) {
                 let qh = q + b * T * s.dim + h * hd, oh = out + b * T * s.dim + h * hd
                 let p = probs + (b * s.heads + h) * T * T
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(T), Int32(T), Int32(hd), scale,
-                            qh, Int32(s.dim), kg, Int32(s.kvDim), 0, p, Int32(T))
+                gemm(transposeB: true, m: T, n: T, k: hd, alpha: scale, a: qh, lda: s.dim, b: kg, ldb: s.kvDim, c: p, ldc: T)
                 for t in 0..<T { causalSoftmax(p + t * T, valid: t + 1, count: T) }
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(T), Int32(hd), Int32(T), 1,
-                            p, Int32(T), vg, Int32(s.kvDim), 0, oh, Int32(s.dim))
+                gemm(m: T, n: hd, k: T, a: p, lda: T, b: vg, ldb: s.kvDim, c: oh, ldc: s.dim)
             }
         }
     }
@@ -70,10 +67,8 @@ public func attentionBackward(dQ: UnsafeMutablePointer<Float>, dK: UnsafeMutable
                 let dqh = dQ + b * T * s.dim + h * hd
                 let p = probs + (b * s.heads + h) * T * T
                 // dP = dO·Vᵀ; dV += Pᵀ·dO
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(T), Int32(T), Int32(hd), 1,
-                            doh, Int32(s.dim), vg, Int32(s.kvDim), 0, dp, Int32(T))
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(T), Int32(hd), Int32(T), 1,
-                            p, Int32(T), doh, Int32(s.dim), 1, dvg, Int32(s.kvDim))
+                gemm(transposeB: true, m: T, n: T, k: hd, a: doh, lda: s.dim, b: vg, ldb: s.kvDim, c: dp, ldc: T)
+                gemm(transposeA: true, m: T, n: hd, k: T, a: p, lda: T, b: doh, ldb: s.dim, beta: 1, c: dvg, ldc: s.kvDim)
                 // Softmax backward: dS = P ⊙ (dP − Σ dP·P); masked entries have P = 0 and stay 0.
                 for t in 0..<T {
                     let pr = p + t * T, dr = dp + t * T
@@ -83,10 +78,8 @@ public func attentionBackward(dQ: UnsafeMutablePointer<Float>, dK: UnsafeMutable
                     for j in (t + 1)..<T { dr[j] = 0 }
                 }
                 // dQ = scale·dS·K; dK += scale·dSᵀ·Q
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(T), Int32(hd), Int32(T), scale,
-                            dp, Int32(T), kg, Int32(s.kvDim), 0, dqh, Int32(s.dim))
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(T), Int32(hd), Int32(T), scale,
-                            dp, Int32(T), qh, Int32(s.dim), 1, dkg, Int32(s.kvDim))
+                gemm(m: T, n: hd, k: T, alpha: scale, a: dp, lda: T, b: kg, ldb: s.kvDim, c: dqh, ldc: s.dim)
+                gemm(transposeA: true, m: T, n: hd, k: T, alpha: scale, a: dp, lda: T, b: qh, ldb: s.dim, beta: 1, c: dkg, ldc: s.kvDim)
             }
         }
     }

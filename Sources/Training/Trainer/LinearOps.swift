@@ -1,7 +1,6 @@
-import COpenBLAS
 import Kernels
 
-// Matrix products of the trainer, all through single-threaded cblas_sgemm calls that the pool splits:
+// Matrix products of the trainer, all through single-threaded BLAS calls (`gemm`) that the pool splits:
 // one BLAS thread per pool thread, so nothing is oversubscribed (the pool sets OpenBLAS to one thread).
 
 /// Products smaller than this (multiply-adds) run on the calling thread: waking workers costs more.
@@ -20,9 +19,8 @@ public func linearForward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePoint
                           rows n: Int, inDim: Int, outDim: Int, pool: ThreadPool) {
     split(n, work: n * inDim * outDim, pool: pool) { r in
         guard !r.isEmpty else { return }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(r.count), Int32(outDim), Int32(inDim), 1,
-                    inp + r.lowerBound * inDim, Int32(inDim), weight, Int32(inDim),
-                    0, out + r.lowerBound * outDim, Int32(outDim))
+        gemm(transposeB: true, m: r.count, n: outDim, k: inDim, a: inp + r.lowerBound * inDim, lda: inDim,
+             b: weight, ldb: inDim, c: out + r.lowerBound * outDim, ldc: outDim)
     }
 }
 
@@ -35,15 +33,13 @@ public func linearBackward(dInp: UnsafeMutablePointer<Float>, dWeight: UnsafeMut
     let beta: Float = accumulateInput ? 1 : 0
     split(n, work: n * inDim * outDim, pool: pool) { r in
         guard !r.isEmpty else { return }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(r.count), Int32(inDim), Int32(outDim), 1,
-                    dOut + r.lowerBound * outDim, Int32(outDim), weight, Int32(inDim),
-                    beta, dInp + r.lowerBound * inDim, Int32(inDim))
+        gemm(m: r.count, n: inDim, k: outDim, a: dOut + r.lowerBound * outDim, lda: outDim,
+             b: weight, ldb: inDim, beta: beta, c: dInp + r.lowerBound * inDim, ldc: inDim)
     }
     // Split over W's rows so each thread owns a block of dW.
     split(outDim, work: n * inDim * outDim, pool: pool) { r in
         guard !r.isEmpty else { return }
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(r.count), Int32(inDim), Int32(n), 1,
-                    dOut + r.lowerBound, Int32(outDim), inp, Int32(inDim),
-                    1, dWeight + r.lowerBound * inDim, Int32(inDim))
+        gemm(transposeA: true, m: r.count, n: inDim, k: n, a: dOut + r.lowerBound, lda: outDim,
+             b: inp, ldb: inDim, beta: 1, c: dWeight + r.lowerBound * inDim, ldc: inDim)
     }
 }

@@ -1,42 +1,3 @@
-import Model
-
-/// What one completion is asked about: the text on both sides of the cursor and the other open files.
-public struct CompletionInput: Sendable {
-    public var uri: DocumentURI
-    public var languageId: String
-    /// Document bytes before the cursor.
-    public var prefix: [UInt8]
-    /// Document bytes after the cursor.
-    public var suffix: [UInt8]
-    /// Other open documents, most recently used first; relevant chunks go into the prompt.
-    public var neighbours: [TextDocument]
-
-    /// An input.
-    public init(uri: DocumentURI, languageId: String, prefix: [UInt8], suffix: [UInt8], neighbours: [TextDocument] = []) {
-        self.uri = uri
-        self.languageId = languageId
-        self.prefix = prefix
-        self.suffix = suffix
-        self.neighbours = neighbours
-    }
-
-    /// The post-processing context of this cursor.
-    public var cursorContext: CursorContext {
-        let lineStart = (prefix.lastIndex(of: 0x0A).map { $0 + 1 }) ?? 0
-        let lineEnd = suffix.firstIndex(of: 0x0A) ?? suffix.count
-        var lineSuffix = suffix[..<lineEnd]
-        if lineSuffix.last == 0x0D { lineSuffix = lineSuffix.dropLast() }
-        let followingEnd = suffix.count > lineEnd ? min(suffix.count, lineEnd + 1 + 1024) : suffix.count
-        let following = lineEnd < suffix.count ? suffix[(lineEnd + 1)..<followingEnd] : []
-        let scanStart = max(0, prefix.count - 4096)
-        return CursorContext(
-            linePrefix: String(decoding: prefix[lineStart...], as: UTF8.self),
-            lineSuffix: String(decoding: lineSuffix, as: UTF8.self),
-            followingText: String(decoding: following, as: UTF8.self),
-            openBrackets: PostProcessor.openBrackets(in: prefix[scanStart...]))
-    }
-}
-
 /// Builds the model prompt for a completion: a FIM prompt over the document (built by the same
 /// `FIMPromptBuilder` the evaluation uses) with relevant code from other open files spliced in
 /// where the prefix text begins, as a comment block, so the model reads it as part of the file's prefix.
@@ -53,17 +14,20 @@ public struct ContextAssembler: Sendable {
     public var suffixBytes = 600
     /// Share of the budget the neighbour header may take.
     public var headerShare = 0.25
+    /// Order of the FIM prompt.
+    public var order: FIMOrder
 
     /// An assembler for prompts of at most `budget` tokens.
-    public init(tokenizer: BPETokenizer, budget: Int) {
+    public init(tokenizer: BPETokenizer, budget: Int, order: FIMOrder = .spm) {
         self.tokenizer = tokenizer
         self.budget = budget
+        self.order = order
     }
 
     /// The prompt tokens for `input`, given already tokenized neighbour header tokens.
     public func prompt(for input: CompletionInput, header: [Int32]) throws -> FIMPrompt {
         let header = header.count <= Int(Double(budget) * headerShare) ? header : []
-        let builder = FIMPromptBuilder(tokenizer: tokenizer, maxTokens: budget - header.count)
+        let builder = FIMPromptBuilder(tokenizer: tokenizer, budget: budget - header.count, order: order)
         let fim = try builder.build(prefix: input.prefix[prefixWindowStart(input.prefix, tokens: budget - header.count)...],
                                     suffix: input.suffix[..<suffixWindowEnd(input.suffix)])
         guard !header.isEmpty else { return fim }
@@ -100,13 +64,12 @@ public struct ContextAssembler: Sendable {
     /// while the user types on one line).
     public func neighbourHeader(for input: CompletionInput) -> String {
         guard !input.neighbours.isEmpty else { return "" }
-        let lineStart = (input.prefix.lastIndex(of: 0x0A).map { $0 + 1 }) ?? 0
-        let queryStart = max(0, lineStart - 1500)
-        let query = Self.identifiers(input.prefix[queryStart..<lineStart])
+        let query = Self.identifiers(input.prefix[Self.neighbourQuery(in: input.prefix)])
         guard !query.isEmpty else { return "" }
         var scored: [(score: Double, name: String, lines: [Substring])] = []
-        for document in input.neighbours.prefix(6) where document.uri != input.uri {
-            let lines = document.text.split(separator: "\n", omittingEmptySubsequences: false).prefix(4000)
+        for file in input.neighbours.prefix(Self.maxNeighbours) where file.uri != input.uri {
+            let text = String(decoding: file.bytes, as: UTF8.self)
+            let lines = text.split(separator: "\n", omittingEmptySubsequences: false).prefix(4000)
             var start = 0
             while start < lines.count {
                 let chunk = Array(lines[start..<min(lines.count, start + Self.chunkLines)])
@@ -114,7 +77,7 @@ public struct ContextAssembler: Sendable {
                 let shared = words.intersection(query).count
                 if shared > 0 {
                     let score = Double(shared) / Double(words.union(query).count)
-                    scored.append((score, Self.fileName(document.uri), chunk))
+                    scored.append((score, Self.fileName(file.uri), chunk))
                 }
                 start += Self.chunkLines / 2
             }
@@ -137,6 +100,17 @@ public struct ContextAssembler: Sendable {
     }
 
     static let chunkLines = 12
+    /// Most other files searched for the header.
+    public static let maxNeighbours = 6
+    /// Bytes above the cursor's line whose identifiers choose the header's chunks.
+    static let neighbourQueryBytes = 1500
+
+    /// The bytes of `prefix` that choose the neighbour header: up to `neighbourQueryBytes` before the
+    /// cursor's line (the line being typed is left out so the header stays put while the user types).
+    public static func neighbourQuery(in prefix: [UInt8]) -> Range<Int> {
+        let lineStart = (prefix.lastIndex(of: 0x0A).map { $0 + 1 }) ?? 0
+        return max(0, lineStart - neighbourQueryBytes)..<lineStart
+    }
 
     /// Identifiers of at least three characters (short ones like `i` match everything).
     static func identifiers(_ text: ArraySlice<UInt8>) -> Set<Substring> {
@@ -172,7 +146,7 @@ public struct ContextAssembler: Sendable {
         }
     }
 
-    static func fileName(_ uri: DocumentURI) -> String {
+    static func fileName(_ uri: String) -> String {
         String(uri.split(separator: "/").last ?? Substring(uri))
     }
 }
