@@ -106,14 +106,14 @@ static float dot_q4_0(const uint8_t *w, const uint8_t *x, size_t blocks) {
 #endif
 }
 
-void ck_matvec_q8_0(const void *w, size_t row_bytes, size_t row_begin, size_t row_end,
-                    const void *x, size_t blocks, float *y) {
+void ck_matvec_q8_0_avx2(const void *w, size_t row_bytes, size_t row_begin, size_t row_end,
+                         const void *x, size_t blocks, float *y) {
     const uint8_t *base = (const uint8_t *)w;
     for (size_t r = row_begin; r < row_end; r++) y[r] = dot_q8_0(base + r * row_bytes, (const uint8_t *)x, blocks);
 }
 
-void ck_matvec_q4_0(const void *w, size_t row_bytes, size_t row_begin, size_t row_end,
-                    const void *x, size_t blocks, float *y) {
+void ck_matvec_q4_0_avx2(const void *w, size_t row_bytes, size_t row_begin, size_t row_end,
+                         const void *x, size_t blocks, float *y) {
     const uint8_t *base = (const uint8_t *)w;
     for (size_t r = row_begin; r < row_end; r++) y[r] = dot_q4_0(base + r * row_bytes, (const uint8_t *)x, blocks);
 }
@@ -324,3 +324,83 @@ void ck_gemm_q4_0_vnni(const void *w, size_t row_bytes, size_t row_begin, size_t
     (void)n; (void)blocks; (void)y; (void)ldy; (void)pack;
 }
 #endif
+
+// ---- Single-token products with AVX-512 VNNI ----
+//
+// The same sums as dot_q8_0 / dot_q4_0 (same integers in the same lanes, same float operations in the
+// same order, so the same bits), with vpdpbusd on unsigned weight bytes: Q8_0 + 128 (xor 0x80), Q4_0's
+// stored q + 8. The offset times each lane's four activations, the same for every row, is computed once
+// per call.
+
+#if CK_HAVE_VNNI_CODE
+CK_VNNI_TARGET static inline __m256 scale_product_vnni(const uint8_t *a, const uint8_t *b) {
+    uint16_t ha, hb;
+    memcpy(&ha, a, 2);
+    memcpy(&hb, b, 2);
+    // Both halves through one general-purpose word: a 2-byte vector insert would merge into (and wait
+    // for) whatever register the compiler picks, once the accumulator.
+    const __m128 both = _mm_cvtph_ps(_mm_cvtsi32_si128((int)((uint32_t)ha | (uint32_t)hb << 16)));
+    return _mm256_broadcastss_ps(_mm_mul_ss(both, _mm_movehdup_ps(both)));
+}
+
+CK_VNNI_TARGET static float dot_vnni(const uint8_t *w, const uint8_t *x, size_t blocks, const __m256i *offsets, int is_q4) {
+    __m256 acc = _mm256_setzero_ps();
+    const size_t w_block = is_q4 ? 18 : 34;
+    for (size_t i = 0; i < blocks; i++, w += w_block, x += 34) {
+        const __m256 d = scale_product_vnni(w, x);
+        __m256i u;
+        if (is_q4) {
+            const __m128i packed = _mm_loadu_si128((const __m128i *)(w + 2));
+            u = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(packed, 4), packed), _mm256_set1_epi8(0x0f));
+        } else {
+            u = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(w + 2)), _mm256_set1_epi8((char)0x80));
+        }
+        const __m256i p = _mm256_sub_epi32(_mm256_dpbusd_epi32(_mm256_setzero_si256(), u, _mm256_loadu_si256((const __m256i *)(x + 2))),
+                                           _mm256_load_si256(offsets + i));
+        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc);
+    }
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
+}
+
+CK_VNNI_TARGET static void matvec_vnni_rows(const void *w, size_t row_bytes, size_t row_begin, size_t row_end, const void *x,
+                                            size_t blocks, float *y, int is_q4) {
+    const uint8_t *base = (const uint8_t *)w, *xb = (const uint8_t *)x;
+    __m256i offsets[blocks > 0 ? blocks : 1];
+    const __m256i offset = _mm256_set1_epi8(is_q4 ? 8 : (char)128);
+    for (size_t i = 0; i < blocks; i++)
+        offsets[i] = _mm256_dpbusd_epi32(_mm256_setzero_si256(), offset, _mm256_loadu_si256((const __m256i *)(xb + 34 * i + 2)));
+    for (size_t r = row_begin; r < row_end; r++) y[r] = dot_vnni(base + r * row_bytes, xb, blocks, offsets, is_q4);
+}
+#endif
+
+#if CK_HAVE_VNNI_CODE
+static int matvec_vnni_enabled = -1;
+
+// Whether the VNNI forms run (checked on first use; every thread stores the same value).
+static inline int matvec_vnni(void) {
+    int known = __atomic_load_n(&matvec_vnni_enabled, __ATOMIC_RELAXED);
+    if (known < 0) {
+        known = ck_has_vnni();
+        __atomic_store_n(&matvec_vnni_enabled, known, __ATOMIC_RELAXED);
+    }
+    return known;
+}
+#endif
+
+void ck_matvec_q8_0(const void *w, size_t row_bytes, size_t row_begin, size_t row_end,
+                    const void *x, size_t blocks, float *y) {
+#if CK_HAVE_VNNI_CODE
+    if (matvec_vnni()) { matvec_vnni_rows(w, row_bytes, row_begin, row_end, x, blocks, y, 0); return; }
+#endif
+    ck_matvec_q8_0_avx2(w, row_bytes, row_begin, row_end, x, blocks, y);
+}
+
+void ck_matvec_q4_0(const void *w, size_t row_bytes, size_t row_begin, size_t row_end,
+                    const void *x, size_t blocks, float *y) {
+#if CK_HAVE_VNNI_CODE
+    if (matvec_vnni()) { matvec_vnni_rows(w, row_bytes, row_begin, row_end, x, blocks, y, 1); return; }
+#endif
+    ck_matvec_q4_0_avx2(w, row_bytes, row_begin, row_end, x, blocks, y);
+}

@@ -1,13 +1,16 @@
 /// A tensor element type, numbered as ggml and GGUF number them.
 ///
 /// Every type GGUF can name is listed so a reader can size and skip any tensor; the kernels
-/// compute with `f32`, `f16`, `q8_0` and `q4_0`.
+/// compute with `computeTypes`.
 public enum GGMLType: UInt32, Sendable, CaseIterable, CustomStringConvertible {
     case f32 = 0, f16 = 1, q4_0 = 2, q4_1 = 3, q5_0 = 6, q5_1 = 7, q8_0 = 8, q8_1 = 9
     case q2_K = 10, q3_K = 11, q4_K = 12, q5_K = 13, q6_K = 14, q8_K = 15
     case iq2_xxs = 16, iq2_xs = 17, iq3_xxs = 18, iq1_s = 19, iq4_nl = 20, iq3_s = 21, iq2_s = 22
     case iq4_xs = 23, i8 = 24, i16 = 25, i32 = 26, i64 = 27, f64 = 28, iq1_m = 29, bf16 = 30
     case tq1_0 = 34, tq2_0 = 35
+
+    /// Weight types `matvec` and `matmul` multiply with (and `Quantization.dequantize` reads).
+    public static let computeTypes: [GGMLType] = [.f32, .f16, .bf16, .q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q4_K, .q5_K, .q6_K]
 
     /// Elements per block (1 for plain types).
     public var blockSize: Int {

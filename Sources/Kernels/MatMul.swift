@@ -4,22 +4,32 @@ import COpenBLAS
 /// Floats per dequantized weight tile: 64K floats (256 KiB) stays in L2 while sgemm streams X past it.
 let matmulTileFloats = 65_536
 
-/// Y[n][rows] = X[n][cols] · Wᵀ for a batch of n rows (prompt processing): Q8_0/Q4_0 weights through
-/// integer products where the CPU has AVX-512 VNNI (`integerMatmul`), otherwise through cblas_sgemm
-/// (quantized weights dequantized to f32 in tiles first).
+/// Y[n][rows] = X[n][cols] · Wᵀ for a batch of n rows (prompt processing): quantized weights through
+/// integer products where the CPU has AVX-512 VNNI (`integerMatmul`, `generalIntegerMatmul`), otherwise
+/// (and f32/f16/bf16) through cblas_sgemm, quantized weights dequantized to f32 in tiles first.
 ///
 /// The weight rows are split over the pool; each thread dequantizes tiles of its rows into its own
 /// scratch and runs a single-threaded sgemm writing its block of Y's columns. Splitting ourselves keeps
 /// exactly one BLAS thread per pool thread (OpenBLAS is set to one thread by the pool).
 public func matmul(_ w: WeightMatrix, _ x: UnsafePointer<Float>, batch n: Int, into y: UnsafeMutablePointer<Float>, pool: ThreadPool) {
+    matmul(w, x, batch: n, into: y, pool: pool, allowInteger: true)
+}
+
+/// `matmul`, with the integer kernels optionally off (tests run the sgemm path a CPU without VNNI takes).
+func matmul(_ w: WeightMatrix, _ x: UnsafePointer<Float>, batch n: Int, into y: UnsafeMutablePointer<Float>, pool: ThreadPool,
+            allowInteger: Bool) {
     guard n > 0, w.rows > 0 else { return }
-    precondition([.f32, .f16, .q8_0, .q4_0].contains(w.type),
-                 "matmul: unsupported weight type \(w.type); expected F32, F16, Q8_0 or Q4_0")
+    precondition(GGMLType.computeTypes.contains(w.type),
+                 "matmul: unsupported weight type \(w.type); expected one of \(GGMLType.computeTypes)")
     let rows = w.rows, cols = w.cols
     let work = n * rows * cols
     let threads = work >= 1 << 20 ? pool.threadCount : 1
-    if useVNNIMatmul && (w.type == .q8_0 || w.type == .q4_0) && cols > 0 {
+    if allowInteger && useVNNIMatmul && (w.type == .q8_0 || w.type == .q4_0) && cols > 0 {
         integerMatmul(w, x, batch: n, into: y, pool: pool, parallel: threads > 1)
+        return
+    }
+    if allowInteger && useVNNIMatmul && generalIntegerMatmulTypes.contains(w.type) && cols > 0 {
+        generalIntegerMatmul(w, x, batch: n, into: y, pool: pool, parallel: threads > 1)
         return
     }
     if threads == 1 {
@@ -34,6 +44,47 @@ public func matmul(_ w: WeightMatrix, _ x: UnsafePointer<Float>, batch n: Int, i
 /// Whether Q8_0/Q4_0 batches go through the integer (AVX-512 VNNI) kernels, quantizing activations to
 /// Q8_0 as single tokens do; otherwise they multiply f32 activations. Checked once per process.
 public let useVNNIMatmul = ck_has_vnni() != 0
+
+/// Whether `matmul` multiplies `type` with integer products on this CPU (else f32 sgemm on dequantized tiles).
+public func usesIntegerMatmul(_ type: GGMLType) -> Bool {
+    useVNNIMatmul && (type == .q8_0 || type == .q4_0 || generalIntegerMatmulTypes.contains(type))
+}
+
+/// The types `ck_gemm_vnni` multiplies.
+let generalIntegerMatmulTypes: [GGMLType] = [.q4_1, .q5_0, .q5_1, .q4_K, .q5_K, .q6_K]
+
+/// Y = X · Wᵀ for Q4_1, Q5_0, Q5_1 and the K-quants with integer products (`ck_gemm_vnni`): X is quantized
+/// per row as `matvec` quantizes it for that type, so each row gets matvec's integers.
+private func generalIntegerMatmul(_ w: WeightMatrix, _ x: UnsafePointer<Float>, batch n: Int, into y: UnsafeMutablePointer<Float>,
+                                  pool: ThreadPool, parallel: Bool) {
+    let cols = w.cols, blocks = cols / 32, count = n * blocks
+    // Shared scratch: the int8 rows, then per block of 32 its scale, sum, two half sums and min term.
+    let valueBytes = (n * cols + 63) & ~63
+    let scratch = pool.sharedScratch.reserve(valueBytes + count * 20)
+    let values = scratch.assumingMemoryBound(to: Int8.self)
+    let scales = (scratch + valueBytes).assumingMemoryBound(to: Float.self)
+    let sums = (scratch + valueBytes + count * 4).assumingMemoryBound(to: Int32.self)
+    let halfSums = (scratch + valueBytes + count * 8).assumingMemoryBound(to: Int32.self)
+    let minTerms = (scratch + valueBytes + count * 16).assumingMemoryBound(to: Float.self)
+    let kind: Int32 = switch activationType(for: w.type) {
+    case .q8_1: Int32(CK_ACTIVATIONS_Q8_1)
+    case .q8_K: Int32(CK_ACTIVATIONS_Q8_K)
+    default: Int32(CK_ACTIVATIONS_Q8_0)
+    }
+    ck_batch_activations(x, n, cols, kind, values, scales, sums, halfSums, minTerms)
+    let type = Int32(w.type.rawValue), data = w.data, rowBytes = w.rowBytes, rows = w.rows
+    let packBytes = ck_gemm_pack_bytes(blocks)
+    guard parallel else {
+        ck_gemm_vnni(type, data, rowBytes, 0, rows, values, scales, sums, halfSums, minTerms, n, blocks, y, rows,
+                     pool.threadScratch[0].reserve(packBytes))
+        return
+    }
+    let groups = (rows + 7) / 8
+    pool.parallelFor(groups) { range, thread in
+        ck_gemm_vnni(type, data, rowBytes, range.lowerBound * 8, min(rows, range.upperBound * 8), values, scales, sums, halfSums,
+                     minTerms, n, blocks, y, rows, pool.threadScratch[thread].reserve(packBytes))
+    }
+}
 
 /// Y = X · Wᵀ for Q8_0/Q4_0 weights with integer dot products, as `matvec` does for one row: X is quantized
 /// to Q8_0 per row (ggml's rounding) and the products are vpdpbusd over eight repacked weight rows at

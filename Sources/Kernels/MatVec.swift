@@ -18,6 +18,25 @@ public struct WeightMatrix: @unchecked Sendable {
         self.data = data
     }
 
+    /// Wraps `bytes` after checking what a file could get wrong: a kernel type, `cols` a whole number of
+    /// blocks, and enough bytes for `rows` rows (extra bytes are ignored).
+    public init(type: GGMLType, rows: Int, cols: Int, bytes: UnsafeRawBufferPointer) throws(QuantizationError) {
+        guard GGMLType.computeTypes.contains(type) else {
+            throw .unsupportedType(type, operation: "multiply with", supported: GGMLType.computeTypes)
+        }
+        guard rows >= 0 else { throw .partialBlock(type: type, count: rows) }
+        let rowBytes = try Quantization.checkedByteCount(type, count: cols, available: Int.max)
+        let (total, overflow) = rowBytes.multipliedReportingOverflow(by: rows)
+        guard !overflow else { throw .tooLarge(type: type, count: cols) }
+        guard bytes.count >= total else {
+            throw .truncated(type: type, count: rows * cols, needed: total, available: bytes.count)
+        }
+        guard let base = bytes.baseAddress else {
+            throw .truncated(type: type, count: rows * cols, needed: total, available: 0)
+        }
+        self.init(type: type, rows: rows, cols: cols, data: base)
+    }
+
     /// Bytes per stored row.
     @inlinable
     public var rowBytes: Int { type.rowBytes(cols)! }
@@ -30,10 +49,11 @@ public struct WeightMatrix: @unchecked Sendable {
 /// Below this many multiply-adds a matvec runs on the calling thread: waking workers costs more.
 let matvecParallelThreshold = 16_384
 
-/// y[rows] = W · x[cols]. For q8_0/q4_0, x is first quantized to q8_0 blocks and the dot products are
-/// integer (ggml's approach); f16/f32 use float dot products. Rows are split over the pool.
+/// y[rows] = W · x[cols]. For quantized W, x is first quantized per row as ggml does (Q8_0 for Q8_0, Q4_0
+/// and Q5_0 weights, Q8_1 for Q4_1 and Q5_1, Q8_K for the K-quants) and the dot products are integer;
+/// f32, f16 and bf16 use float dot products. Rows are split over the pool.
 ///
-/// The q8_0 copy of x lives in the pool's shared scratch, so steady-state calls do not allocate.
+/// The quantized copy of x lives in the pool's shared scratch, so steady-state calls do not allocate.
 public func matvec(_ w: WeightMatrix, _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, pool: ThreadPool) {
     let cols = w.cols, rowBytes = w.rowBytes, data = w.data
     let parallel = w.rows * cols >= matvecParallelThreshold
@@ -46,6 +66,10 @@ public func matvec(_ w: WeightMatrix, _ x: UnsafePointer<Float>, into y: UnsafeM
     case .f16:
         forRows(w.rows, parallel: parallel, pool: pool) { r in
             y[r] = dotF16(data + r * rowBytes, x, count: cols)
+        }
+    case .bf16:
+        forRowRanges(w.rows, parallel: parallel, pool: pool) { range in
+            ck_matvec_bf16(data, rowBytes, range.lowerBound, range.upperBound, x, cols, y)
         }
     case .q8_0, .q4_0:
         let blocks = cols / 32
@@ -71,8 +95,53 @@ public func matvec(_ w: WeightMatrix, _ x: UnsafePointer<Float>, into y: UnsafeM
                 y[r] = dotQ4_0(data + r * rowBytes, xq, blocks: blocks)
             }
         }
+    case .q4_1, .q5_0, .q5_1, .q4_K, .q5_K, .q6_K:
+        // C for every CPU: AVX2 where compiled in, scalar C otherwise.
+        let activation = activationType(for: w.type)
+        let xq = pool.sharedScratch.reserve(activation.rowBytes(cols)!)
+        quantizeActivations(activation, x, count: cols, into: xq)
+        let kernel = integerMatvecKernel(w.type)
+        let blocks = cols / w.type.blockSize
+        forRowRanges(w.rows, parallel: parallel, pool: pool) { range in
+            kernel(data, rowBytes, range.lowerBound, range.upperBound, xq, blocks, y)
+        }
     default:
-        preconditionFailure("matvec: unsupported weight type \(w.type); expected F32, F16, Q8_0 or Q4_0")
+        preconditionFailure("matvec: unsupported weight type \(w.type); expected one of \(GGMLType.computeTypes)")
+    }
+}
+
+/// The type x is quantized to before integer products with `weights` (as in ggml's type traits).
+func activationType(for weights: GGMLType) -> GGMLType {
+    switch weights {
+    case .q4_1, .q5_1: return .q8_1
+    case .q4_K, .q5_K, .q6_K: return .q8_K
+    default: return .q8_0
+    }
+}
+
+/// Quantizes `count` activations to `type` (q8_0, q8_1 or q8_K) with ggml's CPU rounding.
+func quantizeActivations(_ type: GGMLType, _ x: UnsafePointer<Float>, count: Int, into dst: UnsafeMutableRawPointer) {
+    switch type {
+    case .q8_1: ck_quantize_activations_q8_1(x, dst, count)
+    case .q8_K: ck_quantize_activations_q8_k(x, dst, count)
+    default: ck_quantize_activations_q8_0(x, dst, count)
+    }
+}
+
+typealias MatvecKernel = @convention(c) (UnsafeRawPointer?, Int, Int, Int, UnsafeRawPointer?, Int, UnsafeMutablePointer<Float>?) -> Void
+
+/// The C single-token kernel for an integer-product weight type.
+func integerMatvecKernel(_ type: GGMLType) -> MatvecKernel {
+    switch type {
+    case .q8_0: return ck_matvec_q8_0
+    case .q4_0: return ck_matvec_q4_0
+    case .q4_1: return ck_matvec_q4_1
+    case .q5_0: return ck_matvec_q5_0
+    case .q5_1: return ck_matvec_q5_1
+    case .q4_K: return ck_matvec_q4_k
+    case .q5_K: return ck_matvec_q5_k
+    case .q6_K: return ck_matvec_q6_k
+    default: preconditionFailure("no integer matvec kernel for \(type)")
     }
 }
 

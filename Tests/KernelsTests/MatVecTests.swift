@@ -59,11 +59,11 @@ func integerDotEqualsDequantizedQ8Dot(type: GGMLType) {
     #expect(one == three)
 }
 
-@Test(arguments: [GGMLType.f32, .f16, .q8_0, .q4_0], [1, 5, 40])
+@Test(arguments: computeTypesUnderTest, [1, 5, 40])
 func matmulMatchesReferenceAndMatvec(type: GGMLType, batch: Int) {
-    let rows = 301, cols = 288   // not a whole number of 4-row tiles
+    let rows = 301, cols = type.blockSize == 256 ? 512 : 288   // not a whole number of 4-row tiles
     var random = TestRandom(seed: UInt64(batch))
-    let stored = quantized(type, random.floats(rows * cols, scale: 0.5))
+    let stored = randomWeights(type, count: rows * cols, random: &random)
     let weights = dequantized(type, stored, count: rows * cols)
     let x = random.floats(batch * cols)
     var y = [Float](repeating: .nan, count: batch * rows)
@@ -80,10 +80,10 @@ func matmulMatchesReferenceAndMatvec(type: GGMLType, batch: Int) {
             }
         }
     }
-    let quantizesX = type == .q8_0 || type == .q4_0
+    let quantizesX = integerTypes.contains(type)
     // With VNNI, quantized batches take matvec's integer products (the same integers; only the float
     // sums of the scaled blocks run in another order). Otherwise sgemm on f32 x.
-    let integerPath = quantizesX && useVNNIMatmul
+    let integerPath = usesIntegerMatmul(type)
     for i in 0..<batch {
         for r in 0..<rows {
             let row = Array(x[(i * cols)..<((i + 1) * cols)])
@@ -102,11 +102,12 @@ func matmulMatchesReferenceAndMatvec(type: GGMLType, batch: Int) {
 /// Batches with partial row groups and activation tiles give each row what matvec gives it (up to float
 /// summation order on the integer path; within quantization error on the sgemm path), and the same
 /// bits on one thread and on three.
-@Test(arguments: [GGMLType.q8_0, .q4_0])
+@Test(arguments: integerTypes)
 func quantizedMatmulAgreesWithMatvecAtAnyShapeAndThreadCount(type: GGMLType) {
     var random = TestRandom(seed: 77)
-    for (rows, cols, batch) in [(7, 32, 3), (13, 64, 6), (9, 768, 2), (301, 288, 41)] {
-        let stored = quantized(type, random.floats(rows * cols, scale: 0.5))
+    let k = type.blockSize == 256 ? 8 : 1   // K-quant rows are whole super-blocks of 256
+    for (rows, cols, batch) in [(7, 32 * k, 3), (13, 64 * k, 6), (9, 768 * k, 2), (301, 288 * k, 41)] {
+        let stored = randomWeights(type, count: rows * cols, random: &random)
         let x = random.floats(batch * cols, scale: 3)
         var results: [[Float]] = []
         for threads in [1, 3] {
@@ -123,7 +124,7 @@ func quantizedMatmulAgreesWithMatvecAtAnyShapeAndThreadCount(type: GGMLType) {
                 }
             }
             let scale = rowByRow.map { abs($0) }.max() ?? 1
-            let tolerance: Float = useVNNIMatmul ? 2e-6 : 0.05
+            let tolerance: Float = usesIntegerMatmul(type) ? 2e-6 : 0.05
             #expect(zip(y, rowByRow).allSatisfy { abs($0 - $1) <= tolerance * scale }, "\(type) \(rows)x\(cols) batch \(batch)")
             results.append(y)
         }

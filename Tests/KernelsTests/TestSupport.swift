@@ -81,3 +81,38 @@ import Darwin
 #endif
 
 func doubleExp(_ x: Double) -> Double { exp(x) }
+
+/// Random stored weights of `type` for `count` elements: quantized random floats where we have a
+/// quantizer, otherwise random blocks (every code and packed scale pattern) with small finite half scales.
+func randomWeights(_ type: GGMLType, count: Int, random: inout TestRandom, scale: Float = 0.5) -> [UInt8] {
+    if Quantization.quantizableTypes.contains(type) {
+        return quantized(type, random.floats(count, scale: scale))
+    }
+    var bytes = (0..<type.rowBytes(count)!).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+    // Offsets of the half scales in each block; the K-quants' d and dmin scale 6-bit (or int8) sub-scales.
+    let halves: [Int] = switch type {
+    case .q4_K, .q5_K: [0, 2]
+    case .q6_K: [208]
+    default: []
+    }
+    let size = type.bytesPerBlock
+    for block in 0..<(count / type.blockSize) {
+        for offset in halves {
+            let h = floatToHalf(random.float(scale / 300))
+            bytes[block * size + offset] = UInt8(h & 0xFF)
+            bytes[block * size + offset + 1] = UInt8(h >> 8)
+        }
+    }
+    return bytes
+}
+
+/// Weight types with integer (quantized-activation) kernels.
+let integerTypes: [GGMLType] = [.q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q4_K, .q5_K, .q6_K]
+
+/// Every type the kernels multiply with.
+let computeTypesUnderTest: [GGMLType] = [.f32, .f16, .bf16] + integerTypes
+
+/// Shapes with awkward row counts: (rows, cols), cols a few blocks of `type`.
+func awkwardShapes(_ type: GGMLType) -> [(Int, Int)] {
+    type.blockSize == 256 ? [(37, 256), (300, 512), (13, 1536)] : [(37, 96), (300, 288), (64, 768)]
+}

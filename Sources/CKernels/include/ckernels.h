@@ -1,7 +1,9 @@
 // Quantized products with x86 intrinsics, the hot loops Swift's SIMD types cannot express: AVX2 dot
 // products for single tokens (vpmaddubsw/vpmaddwd) and AVX-512 VNNI matrix products for prompt
 // batches (vpdpbusd, chosen at run time by ck_has_vnni). Layouts are ggml's: Q8_0 = fp16 scale + 32
-// int8, Q4_0 = fp16 scale + 16 bytes of nibbles (element j low, element j+16 high). Activations are Q8_0.
+// int8, Q4_0 = fp16 scale + 16 bytes of nibbles (element j low, element j+16 high); the other types
+// below. quantized_dot.c: Q8_0/Q4_0; matvec_quants.c: single tokens of Q4_1, Q5_0/1, K-quants, BF16;
+// gemm_quants_vnni.c: their batches. Each type meets activations quantized as ggml's CPU backend does.
 #ifndef UNDERSTUDY_CKERNELS_H
 #define UNDERSTUDY_CKERNELS_H
 
@@ -12,9 +14,13 @@
 void ck_matvec_q8_0(const void *w, size_t row_bytes, size_t row_begin, size_t row_end,
                     const void *x, size_t blocks, float *y);
 
-/// The same for Q4_0 weight rows.
+/// The same for Q4_0 weight rows. (Both use vpdpbusd forms where ck_has_vnni(): the same bits.)
 void ck_matvec_q4_0(const void *w, size_t row_bytes, size_t row_begin, size_t row_end,
                     const void *x, size_t blocks, float *y);
+
+/// ck_matvec_q8_0 / ck_matvec_q4_0 without their AVX-512 forms (what CPUs without AVX-512 VNNI run), for tests.
+void ck_matvec_q8_0_avx2(const void *w, size_t row_bytes, size_t row_begin, size_t row_end, const void *x, size_t blocks, float *y);
+void ck_matvec_q4_0_avx2(const void *w, size_t row_bytes, size_t row_begin, size_t row_end, const void *x, size_t blocks, float *y);
 
 /// Quantizes `count` activations (a multiple of 32) to Q8_0 blocks the way ggml's CPU backend does for the
 /// right-hand side of a matrix product: d = max|x| / 127, q = round-half-even(x * 127 / max|x|).
@@ -42,6 +48,65 @@ void ck_gemm_q8_0_vnni(const void *w, size_t row_bytes, size_t row_begin, size_t
 void ck_gemm_q4_0_vnni(const void *w, size_t row_bytes, size_t row_begin, size_t row_end,
                        const void *xq, const float *x_scales, const int32_t *x_starts, size_t n, size_t blocks,
                        float *y, size_t ldy, void *pack);
+
+// ---- The other ggml types (matvec_quants.c) ----
+// Q4_1 = fp16 d, fp16 m, 16 bytes of nibbles; Q5_0 = fp16 d, 32 fifth bits, nibbles; Q5_1 = fp16 d, fp16 m,
+// fifth bits, nibbles; Q4_K/Q5_K/Q6_K = ggml's 256-element super-blocks (see BlockDequantization.swift).
+// Activations: Q8_1 = fp16 d, fp16 d * Σq, 32 int8 (for Q4_1, Q5_1); Q8_0 (for Q5_0); Q8_K = float d,
+// 256 int8, 16 int16 sums of 16 (for the K-quants). `blocks` counts the weight row's blocks.
+
+/// Quantizes `count` activations (a multiple of 32) to Q8_1: Q8_0's rounding, plus the half d * Σq.
+void ck_quantize_activations_q8_1(const float *x, void *dst, size_t count);
+
+/// Quantizes `count` activations (a multiple of 256) to Q8_K as ggml does: d = -m / 127 for the signed
+/// element m of largest magnitude, q = min(127, round-half-even(x * -127 / m)), and the sum of each 16.
+void ck_quantize_activations_q8_k(const float *x, void *dst, size_t count);
+
+/// y[r] = dot(row r of w, x) for Q4_1 rows and Q8_1 activations. (Q4_1 and the Q5 kernels use AVX-512
+/// VL/BW/VNNI forms where ck_has_vnni(): the same bits.)
+void ck_matvec_q4_1(const void *w, size_t row_bytes, size_t row_begin, size_t row_end, const void *x, size_t blocks, float *y);
+/// The same for Q5_0 rows and Q8_0 activations.
+void ck_matvec_q5_0(const void *w, size_t row_bytes, size_t row_begin, size_t row_end, const void *x, size_t blocks, float *y);
+/// The same for Q5_1 rows and Q8_1 activations.
+void ck_matvec_q5_1(const void *w, size_t row_bytes, size_t row_begin, size_t row_end, const void *x, size_t blocks, float *y);
+/// ck_matvec_q4_1 / q5_0 / q5_1 without their AVX-512 forms (what CPUs without AVX-512 VNNI run), for tests.
+void ck_matvec_q4_1_avx2(const void *w, size_t row_bytes, size_t row_begin, size_t row_end, const void *x, size_t blocks, float *y);
+void ck_matvec_q5_0_avx2(const void *w, size_t row_bytes, size_t row_begin, size_t row_end, const void *x, size_t blocks, float *y);
+void ck_matvec_q5_1_avx2(const void *w, size_t row_bytes, size_t row_begin, size_t row_end, const void *x, size_t blocks, float *y);
+/// The same for Q4_K rows and Q8_K activations (`blocks` super-blocks of 256).
+void ck_matvec_q4_k(const void *w, size_t row_bytes, size_t row_begin, size_t row_end, const void *x, size_t blocks, float *y);
+/// The same for Q5_K rows and Q8_K activations.
+void ck_matvec_q5_k(const void *w, size_t row_bytes, size_t row_begin, size_t row_end, const void *x, size_t blocks, float *y);
+/// The same for Q6_K rows and Q8_K activations.
+void ck_matvec_q6_k(const void *w, size_t row_bytes, size_t row_begin, size_t row_end, const void *x, size_t blocks, float *y);
+/// y[r] = dot(row r of w, x) for BF16 rows of `count` elements and f32 x.
+void ck_matvec_bf16(const void *w, size_t row_bytes, size_t row_begin, size_t row_end, const float *x, size_t count, float *y);
+
+// ---- Batch products for those types (gemm_quants_vnni.c) ----
+
+/// ggml's type ids, as ck_gemm_vnni takes them.
+enum { CK_TYPE_Q4_1 = 3, CK_TYPE_Q5_0 = 6, CK_TYPE_Q5_1 = 7, CK_TYPE_Q4_K = 12, CK_TYPE_Q5_K = 13, CK_TYPE_Q6_K = 14 };
+/// How ck_batch_activations rounds: Q8_0's CPU rounding per 32 (for Q5_0), the same with Q8_1's half sums
+/// (for Q4_1, Q5_1), or Q8_K per 256 (for the K-quants): each as the single-token kernels quantize x.
+enum { CK_ACTIVATIONS_Q8_0 = 0, CK_ACTIVATIONS_Q8_1 = 1, CK_ACTIVATIONS_Q8_K = 2 };
+
+/// Quantizes n rows of `cols` activations (a multiple of 32, of 256 for Q8_K) for ck_gemm_vnni: the int8
+/// values of all rows in order, and for each block of 32 (row-major) its scale, the sum of its values,
+/// the sums of its two halves of 16, and the term its weights' mins are multiplied with (scale x sum,
+/// rounded to half precision for Q8_1).
+void ck_batch_activations(const float *x, size_t n, size_t cols, int kind, int8_t *q, float *scales,
+                          int32_t *sums, int32_t *half_sums, float *min_terms);
+
+/// Scratch bytes ck_gemm_vnni needs per thread for eight repacked weight rows of `blocks` blocks of 32.
+size_t ck_gemm_pack_bytes(size_t blocks);
+
+/// Y[c * ldy + r] = dot(weight row r, activation row c) for r in [row_begin, row_end) and c < n, for weight
+/// rows of ggml type `type` (a CK_TYPE_*) holding `blocks` blocks of 32 elements, and activations from
+/// ck_batch_activations. Equal to the matching ck_matvec_* on each row up to float summation order.
+/// Needs ck_has_vnni(); `pack` is 32-byte aligned scratch of ck_gemm_pack_bytes(blocks).
+void ck_gemm_vnni(int type, const void *w, size_t row_bytes, size_t row_begin, size_t row_end,
+                  const int8_t *xq, const float *x_scales, const int32_t *x_sums, const int32_t *x_half_sums,
+                  const float *x_min_terms, size_t n, size_t blocks, float *y, size_t ldy, void *pack);
 
 /// 1 when the AVX2 paths were compiled in, 0 for the portable fallback.
 int ck_has_avx2(void);
