@@ -54,15 +54,17 @@ public enum Fixtures {
     }
 
     /// The small shape the fixture models have.
-    public static func config(vocabularySize: Int, kvHeads: Int = 2, contextLength: Int = 128) -> LlamaConfig {
-        LlamaConfig(vocabularySize: vocabularySize, dim: 64, hiddenDim: 96, layers: 2, heads: 4, kvHeads: kvHeads,
-                    contextLength: contextLength)
+    public static func config(vocabularySize: Int, kvHeads: Int = 2, contextLength: Int = 128,
+                              architecture: Architecture = .llama) -> LlamaConfig {
+        LlamaConfig(architecture: architecture, vocabularySize: vocabularySize, dim: 64, hiddenDim: 96, layers: 2,
+                    heads: 4, kvHeads: kvHeads, contextLength: contextLength)
     }
 
     /// Writes a random model over `vocabulary` with matrices of `type` and loads it.
     public static func randomModel(vocabulary: TokenizerMetadata = byteVocabulary(merges: codeMerges), type: GGMLType = .f32, tiedOutput: Bool = false,
-                                   kvHeads: Int = 2, scale: Float = 0.3, seed: UInt64 = 7) throws -> (LlamaModel, RandomLlamaWeights) {
-        let config = Fixtures.config(vocabularySize: vocabulary.tokens.count, kvHeads: kvHeads)
+                                   kvHeads: Int = 2, scale: Float = 0.3, seed: UInt64 = 7,
+                                   architecture: Architecture = .llama) throws -> (LlamaModel, RandomLlamaWeights) {
+        let config = Fixtures.config(vocabularySize: vocabulary.tokens.count, kvHeads: kvHeads, architecture: architecture)
         let weights = RandomLlamaWeights(config: config, seed: seed, scale: scale)
         let path = temporaryPath("model-\(type).gguf")
         try LlamaFileWriter.write(config: config, tokenizer: vocabulary, tiedOutput: tiedOutput, matrixType: type,
