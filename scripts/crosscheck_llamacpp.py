@@ -78,12 +78,21 @@ def main():
                     "here to Q8_0 and Q4_0; any other file (e.g. a downloaded model) is checked as it is")
     ap.add_argument("--tokens-only", action="store_true",
                     help="only (b), the token ids (for a file whose tensor types we cannot run yet)")
+    ap.add_argument("--as-pre", action="append", default=[], metavar="NAME",
+                    help="with --tokens-only: also check the model's vocabulary relabelled with this "
+                         "tokenizer.ggml.pre (repeatable; 'none' drops the key), to test pre-tokenizers no "
+                         "downloaded file here uses")
     args = ap.parse_args()
     us, work = args.understudy, args.work
 
     models = {}
     if args.model and args.tokens_only:
         tokenize_check(us, work, args.model, args.files)
+        for pre in args.as_pre:
+            relabelled = os.path.join(work, f"vocab-{pre}.gguf")
+            llamacpp_peer.write_vocabulary(args.model, relabelled, None if pre == "none" else pre)
+            print(f"  (vocabulary relabelled as pre-tokenizer '{pre}')")
+            tokenize_check(us, work, relabelled, args.files)
         return
     if args.model and llamacpp_peer.tensor_type_label(args.model) != "F32":
         models[llamacpp_peer.tensor_type_label(args.model)] = args.model

@@ -48,6 +48,24 @@ def tensor_type_label(path):
     return max(counts, key=counts.get)
 
 
+def write_vocabulary(src, dst, pre):
+    """Copies a GGUF file's metadata without its tensors, `tokenizer.ggml.pre` set to `pre` (None: no key)."""
+    import gguf
+    reader = gguf.GGUFReader(src)
+    writer = gguf.GGUFWriter(dst, reader.fields["general.architecture"].contents())
+    for key, field in reader.fields.items():
+        if key.startswith("GGUF.") or key in ("general.architecture", "tokenizer.ggml.pre"):
+            continue
+        value_type = field.types[0]
+        sub_type = field.types[-1] if value_type == gguf.GGUFValueType.ARRAY else None
+        writer.add_key_value(key, field.contents(), value_type, sub_type=sub_type)
+    if pre is not None:
+        writer.add_string("tokenizer.ggml.pre", pre)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.close()
+
+
 def tokenize(model, paths):
     """Prints llama.cpp's ids for one file (a JSON list), or for several (a JSON list of lists)."""
     import llama_cpp

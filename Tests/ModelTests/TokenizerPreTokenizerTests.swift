@@ -135,6 +135,8 @@ struct TokenizerPreTokenizerTests {
         #expect(try split("a  b", "deepseek-coder") == ["a", " ", " b"])
         // CJK letters join a letter run first; the CJK range then cuts them out of it.
         #expect(try split("中文abc", "deepseek-coder") == ["中文", "abc"])
+        // Non-ASCII white space inside the CJK range does not match it (llama.cpp shows it to std::wregex as U+000B).
+        #expect(try split(" \u{2028} x\u{3000}y", "deepseek-coder") == [" \u{2028}", " x", "\u{3000}y"])
     }
 
     @Test func defaultCutsPunctuationFirstAndDigitsInThrees() throws {

@@ -190,7 +190,11 @@ private struct CodepointText {
             }
         case .lineBreak: return value == 0x0D || value == 0x0A
         case .asciiDigit: return value >= 0x30 && value <= 0x39
-        case .cjk: return (0x0800...0x9FA5).contains(value) || (0xAC00...0xD7FF).contains(value)
+        case .cjk:
+            // llama.cpp hands std::wregex every non-ASCII whitespace code point as U+000B, so U+2028 and
+            // U+3000, inside the range, never match it.
+            return classes[unit] != .whitespace
+                && ((0x0800...0x9FA5).contains(value) || (0xAC00...0xD7FF).contains(value))
         }
     }
 
