@@ -49,6 +49,15 @@ def sample_files(count, seed):
         data = subprocess.run(["git", "-C", git_dir, "show", f"HEAD:{path}"], check=True,
                               stdout=subprocess.PIPE).stdout
         out.append((f"{git_dir}:{path}", data))
+    # Cases real files rarely hold: long digit strings, non-ASCII letters, digits and spaces, long runs
+    # of spaces, tabs and blank lines, CRLF, contractions in both cases.
+    out += [
+        ("synthetic:digits", b"x = 1234567890123; y = 0.000001e-10; ids = [12, 345, 6789]\n" * 3),
+        ("synthetic:unicode", "caf\u00e9 na\u00efve \u4e2d\u6587 \u0663\u00bd\u2160 \u00a0nbsp \u2028 emoji \U0001F600 "
+                              "\u0394x = \u03b1\u00b2 // \u00abquoted\u00bb\n".encode("utf-8")),
+        ("synthetic:whitespace", b"def f():\n" + b" " * 40 + b"return 1\n\n\n\n\t\t\tx\r\n\r\n   \n" + b" " * 200 + b"\n"),
+        ("synthetic:contractions", b"I'M don't WE'LL they'Re it's 'quoted' x'y\n"),
+    ]
     valid = []
     for name, data in out:
         try:
@@ -65,11 +74,33 @@ def main():
     ap.add_argument("--work", required=True)
     ap.add_argument("--files", type=int, default=200)
     ap.add_argument("--tokens", type=int, default=256)
-    ap.add_argument("--model", help="an F32 GGUF to check (e.g. a trained model) instead of a random one")
+    ap.add_argument("--model", help="a GGUF to check instead of a random one: an F32 file is also quantized "
+                    "here to Q8_0 and Q4_0; any other file (e.g. a downloaded model) is checked as it is")
+    ap.add_argument("--tokens-only", action="store_true",
+                    help="only (b), the token ids (for a file whose tensor types we cannot run yet)")
+    ap.add_argument("--as-pre", action="append", default=[], metavar="NAME",
+                    help="with --tokens-only: also check the model's vocabulary relabelled with this "
+                         "tokenizer.ggml.pre (repeatable; 'none' drops the key), to test pre-tokenizers no "
+                         "downloaded file here uses")
     args = ap.parse_args()
     us, work = args.understudy, args.work
 
     models = {}
+    if args.model and args.tokens_only:
+        tokenize_check(us, work, args.model, args.files)
+        for pre in args.as_pre:
+            relabelled = os.path.join(work, f"vocab-{pre}.gguf")
+            llamacpp_peer.write_vocabulary(args.model, relabelled, None if pre == "none" else pre)
+            print(f"  (vocabulary relabelled as pre-tokenizer '{pre}')")
+            tokenize_check(us, work, relabelled, args.files)
+        return
+    if args.model and llamacpp_peer.tensor_type_label(args.model) != "F32":
+        models[llamacpp_peer.tensor_type_label(args.model)] = args.model
+        print("== (a) the gguf package reads the file")
+        llamacpp_peer.read_gguf([args.model])
+        tokenize_check(us, work, args.model, args.files)
+        logits_check(us, work, args.model, models, args.tokens)
+        return
     if args.model:
         # A given (trained) model: its own tokenizer, and its quantizations made here.
         f32 = tok = args.model
@@ -89,28 +120,44 @@ def main():
     print("== (a) the gguf package reads our files")
     llamacpp_peer.read_gguf(list(models.values()))
 
-    print(f"\n== (b) tokenization of {args.files} real source files (parse_special off)")
-    same = differ = 0
-    for name, data in sample_files(args.files, seed=7):
-        path = os.path.join(work, "sample.txt")
+    tokenize_check(us, work, f32, args.files)
+    logits_check(us, work, tok, models, args.tokens)
+
+
+def tokenize_check(us, work, model, count):
+    print(f"\n== (b) tokenization of {count} real source files and a few synthetic ones (parse_special off)")
+    samples = sample_files(count, seed=7)
+    paths = []
+    for i, (name, data) in enumerate(samples):
+        path = os.path.join(work, f"sample-{i}.txt")
         open(path, "wb").write(data)
-        ours = json.loads(run(us, "tokenizer", "encode", "--model", f32, "--file", path, capture=True))
-        theirs = json.loads(subprocess.run([sys.executable, os.path.join(HERE, "llamacpp_peer.py"), "tokenize", f32, path],
+        paths.append(path)
+    # llama.cpp loads the vocabulary once for all files.
+    theirs_all = json.loads(subprocess.run([sys.executable, os.path.join(HERE, "llamacpp_peer.py"), "tokenize", model, *paths],
                                            check=True, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                            text=True).stdout)
+    same = differ = tokens = 0
+    for (name, data), path, theirs in zip(samples, paths, theirs_all):
+        ours = json.loads(run(us, "tokenizer", "encode", "--model", model, "--file", path, capture=True))
+        tokens += len(theirs)
         if ours == theirs:
             same += 1
         else:
             differ += 1
-            print(f"  differs: {name} ({len(ours)} vs {len(theirs)} tokens)")
-    print(f"  identical ids: {same}/{same + differ} files")
+            first = next((i for i, (a, b) in enumerate(zip(ours, theirs)) if a != b), min(len(ours), len(theirs)))
+            print(f"  differs: {name} ({len(ours)} vs {len(theirs)} tokens; first at {first}: "
+                  f"ours {ours[first:first + 5]} llama.cpp {theirs[first:first + 5]})")
+    print(f"  identical ids: {same}/{same + differ} files ({tokens} tokens)")
 
-    print(f"\n== (c) next-token logits over {args.tokens} tokens of real code (llama.cpp with an F32 KV cache, as ours)")
+
+def logits_check(us, work, tok, models, n_tokens):
+    args_tokens = n_tokens
+    print(f"\n== (c) next-token logits over {args_tokens} tokens of real code (llama.cpp with an F32 KV cache, as ours)")
     print("  'decisive' positions: llama.cpp's top two logits differ by more than twice the largest logit difference")
     name, data = sample_files(4, seed=11)[0]
     path = os.path.join(work, "logits-source.txt")
     open(path, "wb").write(data)
-    ids = json.loads(run(us, "tokenizer", "encode", "--model", tok, "--file", path, capture=True))[: args.tokens]
+    ids = json.loads(run(us, "tokenizer", "encode", "--model", tok, "--file", path, capture=True))[:args_tokens]
     ids_path = os.path.join(work, "ids.json")
     json.dump(ids, open(ids_path, "w"))
     for label, model in models.items():

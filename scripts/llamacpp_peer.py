@@ -3,7 +3,7 @@
 
 Subcommands:
   read-gguf FILE...                 list what the `gguf` package reads from each file
-  tokenize MODEL FILE               print llama.cpp's token ids for a file's bytes (JSON)
+  tokenize MODEL FILE...            print llama.cpp's token ids for each file's bytes (JSON)
   logits MODEL IDS_JSON OUT         write llama.cpp's logits after every token (float32 rows)
   bench MODEL [-p 512] [-n 128] [-r 5] [-t 2]
                                     pp/tg tokens/s measured inside llama.cpp (its perf counters)
@@ -38,20 +38,52 @@ def load(model, n_ctx=2048, logits_all=False, threads=2, kv_f32=False):
                  n_threads_batch=threads, logits_all=logits_all, verbose=False, **kv)
 
 
-def tokenize(model, path):
+def tensor_type_label(path):
+    """The most common matrix type of a GGUF file ("F32", "Q4_1", ...)."""
+    import gguf
+    counts = {}
+    for t in gguf.GGUFReader(path).tensors:
+        if len(t.shape) == 2:
+            counts[t.tensor_type.name] = counts.get(t.tensor_type.name, 0) + int(t.n_elements)
+    return max(counts, key=counts.get)
+
+
+def write_vocabulary(src, dst, pre):
+    """Copies a GGUF file's metadata without its tensors, `tokenizer.ggml.pre` set to `pre` (None: no key)."""
+    import gguf
+    reader = gguf.GGUFReader(src)
+    writer = gguf.GGUFWriter(dst, reader.fields["general.architecture"].contents())
+    for key, field in reader.fields.items():
+        if key.startswith("GGUF.") or key in ("general.architecture", "tokenizer.ggml.pre"):
+            continue
+        value_type = field.types[0]
+        sub_type = field.types[-1] if value_type == gguf.GGUFValueType.ARRAY else None
+        writer.add_key_value(key, field.contents(), value_type, sub_type=sub_type)
+    if pre is not None:
+        writer.add_string("tokenizer.ggml.pre", pre)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.close()
+
+
+def tokenize(model, paths):
+    """Prints llama.cpp's ids for one file (a JSON list), or for several (a JSON list of lists)."""
     import llama_cpp
     # vocab_only loads just the tokenizer, as llama.cpp's own tokenize tool does.
     params = llama_cpp.llama_model_default_params()
     params.vocab_only = True
     m = llama_cpp.llama_model_load_from_file(model.encode(), params)
     vocab = llama_cpp.llama_model_get_vocab(m)
-    data = open(path, "rb").read()
-    cap = len(data) + 16
-    buf = (llama_cpp.llama_token * cap)()
-    n = llama_cpp.llama_tokenize(vocab, data, len(data), buf, cap, False, False)
-    if n < 0:
-        raise SystemExit(f"llama_tokenize failed: {n}")
-    print(json.dumps(list(buf[:n])))
+    results = []
+    for path in paths:
+        data = open(path, "rb").read()
+        cap = len(data) + 16
+        buf = (llama_cpp.llama_token * cap)()
+        n = llama_cpp.llama_tokenize(vocab, data, len(data), buf, cap, False, False)
+        if n < 0:
+            raise SystemExit(f"llama_tokenize failed: {n}")
+        results.append(list(buf[:n]))
+    print(json.dumps(results[0] if len(paths) == 1 else results))
     llama_cpp.llama_model_free(m)
 
 
@@ -112,7 +144,7 @@ def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="cmd", required=True)
     a = sub.add_parser("read-gguf"); a.add_argument("paths", nargs="+")
-    a = sub.add_parser("tokenize"); a.add_argument("model"); a.add_argument("file")
+    a = sub.add_parser("tokenize"); a.add_argument("model"); a.add_argument("files", nargs="+")
     a = sub.add_parser("logits"); a.add_argument("model"); a.add_argument("ids"); a.add_argument("out")
     a.add_argument("--kv-f32", action="store_true", help="F32 KV cache, as Understudy's")
     a.add_argument("--sequential", action="store_true", help="one token per decode (the generation path)")
@@ -123,7 +155,7 @@ def main():
     if args.cmd == "read-gguf":
         read_gguf(args.paths)
     elif args.cmd == "tokenize":
-        tokenize(args.model, args.file)
+        tokenize(args.model, args.files)
     elif args.cmd == "logits":
         logits(args.model, args.ids, args.out, args.kv_f32, args.sequential)
     else:

@@ -17,7 +17,7 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
         switch self {
         case .missingMetadata(let key): return "model file has no metadata key '\(key)'"
         case .badMetadata(let key, let why): return "metadata key '\(key)': \(why)"
-        case .unsupportedArchitecture(let a): return "architecture '\(a)' is not supported (only 'llama')"
+        case .unsupportedArchitecture(let a): return "architecture '\(a)' is not supported (supported: \(Architecture.allCases.map(\.rawValue).joined(separator: ", ")))"
         case .invalidConfig(let why): return "invalid model shape: \(why)"
         case .missingTensor(let name): return "model file has no tensor '\(name)'"
         case .tensorShape(let name, let expected, let found):

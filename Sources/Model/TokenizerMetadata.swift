@@ -34,14 +34,26 @@ public struct TokenizerMetadata: Sendable, Equatable {
             }
             return Int32(i)
         }
+        func id(_ key: String, or older: String) throws(ModelError) -> Int32? {
+            if let found = try id(key) { return found }
+            return try id(older)
+        }
+        // The keys first (the older `prefix_token_id` spellings too), then the known token texts, as llama.cpp.
+        var specials = SpecialTokens(
+            endOfText: try id("tokenizer.ggml.eos_token_id"),
+            fimPrefix: try id("tokenizer.ggml.fim_pre_token_id", or: "tokenizer.ggml.prefix_token_id"),
+            fimSuffix: try id("tokenizer.ggml.fim_suf_token_id", or: "tokenizer.ggml.suffix_token_id"),
+            fimMiddle: try id("tokenizer.ggml.fim_mid_token_id", or: "tokenizer.ggml.middle_token_id"),
+            fimPad: try id("tokenizer.ggml.fim_pad_token_id"),
+            repoName: try id("tokenizer.ggml.fim_rep_token_id"),
+            fileSeparator: try id("tokenizer.ggml.fim_sep_token_id"))
+        // The document separator, not an instruct model's end of turn: SmolLM2-Instruct's EOS key names
+        // `<|im_end|>`, while its code was trained with files between `<|endoftext|>` tokens.
+        if let documentEnd = tokens.firstIndex(of: "<|endoftext|>") { specials.endOfText = Int32(documentEnd) }
+        specials.fillMissing(from: tokens)
         self.init(tokens: tokens, merges: merges, tokenTypes: types,
                   preTokenizer: file["tokenizer.ggml.pre"]?.string ?? "default",
-                  specials: SpecialTokens(
-                    endOfText: try id("tokenizer.ggml.eos_token_id"),
-                    fimPrefix: try id("tokenizer.ggml.fim_pre_token_id"),
-                    fimSuffix: try id("tokenizer.ggml.fim_suf_token_id"),
-                    fimMiddle: try id("tokenizer.ggml.fim_mid_token_id"),
-                    fimPad: try id("tokenizer.ggml.fim_pad_token_id")))
+                  specials: specials)
     }
 
     /// Writes the keys llama.cpp reads for a "gpt2" (byte-level BPE) vocabulary.
@@ -59,6 +71,8 @@ public struct TokenizerMetadata: Sendable, Equatable {
             ("tokenizer.ggml.fim_suf_token_id", specials.fimSuffix),
             ("tokenizer.ggml.fim_mid_token_id", specials.fimMiddle),
             ("tokenizer.ggml.fim_pad_token_id", specials.fimPad),
+            ("tokenizer.ggml.fim_rep_token_id", specials.repoName),
+            ("tokenizer.ggml.fim_sep_token_id", specials.fileSeparator),
         ]
         for (key, id) in ids { if let id { writer.set(key, .uint32(UInt32(id))) } }
         writer.set("tokenizer.ggml.add_bos_token", .bool(false))

@@ -36,8 +36,8 @@ struct Complete: ParsableCommand {
     @Option(help: "Wall-clock budget in milliseconds for all candidates (0: none).")
     var timeBudgetMs = 0
 
-    @Option(help: "Prompt order: spm (suffix first, as the language server prompts) or psm.")
-    var fimOrder = FIMOrder.spm
+    @Option(help: "FIM prompt order, spm or psm (default: the model's own, as the language server prompts: PSM for Qwen's <|fim_prefix|> vocabularies, SPM for ours; none without FIM tokens).")
+    var fimOrder: FIMOrder?
 
     @Flag(help: "Print prompt size, cache use and timings, and each candidate line's score, to standard error.")
     var verbose = false

@@ -37,8 +37,8 @@ struct Eval: ParsableCommand {
     @Option(help: "New tokens scored per bits-per-byte window after the first (default: half the context).")
     var bpbStride: Int?
 
-    @Option(help: "Order of the completion prompts: spm (the language server's) or psm.")
-    var fimOrder = FIMOrder.spm
+    @Option(help: "FIM prompt order, spm or psm (default: the model's own, as the language server prompts: PSM for Qwen's <|fim_prefix|> vocabularies, SPM for ours; none without FIM tokens).")
+    var fimOrder: FIMOrder?
 
     @Flag(inversion: .prefixedNo, help: "Offer what the file's lines that begin like the cursor's line say after the typed text as candidate lines, chosen with the model as the language server does (--no-candidate-lines: the model's greedy line alone).")
     var candidateLines = true

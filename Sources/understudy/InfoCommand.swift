@@ -30,7 +30,7 @@ struct Info: ParsableCommand {
         print("""
             model         \(model.name)
             file          \(path) (\(formatBytes(file.fileSize)), GGUF v\(file.version))
-            architecture  llama
+            architecture  \(c.architecture.rawValue)\(c.architecture.hasQKVBias ? " (Q/K/V biases)" : "")
             parameters    \(formatCount(model.parameterCount))\(model.weights.tiedOutput ? " (output tied to embedding)" : "")
             shape         \(c)
             head dim      \(c.headDim), RoPE base \(c.ropeTheta), RMS eps \(c.normEpsilon)
@@ -42,6 +42,10 @@ struct Info: ParsableCommand {
             FIM suffix    \(special(t.specials.fimSuffix))
             FIM middle    \(special(t.specials.fimMiddle))
             FIM pad       \(special(t.specials.fimPad))
+            repo name     \(special(t.specials.repoName))
+            file sep      \(special(t.specials.fileSeparator))
+            file name     \(special(t.specials.fileName))
+            prompts       \(PromptStyle(tokenizer: t))
             """)
     }
 }

@@ -62,9 +62,13 @@ func fimPromptKeepsTheTextNearestTheCursorWithinBudget(order: FIMOrder) throws {
     var vocabulary = Fixtures.byteVocabulary(merges: Fixtures.codeMerges)
     vocabulary.specials.fimMiddle = nil
     let tokenizer = try vocabulary.makeTokenizer()
-    #expect(throws: ModelError.self) {
-        try FIMPromptBuilder(tokenizer: tokenizer, budget: 50).build(prefix: Array("a".utf8), suffix: Array("b".utf8))
-    }
+    // Without a whole set of FIM tokens the vocabulary is prompted with the prefix only (healed)...
+    let prompt = try FIMPromptBuilder(tokenizer: tokenizer, budget: 50).build(prefix: Array("a".utf8), suffix: Array("b".utf8))
+    #expect(prompt.tokens == [0] && prompt.healing == Array("a".utf8))
+    // ...and asking for FIM anyway is an error.
+    var builder = FIMPromptBuilder(tokenizer: tokenizer, budget: 50)
+    builder.style = .fim(.spm)
+    #expect(throws: ModelError.self) { try builder.build(prefix: Array("a".utf8), suffix: Array("b".utf8)) }
 }
 
 @Test func tokenHealingTakesBackTheWordAtTheCursor() throws {

@@ -21,7 +21,12 @@ struct ReferenceTransformer {
                 let xb = rmsNorm(x, tensor(p + "attn_norm.weight"))
                 var q = matvec(tensor(p + "attn_q.weight"), xb, rows: d)
                 var k = matvec(tensor(p + "attn_k.weight"), xb, rows: c.kvDim)
-                let v = matvec(tensor(p + "attn_v.weight"), xb, rows: c.kvDim)
+                var v = matvec(tensor(p + "attn_v.weight"), xb, rows: c.kvDim)
+                if c.architecture.hasQKVBias {
+                    q = zip(q, tensor(p + "attn_q.bias")).map(+)
+                    k = zip(k, tensor(p + "attn_k.bias")).map(+)
+                    v = zip(v, tensor(p + "attn_v.bias")).map(+)
+                }
                 rope(&q, pos); rope(&k, pos)
                 keys[l].append(k); values[l].append(v)
                 var att = [Float](repeating: 0, count: d)
@@ -65,15 +70,17 @@ struct ReferenceTransformer {
         }
     }
 
-    /// Adjacent pairs rotated by position · base^(-2i/headDim), head by head.
+    /// Pairs rotated by position · base^(-2i/headDim), head by head: adjacent pairs (2i, 2i+1) for llama,
+    /// (i, i + headDim/2) for qwen2 (llama.cpp's NEOX style).
     private func rope(_ v: inout [Float], _ pos: Int) {
         let hd = c.headDim
         for h in 0..<(v.count / hd) {
-            for i in stride(from: 0, to: hd, by: 2) {
-                let angle = Float(pos) * powf(c.ropeTheta, -Float(i) / Float(hd))
-                let a = v[h * hd + i], b = v[h * hd + i + 1]
+            for pair in 0..<(hd / 2) {
+                let angle = Float(pos) * powf(c.ropeTheta, -Float(2 * pair) / Float(hd))
+                let (i, j) = c.architecture.rotatesHalves ? (pair, pair + hd / 2) : (2 * pair, 2 * pair + 1)
+                let a = v[h * hd + i], b = v[h * hd + j]
                 v[h * hd + i] = a * cosf(angle) - b * sinf(angle)
-                v[h * hd + i + 1] = a * sinf(angle) + b * cosf(angle)
+                v[h * hd + j] = a * sinf(angle) + b * cosf(angle)
             }
         }
     }

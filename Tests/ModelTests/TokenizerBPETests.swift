@@ -120,13 +120,16 @@ struct TokenizerBPETests {
             try BPETokenizer(tokens: tokens ?? vocab.tokens, merges: merges ?? vocab.merges,
                              tokenTypes: types ?? vocab.types, preTokenizer: pre, specials: specials)
         }
-        #expect(throws: TokenizerError.unknownPreTokenizer("qwen2")) { try make(pre: "qwen2") }
+        #expect(throws: TokenizerError.unknownPreTokenizer("tekken")) { try make(pre: "tekken") }
         #expect(throws: TokenizerError.duplicateToken(text: "a", firstID: 5 + 0x61, secondID: vocab.tokens.count)) {
             try make(tokens: vocab.tokens + ["a"], types: vocab.types + [1])
         }
+        // A vocabulary without a byte's token loads (SmolLM2 lacks byte 0x04); that byte is dropped, as llama.cpp does.
         var noSpace = vocab.tokens
         noSpace[5 + 0x20] = "SPACE"
-        #expect(throws: TokenizerError.missingByteToken(byte: 0x20, text: "Ġ")) { try make(tokens: noSpace) }
+        let spaceless = try make(tokens: noSpace)
+        #expect(spaceless.decode(spaceless.encode("a b")) == Array("ab".utf8))
+        #expect(spaceless.encode(" ").isEmpty)
         #expect(throws: TokenizerError.mergeNamesMissingToken(rank: 1, merge: "b c", missing: "bc")) {
             try make(merges: vocab.merges + ["b c"])
         }
@@ -139,6 +142,5 @@ struct TokenizerBPETests {
         }
         // Without token types every token is normal.
         #expect(try make(types: .some(nil)).isControl(0) == false)
-        #expect("\(TokenizerError.missingByteToken(byte: 0x20, text: "Ġ"))".contains("0x20"))
     }
 }

@@ -104,6 +104,48 @@ struct TokenizerPreTokenizerTests {
     }
 
     @Test func unknownNameIsRejected() {
-        #expect(throws: TokenizerError.unknownPreTokenizer("llama3")) { try PreTokenizer(name: "llama3") }
+        #expect(throws: TokenizerError.unknownPreTokenizer("tekken")) { try PreTokenizer(name: "tekken") }
+    }
+
+    // The lists below were traced by hand through llama.cpp's matchers and regexes (llama-vocab.cpp,
+    // unicode.cpp); scripts/crosscheck-llamacpp checks the ids on real files.
+
+    @Test func qwen2KeepsOneNonLetterBeforeAWordAndSplitsDigits() throws {
+        #expect(try split("x = 12345;", "qwen2") == ["x", " =", " ", "1", "2", "3", "4", "5", ";"])
+        #expect(try split("def f():\n    return x\n", "qwen2") == ["def", " f", "():\n", "   ", " return", " x", "\n"])
+        #expect(try split("\tif x:\n\t\treturn", "qwen2") == ["\tif", " x", ":\n", "\t", "\treturn"])
+        #expect(try split("(self.value)", "qwen2") == ["(self", ".value", ")"])
+        #expect(try split("a\n\n\nb", "qwen2") == ["a", "\n\n\n", "b"])
+        #expect(try split("a \n b", "qwen2") == ["a", " \n", " b"])
+        #expect(try split("a  b x==y", "qwen2") == ["a", " ", " b", " x", "==", "y"])
+        // Contractions in either case; a line break after punctuation joins it.
+        #expect(try split("I'M don't", "qwen2") == ["I", "'M", " don", "'t"])
+        #expect(try split("});\r\n}", "qwen2") == ["});\r\n", "}"])
+    }
+
+    @Test func llamaBPEGroupsDigitsByThree() throws {
+        #expect(try split("x = 1234567", "llama-bpe") == ["x", " =", " ", "123", "456", "7"])
+        #expect(try PreTokenizer(name: "llama-bpe").ignoresMerges)
+        #expect(try !PreTokenizer(name: "qwen2").ignoresMerges)
+    }
+
+    @Test func deepseekCoderRunsItsFiveRegexesInTurn() throws {
+        #expect(try split("x = 12;\n", "deepseek-coder") == ["x", " = ", "1", "2", ";", "\n"])
+        #expect(try split("foo.bar()", "deepseek-coder") == ["foo", ".", "bar", "()"])
+        #expect(try split("a  b", "deepseek-coder") == ["a", " ", " b"])
+        // CJK letters join a letter run first; the CJK range then cuts them out of it.
+        #expect(try split("中文abc", "deepseek-coder") == ["中文", "abc"])
+        // Non-ASCII white space inside the CJK range does not match it (llama.cpp shows it to std::wregex as U+000B).
+        #expect(try split(" \u{2028} x\u{3000}y", "deepseek-coder") == [" \u{2028}", " x", "\u{3000}y"])
+    }
+
+    @Test func defaultCutsPunctuationFirstAndDigitsInThrees() throws {
+        #expect(try split("x = 12345;", "default") == ["x", " ", "=", " ", "123", "45", ";"])
+        #expect(try split("a->b", "default") == ["a", "->", "b"])
+        #expect(try split("foo.bar(baz)", "default") == ["foo", ".", "bar", "(", "baz", ")"])
+        // The backtick is not in the first regex's set.
+        #expect(try split("`x` hello world", "default") == ["`", "x", "`", " hello", " world"])
+        // A file without `tokenizer.ggml.pre` gets "default", as in llama.cpp.
+        #expect(try PreTokenizer(name: nil).name == "default")
     }
 }

@@ -34,6 +34,36 @@ func forwardPassMatchesReference(tied: Bool) throws {
     }
 }
 
+/// qwen2: Q/K/V biases and half-split RoPE, with 9 heads on 3 KV heads like SmolLM2's grouping and tied
+/// or untied output; both the token-by-token and the batched path against the plain reference.
+@Test(arguments: [false, true])
+func qwen2MatchesReference(tied: Bool) throws {
+    let vocabulary = Fixtures.byteVocabulary(merges: Fixtures.codeMerges)
+    let config = LlamaConfig(architecture: .qwen2, vocabularySize: vocabulary.tokens.count, dim: 72, hiddenDim: 96,
+                             layers: 2, heads: 9, kvHeads: 3, contextLength: 64, ropeTheta: 1_000_000)
+    let weights = RandomLlamaWeights(config: config, seed: 5, scale: 0.3)
+    let path = Fixtures.temporaryPath("qwen2.gguf")
+    try LlamaFileWriter.write(config: config, tokenizer: vocabulary, tiedOutput: tied, matrixType: .f32,
+                              name: "qwen2-fixture", tensor: weights.tensor, to: path)
+    defer { unlink(path) }
+    let model = try LlamaModel(path: path)
+    #expect(model.config.architecture == .qwen2 && model.weights.tiedOutput == tied)
+    let reference = ReferenceTransformer(c: config, tensor: weights.tensor).logits(sampleTokens, tiedOutput: tied)
+    let context = InferenceContext(model: model, threads: 2)
+    let sequential = try sampleTokens.map { try context.append([$0]) }
+    context.reset()
+    let batched = try context.appendReturningAllLogits(sampleTokens)
+    for i in sampleTokens.indices {
+        #expect(maxAbsDifference(sequential[i], reference[i]) < 1e-3, "token-by-token, position \(i)")
+        #expect(maxAbsDifference(batched[i], reference[i]) < 1e-3, "batched, position \(i)")
+    }
+}
+
+@Test func unsupportedArchitectureNamesWhatIsSupported() {
+    #expect(ModelError.unsupportedArchitecture("phi3").description
+            == "architecture 'phi3' is not supported (supported: llama, qwen2)")
+}
+
 /// The weights a quantized file really holds: each matrix quantized and read back.
 private func storedTensor(_ weights: RandomLlamaWeights, type: GGMLType) -> (String) -> [Float] {
     { name in

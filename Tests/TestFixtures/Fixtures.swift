@@ -18,8 +18,11 @@ public enum Fixtures {
     /// A byte-level BPE vocabulary: the five control tokens (unless `specials` is false: then token i is
     /// byte i), the 256 byte tokens in GPT-2's byte-to-character spelling, then one token per text of
     /// `merges` that can be built from a known left part and one more byte.
-    public static func byteVocabulary(merges mergeTexts: [String] = [], specials: Bool = true) -> TokenizerMetadata {
-        var tokens = specials ? specialTexts : []
+    /// `controls` replaces the five control tokens with others (e.g. another family's FIM spelling); the
+    /// special ids are then found by their known spellings.
+    public static func byteVocabulary(merges mergeTexts: [String] = [], specials: Bool = true,
+                                      controls: [String]? = nil) -> TokenizerMetadata {
+        var tokens = controls ?? (specials ? specialTexts : [])
         var types = [Int32](repeating: 3, count: tokens.count)
         for b in 0...255 {
             tokens.append(String(ByteLevelAlphabet.scalars[b]))
@@ -36,8 +39,9 @@ public enum Fixtures {
             known.insert(text)
         }
         let noSpecials = SpecialTokens(endOfText: nil, fimPrefix: nil, fimSuffix: nil, fimMiddle: nil, fimPad: nil)
+        let found = controls.map { _ in SpecialTokens(findingIn: tokens) }
         return TokenizerMetadata(tokens: tokens, merges: merges, tokenTypes: types, preTokenizer: preTokenizer,
-                                 specials: specials ? specialTokens : noSpecials)
+                                 specials: found ?? (specials ? specialTokens : noSpecials))
     }
 
     /// A fresh path in this test process's temporary directory.
@@ -54,15 +58,17 @@ public enum Fixtures {
     }
 
     /// The small shape the fixture models have.
-    public static func config(vocabularySize: Int, kvHeads: Int = 2, contextLength: Int = 128) -> LlamaConfig {
-        LlamaConfig(vocabularySize: vocabularySize, dim: 64, hiddenDim: 96, layers: 2, heads: 4, kvHeads: kvHeads,
-                    contextLength: contextLength)
+    public static func config(vocabularySize: Int, kvHeads: Int = 2, contextLength: Int = 128,
+                              architecture: Architecture = .llama) -> LlamaConfig {
+        LlamaConfig(architecture: architecture, vocabularySize: vocabularySize, dim: 64, hiddenDim: 96, layers: 2,
+                    heads: 4, kvHeads: kvHeads, contextLength: contextLength)
     }
 
     /// Writes a random model over `vocabulary` with matrices of `type` and loads it.
     public static func randomModel(vocabulary: TokenizerMetadata = byteVocabulary(merges: codeMerges), type: GGMLType = .f32, tiedOutput: Bool = false,
-                                   kvHeads: Int = 2, scale: Float = 0.3, seed: UInt64 = 7) throws -> (LlamaModel, RandomLlamaWeights) {
-        let config = Fixtures.config(vocabularySize: vocabulary.tokens.count, kvHeads: kvHeads)
+                                   kvHeads: Int = 2, scale: Float = 0.3, seed: UInt64 = 7,
+                                   architecture: Architecture = .llama) throws -> (LlamaModel, RandomLlamaWeights) {
+        let config = Fixtures.config(vocabularySize: vocabulary.tokens.count, kvHeads: kvHeads, architecture: architecture)
         let weights = RandomLlamaWeights(config: config, seed: seed, scale: scale)
         let path = temporaryPath("model-\(type).gguf")
         try LlamaFileWriter.write(config: config, tokenizer: vocabulary, tiedOutput: tiedOutput, matrixType: type,

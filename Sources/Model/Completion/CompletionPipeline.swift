@@ -62,8 +62,8 @@ public final class CompletionPipeline: @unchecked Sendable {
     public let context: InferenceContext
     /// Most prompt tokens (as configured; capped by the model's context minus the generation room).
     public let promptTokens: Int
-    /// Order of the FIM prompts (SPM: what our models are trained best at, models/README.md).
-    public let fimOrder: FIMOrder
+    /// How the model is prompted: chosen from its vocabulary (`PromptStyle`), the FIM order overridable.
+    public let promptStyle: PromptStyle
     private var lastHeader: (key: HeaderKey, tokens: [Int32])?
 
     private struct HeaderKey: Equatable {
@@ -73,17 +73,18 @@ public final class CompletionPipeline: @unchecked Sendable {
     }
 
     /// A pipeline on `model` with its own KV cache and `threads` worker threads.
-    public init(model: LlamaModel, threads: Int, promptTokens: Int, fimOrder: FIMOrder = .spm) {
+    /// `fimOrder` overrides the order the vocabulary implies (nil: the model's own, see `PromptStyle`).
+    public init(model: LlamaModel, threads: Int, promptTokens: Int, fimOrder: FIMOrder? = nil) {
         self.model = model
         context = InferenceContext(model: model, threads: threads)
         self.promptTokens = promptTokens
-        self.fimOrder = fimOrder
+        promptStyle = PromptStyle(tokenizer: model.tokenizer, fimOrder: fimOrder)
     }
 
     /// The prompt `complete` builds for `input` when generating up to `maxNewTokens` tokens.
     public func prompt(for input: CompletionInput, maxNewTokens: Int) throws -> FIMPrompt {
         let assembler = ContextAssembler(tokenizer: model.tokenizer, budget: promptBudget(maxNewTokens: maxNewTokens),
-                                         order: fimOrder)
+                                         style: promptStyle)
         return try assembler.prompt(for: input, header: header(for: input, assembler: assembler))
     }
 

@@ -14,22 +14,24 @@ public struct ContextAssembler: Sendable {
     public var suffixBytes = 600
     /// Share of the budget the neighbour header may take.
     public var headerShare = 0.25
-    /// Order of the FIM prompt.
-    public var order: FIMOrder
+    /// FIM order, or prefix only (`PromptStyle`; from the vocabulary unless given).
+    public var style: PromptStyle
 
-    /// An assembler for prompts of at most `budget` tokens.
-    public init(tokenizer: BPETokenizer, budget: Int, order: FIMOrder = .spm) {
+    /// An assembler for prompts of at most `budget` tokens; `style` nil: the vocabulary's own.
+    public init(tokenizer: BPETokenizer, budget: Int, style: PromptStyle? = nil) {
         self.tokenizer = tokenizer
         self.budget = budget
-        self.order = order
+        self.style = style ?? PromptStyle(tokenizer: tokenizer)
     }
 
     /// The prompt tokens for `input`, given already tokenized neighbour header tokens.
     public func prompt(for input: CompletionInput, header: [Int32]) throws -> FIMPrompt {
         let header = header.count <= Int(Double(budget) * headerShare) ? header : []
-        let builder = FIMPromptBuilder(tokenizer: tokenizer, budget: budget - header.count, order: order)
+        var builder = FIMPromptBuilder(tokenizer: tokenizer, budget: budget - header.count)
+        builder.style = style
         let fim = try builder.build(prefix: input.prefix[prefixWindowStart(input.prefix, tokens: budget - header.count)...],
-                                    suffix: input.suffix[..<suffixWindowEnd(input.suffix)])
+                                    suffix: input.suffix[..<suffixWindowEnd(input.suffix)],
+                                    fileName: Self.fileName(input.uri))
         guard !header.isEmpty else { return fim }
         var spliced = fim
         spliced.tokens = Array(fim.tokens[..<fim.prefixTokenStart]) + header + fim.tokens[fim.prefixTokenStart...]

@@ -8,6 +8,37 @@ public enum FIMOrder: String, Sendable, CaseIterable {
     case spm
 }
 
+/// How a model is prompted, chosen from its vocabulary here and only here, so the language server,
+/// `complete` and `eval` all prompt a model alike.
+public enum PromptStyle: Sendable, Equatable, CustomStringConvertible {
+    /// Fill-in-the-middle with the vocabulary's own FIM tokens, in this order.
+    case fim(FIMOrder)
+    /// No FIM tokens: the text before the cursor only (token-healed), after the document separator and,
+    /// where the vocabulary has one, a file header in StarCoder's convention: this token, the file's
+    /// name and a newline (`<file_sep>name\n`, `<filename>name\n`).
+    case prefixOnly(fileHeaderToken: Int32?)
+
+    /// The style for `tokenizer`'s vocabulary; `fimOrder` overrides the FIM order.
+    /// Qwen's `<|fim_prefix|>` family is trained on PSM prompts (Qwen2.5-Coder's documented format);
+    /// our own `<fim_prefix>` vocabularies are trained best at SPM (models/README.md).
+    public init(tokenizer: BPETokenizer, fimOrder: FIMOrder? = nil) {
+        let s = tokenizer.specials
+        if let prefix = s.fimPrefix, s.hasFIM {
+            let qwenSpelling = tokenizer.tokenBytes(prefix) == Array("<|fim_prefix|>".utf8)
+            self = .fim(fimOrder ?? (qwenSpelling ? .psm : .spm))
+        } else {
+            self = .prefixOnly(fileHeaderToken: s.fileSeparator ?? s.fileName)
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .fim(let order): return "fill-in-the-middle, \(order.rawValue.uppercased())"
+        case .prefixOnly(let header): return "prefix only\(header == nil ? "" : ", with a file header"), token healing"
+        }
+    }
+}
+
 /// A fill-in-the-middle prompt in PSM or SPM order.
 public struct FIMPrompt: Sendable, Equatable {
     public var tokens: [Int32]
@@ -58,24 +89,32 @@ public struct FIMPromptBuilder: Sendable {
     public var budget: Int
     /// Share of the budget the suffix keeps when both sides are longer than the budget.
     public var suffixShare: Double
-    /// Order of the prompt; SPM by default, the order our training makes models best at (see
-    /// models/README.md): with 512-token windows the middle of a PSM example rarely shares a window
-    /// with the end of its prefix.
-    public var order: FIMOrder
+    /// FIM (and in which order) or prefix only; from the vocabulary unless given. Our own models are
+    /// best at SPM (see models/README.md): with 512-token windows the middle of a PSM example rarely
+    /// shares a window with the end of its prefix.
+    public var style: PromptStyle
 
     /// Code tokens rarely cover more than this many bytes; windows are cut from the text at this rate
     /// before tokenizing so a large file is never tokenized whole.
     static let bytesPerTokenBound = 8
 
-    public init(tokenizer: BPETokenizer, budget: Int, suffixShare: Double = 0.25, order: FIMOrder = .spm) {
+    /// A builder; `order` overrides the FIM order the vocabulary implies (see `PromptStyle`).
+    public init(tokenizer: BPETokenizer, budget: Int, suffixShare: Double = 0.25, order: FIMOrder? = nil) {
         self.tokenizer = tokenizer
         self.budget = budget
         self.suffixShare = suffixShare
-        self.order = order
+        self.style = PromptStyle(tokenizer: tokenizer, fimOrder: order)
     }
 
-    /// The prompt for a cursor between `prefix` and `suffix` (UTF-8 bytes of the document).
-    public func build(prefix: some BidirectionalCollection<UInt8>, suffix: some BidirectionalCollection<UInt8>) throws -> FIMPrompt {
+    /// The prompt for a cursor between `prefix` and `suffix` (UTF-8 bytes of the document) in a file
+    /// called `fileName` (used by prefix-only prompts whose vocabulary has a file header token).
+    public func build(prefix: some BidirectionalCollection<UInt8>, suffix: some BidirectionalCollection<UInt8>,
+                      fileName: String? = nil) throws -> FIMPrompt {
+        let order: FIMOrder
+        switch style {
+        case .fim(let fimOrder): order = fimOrder
+        case .prefixOnly(let headerToken): return try buildPrefixOnly(prefix: prefix, headerToken: headerToken, fileName: fileName)
+        }
         guard let pre = tokenizer.specials.fimPrefix, let suf = tokenizer.specials.fimSuffix,
               let mid = tokenizer.specials.fimMiddle else {
             throw ModelError.tokenizer("the vocabulary has no fill-in-the-middle tokens")
@@ -114,5 +153,35 @@ public struct FIMPromptBuilder: Sendable {
             return FIMPrompt(tokens: [pre, suf] + suffixTokens + [mid] + prefixTokens, prefixTokenStart: suffixTokens.count + 3,
                              healing: healing, prefixBytes: prefixBytes, suffixBytes: suffixBytes)
         }
+    }
+
+    /// The text before the cursor alone: `<|endoftext|>` (files follow one in StarCoder-style training
+    /// data, and the prompt is never empty), the file header if any, the last prefix tokens that fit,
+    /// and those of the word at the cursor taken back for token healing.
+    private func buildPrefixOnly(prefix: some BidirectionalCollection<UInt8>, headerToken: Int32?,
+                                 fileName: String?) throws -> FIMPrompt {
+        var head: [Int32] = tokenizer.specials.endOfText.map { [$0] } ?? []
+        if let headerToken, let fileName, !fileName.isEmpty {
+            head += [headerToken] + tokenizer.encode(fileName + "\n")
+        }
+        let textBudget = max(1, budget - head.count)
+        var prefixStart = prefix.index(prefix.endIndex, offsetBy: -min(prefix.count, textBudget * Self.bytesPerTokenBound))
+        if prefixStart != prefix.startIndex, let newline = prefix[prefixStart...].firstIndex(of: 0x0A) {
+            prefixStart = prefix.index(after: newline)
+        }
+        var prefixTokens = tokenizer.encode(bytes: Array(prefix[prefixStart...]))
+        if prefixTokens.count > textBudget { prefixTokens.removeFirst(prefixTokens.count - textBudget) }
+        let prefixBytes = prefixTokens.reduce(0) { $0 + tokenizer.tokenBytes($1).count }
+        var healing = Self.takeHealingTokens(from: &prefixTokens, tokenizer: tokenizer)
+        if head.isEmpty && prefixTokens.isEmpty && !healing.isEmpty {
+            // Nothing would be left to condition on: the word's tokens stay in the prompt unhealed.
+            prefixTokens = tokenizer.encode(bytes: healing)
+            healing = []
+        }
+        guard !head.isEmpty || !prefixTokens.isEmpty else {
+            throw ModelError.tokenizer("empty prompt: no text before the cursor and no <|endoftext|> token to start with")
+        }
+        return FIMPrompt(tokens: head + prefixTokens, prefixTokenStart: head.count, healing: healing,
+                         prefixBytes: prefixBytes, suffixBytes: 0)
     }
 }

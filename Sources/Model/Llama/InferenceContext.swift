@@ -142,6 +142,9 @@ public final class InferenceContext: @unchecked Sendable {
             let keyRow = keys[l] + position * c.kvDim, valueRow = values[l] + position * c.kvDim
             matvec(layer.key, xb, into: keyRow, pool: pool)
             matvec(layer.value, xb, into: valueRow, pool: pool)
+            addBias(layer.queryBias, to: q, rows: 1)
+            addBias(layer.keyBias, to: keyRow, rows: 1)
+            addBias(layer.valueBias, to: valueRow, rows: 1)
             rope.rotate(q, heads: c.heads, position: position)
             rope.rotate(keyRow, heads: c.kvHeads, position: position)
             attention(query: q, keys: keys[l], values: values[l], length: position + 1,
@@ -175,6 +178,9 @@ public final class InferenceContext: @unchecked Sendable {
             matmul(layer.query, xb, batch: n, into: q, pool: pool)
             matmul(layer.key, xb, batch: n, into: k, pool: pool)
             matmul(layer.value, xb, batch: n, into: v, pool: pool)
+            addBias(layer.queryBias, to: q, rows: n)
+            addBias(layer.keyBias, to: k, rows: n)
+            addBias(layer.valueBias, to: v, rows: n)
             for i in 0..<n {
                 rope.rotate(q + i * c.dim, heads: c.heads, position: start + i)
                 rope.rotate(k + i * c.kvDim, heads: c.kvHeads, position: start + i)
@@ -203,6 +209,17 @@ public final class InferenceContext: @unchecked Sendable {
         case .all:
             normRows(x, weight: w.outputNorm, rows: n, into: xb)
             matmul(w.output, xb, batch: n, into: logitsBuffer, pool: pool)
+        }
+    }
+
+    /// Adds a projection's bias (qwen2) to each of `rows` rows; nothing for a model without biases.
+    private func addBias(_ bias: [Float]?, to rowsStart: UnsafeMutablePointer<Float>, rows: Int) {
+        guard let bias else { return }
+        bias.withUnsafeBufferPointer { b in
+            for i in 0..<rows {
+                let row = rowsStart + i * b.count
+                add(row, b.baseAddress!, count: b.count, into: row)
+            }
         }
     }
 

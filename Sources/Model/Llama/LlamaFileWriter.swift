@@ -72,11 +72,12 @@ public struct RandomLlamaWeights {
         self.scale = scale
     }
 
-    /// The tensor `name` (norms are ones; everything else normal with `scale`), the same for the same seed.
+    /// The tensor `name` (norms are ones; everything else, biases included, normal with `scale`), the
+    /// same for the same seed.
     public func tensor(_ name: String) -> [Float] {
         let dimensions = llamaTensorLayout(config, tiedOutput: false).first { $0.name == name }!.dimensions
         let count = dimensions.reduce(1, *)
-        if dimensions.count == 1 { return [Float](repeating: 1, count: count) }
+        if dimensions.count == 1 && !name.hasSuffix(".bias") { return [Float](repeating: 1, count: count) }
         var hash: UInt64 = seed
         for byte in name.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3 }
         var rng = SplitMix64(seed: hash)

@@ -45,14 +45,9 @@ public final class BPETokenizer: Sendable {
             idsByText[text] = Int32(id)
         }
 
-        var byteTokens: [Int32] = []
-        for byte in 0..<256 {
-            let text = String(ByteLevelAlphabet.scalars[byte])
-            guard let id = idsByText[text] else {
-                throw TokenizerError.missingByteToken(byte: UInt8(byte), text: text)
-            }
-            byteTokens.append(id)
-        }
+        // Some real vocabularies lack a few byte tokens (SmolLM2 has none for byte 0x04); llama.cpp
+        // drops such a byte from the output when no merge absorbs it, and so do we.
+        let byteTokens = (0..<256).map { idsByText[String(ByteLevelAlphabet.scalars[$0])] ?? BytePairMerger.missingByte }
 
         var table = MergeTable(capacity: merges.count)
         for (rank, rule) in merges.enumerated() {
@@ -111,8 +106,13 @@ public final class BPETokenizer: Sendable {
         var output: [Int32] = []
         output.reserveCapacity(buffer.count / 3 + 1)
         var merger = BytePairMerger()
+        let wholeWords = splitter.ignoresMerges
         splitter.split(buffer) { start, end in
             let piece = UnsafeBufferPointer(rebasing: buffer[start..<end])
+            if wholeWords, let id = idsByText[ByteLevelAlphabet.encode(piece)] {
+                output.append(id)
+                return
+            }
             merger.encode(piece, byteTokens: byteTokens, merges: merges, into: &output)
         }
         return output

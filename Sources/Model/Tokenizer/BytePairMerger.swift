@@ -4,6 +4,10 @@
 /// Symbols live in a linked list over flat arrays; candidate pairs sit in a min-heap keyed by
 /// (rank, left position), and stale candidates are dropped when popped.
 struct BytePairMerger {
+    /// The id standing for a byte the vocabulary has no token for: no merge names it, and it is
+    /// left out of the output (llama.cpp's behaviour).
+    static let missingByte: Int32 = -2
+
     private var ids: [Int32] = []
     private var next: [Int32] = []
     private var prev: [Int32] = []
@@ -15,7 +19,8 @@ struct BytePairMerger {
         let count = piece.count
         if count == 0 { return }
         if count == 1 {
-            output.append(byteTokens[Int(piece[0])])
+            let id = byteTokens[Int(piece[0])]
+            if id >= 0 { output.append(id) }
             return
         }
         ids.removeAll(keepingCapacity: true)
@@ -54,7 +59,7 @@ struct BytePairMerger {
         }
         var position = 0
         while position < count {
-            output.append(ids[position])
+            if ids[position] >= 0 { output.append(ids[position]) }
             position = Int(next[position])
         }
     }

@@ -52,6 +52,27 @@ enum CodepointClass: UInt8 {
     }
 }
 
+extension CodepointClass {
+    /// Whether llama.cpp counts a code point as punctuation (\p{P}: Unicode categories P*, so ASCII
+    /// `$+<=>^`|~` are symbols), with its Unicode 15.1 table.
+    static func isPunctuation(_ value: UInt32) -> Bool {
+        guard let scalar = Unicode.Scalar(value) else { return false }
+        let properties = scalar.properties
+        guard let age = properties.age,
+              age.major < unicodeVersion.major
+                || (age.major == unicodeVersion.major && age.minor <= unicodeVersion.minor) else {
+            return false
+        }
+        switch properties.generalCategory {
+        case .connectorPunctuation, .dashPunctuation, .openPunctuation, .closePunctuation,
+             .initialPunctuation, .finalPunctuation, .otherPunctuation:
+            return true
+        default:
+            return false
+        }
+    }
+}
+
 /// Strict UTF-8 decoding of one code point: no overlong forms, no surrogates, nothing past U+10FFFF.
 enum UTF8Scalar {
     /// Decodes the code point starting at `index`; nil when the bytes there are not well-formed.

@@ -4,8 +4,6 @@ public enum TokenizerError: Error, CustomStringConvertible, Equatable {
     case unknownPreTokenizer(String)
     /// Two ids carry the same token text, so text → id would be ambiguous.
     case duplicateToken(text: String, firstID: Int, secondID: Int)
-    /// One of the 256 single-byte tokens of the byte-level alphabet is absent.
-    case missingByteToken(byte: UInt8, text: String)
     /// A merge rule is not of the form "left right".
     case malformedMerge(rank: Int, merge: String)
     /// A merge rule names a token (left, right or their concatenation) that is not in the vocabulary.
@@ -21,8 +19,6 @@ public enum TokenizerError: Error, CustomStringConvertible, Equatable {
             return "unknown pre-tokenizer '\(name)'; supported: \(PreTokenizer.supportedNames.joined(separator: ", "))"
         case .duplicateToken(let text, let first, let second):
             return "token text \(text.debugDescription) appears twice, at ids \(first) and \(second)"
-        case .missingByteToken(let byte, let text):
-            return "byte token for 0x\(String(byte, radix: 16)) (text \(text.debugDescription)) is missing from the vocabulary"
         case .malformedMerge(let rank, let merge):
             return "merge #\(rank) \(merge.debugDescription) is not of the form \"left right\""
         case .mergeNamesMissingToken(let rank, let merge, let missing):

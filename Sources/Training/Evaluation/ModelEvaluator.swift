@@ -43,7 +43,7 @@ public struct ModelEvaluator {
     /// One pipeline serves every window and every completion; its cache is reused between prompts.
     /// `promptTokens` is the completion prompts' budget (the language server's `contextTokens`; capped
     /// so that the answer still fits the context).
-    public init(model: LlamaModel, threads: Int, promptTokens: Int = 1024, fimOrder: FIMOrder = .spm) {
+    public init(model: LlamaModel, threads: Int, promptTokens: Int = 1024, fimOrder: FIMOrder? = nil) {
         self.model = model
         pipeline = CompletionPipeline(model: model, threads: threads, promptTokens: promptTokens, fimOrder: fimOrder)
     }
