@@ -9,6 +9,7 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
     case missingTensor(String)
     case tensorShape(name: String, expected: [Int], found: [Int])
     case tensorType(name: String, found: GGMLType, allowed: [GGMLType])
+    case tensorData(name: String, reason: String)
     case tokenizer(String)
     case contextFull(needed: Int, available: Int)
     case invalidToken(Int32, vocabularySize: Int)
@@ -24,6 +25,7 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
             return "tensor '\(name)' has shape \(found), expected \(expected)"
         case .tensorType(let name, let found, let allowed):
             return "tensor '\(name)' has type \(found), expected one of \(allowed.map(\.description).joined(separator: ", "))"
+        case .tensorData(let name, let reason): return "tensor '\(name)': \(reason)"
         case .tokenizer(let why): return "tokenizer: \(why)"
         case .contextFull(let needed, let available):
             return "the prompt needs \(needed) positions but the context holds \(available)"

@@ -21,8 +21,8 @@ public struct LlamaWeights: @unchecked Sendable {
     /// Copies of matrices whose rows were reordered at load (qwen2's Q and K); the mapped file keeps the rest.
     private let ownedRows: [RowBuffer]
 
-    /// Matrix types the kernels compute with.
-    public static let supportedTypes: [GGMLType] = [.f32, .f16, .q8_0, .q4_0]
+    /// Matrix types the kernels compute with (what Q4_K_M, Q5_K_M, Q6_K and Q4_1 files hold included).
+    public static let supportedTypes: [GGMLType] = GGMLType.computeTypes
 
     /// Looks up and checks every tensor llama.cpp's `llama` architecture names.
     public init(gguf file: GGUFFile, config c: LlamaConfig) throws(ModelError) {
@@ -34,7 +34,13 @@ public struct LlamaWeights: @unchecked Sendable {
             guard Self.supportedTypes.contains(info.type) else {
                 throw .tensorType(name: name, found: info.type, allowed: Self.supportedTypes)
             }
-            return WeightMatrix(type: info.type, rows: rows, cols: cols, data: file.data(for: info).baseAddress!)
+            // Checked: a row that is not a whole number of blocks, or data shorter than the shape needs,
+            // is a clear error here rather than a read past the mapping later.
+            do {
+                return try WeightMatrix(type: info.type, rows: rows, cols: cols, bytes: file.data(for: info))
+            } catch {
+                throw .tensorData(name: name, reason: "\(error)")
+            }
         }
         func vector(_ name: String, count: Int) throws(ModelError) -> [Float] {
             guard let info = file.tensor(named: name) else { throw .missingTensor(name) }
@@ -45,10 +51,15 @@ public struct LlamaWeights: @unchecked Sendable {
                 throw .tensorType(name: name, found: info.type, allowed: Self.supportedTypes)
             }
             let data = file.data(for: info)
-            return [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
-                Quantization.dequantize(info.type, data.baseAddress!, count: count, into: buffer.baseAddress!)
-                initialized = count
+            var values = [Float](repeating: 0, count: count)
+            do {
+                try values.withUnsafeMutableBufferPointer { buffer in
+                    try Quantization.dequantize(info.type, data, count: count, into: buffer)
+                }
+            } catch {
+                throw .tensorData(name: name, reason: "\(error)")
             }
+            return values
         }
 
         // qwen2's RoPE rotates element i of a head with element i + headDim/2. Reordering the rows of Q
