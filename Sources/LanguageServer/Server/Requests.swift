@@ -3,7 +3,7 @@ import JSONRPC
 /// A request the server answers: its method, the shape of its params and of its result, in one type
 /// (as sourcekit-lsp binds them), so a handler receives decoded params and can only answer with the
 /// result type the method promises.
-protocol RequestType {
+protocol RequestType: SendableMetatype {
     associatedtype Params: Decodable & Sendable
     associatedtype Response: Encodable & Sendable
     static var method: String { get }
