@@ -31,6 +31,8 @@ public enum GGUFError: Error, Equatable, CustomStringConvertible {
     case invalidDimensions(tensor: String, dimensions: [UInt64], reason: String)
     /// A tensor's bytes do not lie inside the data section.
     case tensorOutOfBounds(name: String, offset: Int, byteCount: Int, dataSize: Int)
+    /// Two tensors' bytes overlap (a wrong type or shape makes one run into the next).
+    case overlappingTensors(String, String)
     /// A tensor's offset is not a multiple of the file's alignment.
     case misalignedTensor(name: String, offset: Int, alignment: Int)
     /// `general.alignment` is not a positive power of two (or too big to be sensible).
@@ -78,6 +80,8 @@ public enum GGUFError: Error, Equatable, CustomStringConvertible {
             let (end, overflow) = offset.addingReportingOverflow(byteCount)
             let range = overflow ? "\(byteCount) bytes at offset \(offset)" : "bytes \(offset)..<\(end)"
             return "tensor \"\(name)\" needs \(range) of the data section, which has \(dataSize) bytes"
+        case let .overlappingTensors(first, second):
+            return "tensors \"\(first)\" and \"\(second)\" overlap in the data section (a wrong type or shape?)"
         case let .misalignedTensor(name, offset, alignment):
             return "tensor \"\(name)\" data offset \(offset) is not a multiple of the alignment \(alignment)"
         case let .badAlignment(a):

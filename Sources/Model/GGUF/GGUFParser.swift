@@ -61,6 +61,11 @@ enum GGUFParser {
                 throw .tensorOutOfBounds(name: t.name, offset: t.offset, byteCount: t.byteCount, dataSize: dataSize)
             }
         }
+        // Each tensor owns its bytes: a wrong type tag or shape makes one tensor run into the next.
+        let byOffset = tensors.infos.filter { $0.byteCount > 0 }.sorted { $0.offset < $1.offset }
+        for (a, b) in zip(byOffset, byOffset.dropFirst()) where a.offset + a.byteCount > b.offset {
+            throw .overlappingTensors(a.name, b.name)
+        }
         return GGUFParsed(version: version, metadata: metadata, index: index, tensors: tensors.infos,
                           tensorIndex: tensors.index, alignment: alignment, dataOffset: dataStart)
     }
