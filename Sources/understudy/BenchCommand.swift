@@ -91,7 +91,7 @@ struct Bench: ParsableCommand {
         var table = [header]
         for row in rows {
             let (mean, sd) = meanAndDeviation(row.rates)
-            table.append(["llama \(model.weightTypeLabel)", size, params, "SIMD+BLAS", "\(threads)", row.test,
+            table.append(["\(model.config.architecture.rawValue) \(model.weightTypeLabel)", size, params, "SIMD+BLAS", "\(threads)", row.test,
                           String(format: "%.2f ± %.2f", mean, sd)])
         }
         let widths = header.indices.map { col in table.map { $0[col].count }.max()! }
