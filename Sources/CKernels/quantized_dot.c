@@ -1,39 +1,7 @@
 #include "ckernels.h"
-
-#include <math.h>
-#include <stdint.h>
-#include <string.h>
-
-#if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
-#include <immintrin.h>
-#define CK_AVX2 1
-#else
-#define CK_AVX2 0
-#endif
+#include "ck_internal.h"
 
 int ck_has_avx2(void) { return CK_AVX2; }
-
-static inline float half_to_float(const uint8_t *p) {
-    uint16_t h;
-    memcpy(&h, p, 2);
-#if CK_AVX2
-    return _cvtsh_ss(h);
-#else
-    uint32_t sign = (uint32_t)(h & 0x8000) << 16, exp = (h >> 10) & 0x1f, mant = h & 0x3ff, bits;
-    if (exp == 0) {
-        if (mant == 0) { bits = sign; }
-        else {  // subnormal: normalise
-            exp = 127 - 15 + 1;
-            while (!(mant & 0x400)) { mant <<= 1; exp--; }
-            bits = sign | (exp << 23) | ((mant & 0x3ff) << 13);
-        }
-    } else if (exp == 31) { bits = sign | 0x7f800000 | (mant << 13); }
-    else { bits = sign | ((exp + 127 - 15) << 23) | (mant << 13); }
-    float f;
-    memcpy(&f, &bits, 4);
-    return f;
-#endif
-}
 
 #if CK_AVX2
 // Sum of 32 int8 products as 8 floats: |a| * sign(b, a) through the unsigned x signed byte multiply.
@@ -65,7 +33,7 @@ static float dot_q8_0(const uint8_t *w, const uint8_t *x, size_t blocks) {
     __m256 acc = _mm256_setzero_ps();
     for (size_t i = 0; i < blocks; i++) {
         const uint8_t *w0 = w + i * 34, *x0 = x + i * 34;
-        const __m256 d = _mm256_set1_ps(half_to_float(w0) * half_to_float(x0));
+        const __m256 d = _mm256_set1_ps(ck_half_to_float(w0) * ck_half_to_float(x0));
         acc = _mm256_fmadd_ps(d, products_i8(_mm256_loadu_si256((const __m256i *)(w0 + 2)),
                                              _mm256_loadu_si256((const __m256i *)(x0 + 2))), acc);
     }
@@ -76,7 +44,7 @@ static float dot_q8_0(const uint8_t *w, const uint8_t *x, size_t blocks) {
         const uint8_t *w0 = w + i * 34, *x0 = x + i * 34;
         int s = 0;
         for (int j = 0; j < 32; j++) s += (int8_t)w0[2 + j] * (int8_t)x0[2 + j];
-        sum += (float)s * half_to_float(w0) * half_to_float(x0);
+        sum += (float)s * ck_half_to_float(w0) * ck_half_to_float(x0);
     }
     return sum;
 #endif
@@ -87,7 +55,7 @@ static float dot_q4_0(const uint8_t *w, const uint8_t *x, size_t blocks) {
     __m256 acc = _mm256_setzero_ps();
     for (size_t i = 0; i < blocks; i++) {
         const uint8_t *w0 = w + i * 18, *x0 = x + i * 34;
-        const __m256 d = _mm256_set1_ps(half_to_float(w0) * half_to_float(x0));
+        const __m256 d = _mm256_set1_ps(ck_half_to_float(w0) * ck_half_to_float(x0));
         acc = _mm256_fmadd_ps(d, products_i8(unpack_nibbles(w0 + 2), _mm256_loadu_si256((const __m256i *)(x0 + 2))), acc);
     }
     return horizontal_sum(acc);
@@ -100,7 +68,7 @@ static float dot_q4_0(const uint8_t *w, const uint8_t *x, size_t blocks) {
             s += ((w0[2 + j] & 0x0f) - 8) * (int8_t)x0[2 + j];
             s += ((w0[2 + j] >> 4) - 8) * (int8_t)x0[2 + j + 16];
         }
-        sum += (float)s * half_to_float(w0) * half_to_float(x0);
+        sum += (float)s * ck_half_to_float(w0) * ck_half_to_float(x0);
     }
     return sum;
 #endif
@@ -118,29 +86,6 @@ void ck_matvec_q4_0_avx2(const void *w, size_t row_bytes, size_t row_begin, size
     for (size_t r = row_begin; r < row_end; r++) y[r] = dot_q4_0(base + r * row_bytes, (const uint8_t *)x, blocks);
 }
 
-static inline uint16_t float_to_half(float f) {
-#if CK_AVX2
-    return _cvtss_sh(f, 0);
-#else
-    uint32_t x;
-    memcpy(&x, &f, 4);
-    uint32_t sign = (x >> 16) & 0x8000, exp = (x >> 23) & 0xff, mant = x & 0x7fffff;
-    if (exp == 0xff) return (uint16_t)(sign | 0x7c00 | (mant ? 0x200 : 0));
-    int e = (int)exp - 127 + 15;
-    if (e >= 31) return (uint16_t)(sign | 0x7c00);
-    if (e <= 0) {
-        if (e < -10) return (uint16_t)sign;
-        mant |= 0x800000;
-        uint32_t shift = (uint32_t)(14 - e), half = mant >> shift, rest = mant & ((1u << shift) - 1), mid = 1u << (shift - 1);
-        if (rest > mid || (rest == mid && (half & 1))) half++;
-        return (uint16_t)(sign | half);
-    }
-    uint32_t half = ((uint32_t)e << 10) | (mant >> 13), rest = mant & 0x1fff;
-    if (rest > 0x1000 || (rest == 0x1000 && (half & 1))) half++;
-    return (uint16_t)(sign | half);
-#endif
-}
-
 void ck_quantize_activations_q8_0(const float *x, void *dst, size_t count) {
     uint8_t *out = (uint8_t *)dst;
     for (size_t b = 0; b < count / 32; b++, x += 32, out += 34) {
@@ -155,7 +100,7 @@ void ck_quantize_activations_q8_0(const float *x, void *dst, size_t count) {
         const float amax = _mm_cvtss_f32(m4);
         const float d = amax / 127.f;
         const float id = amax != 0.0f ? 127.f / amax : 0.0f;
-        uint16_t h = float_to_half(d);
+        uint16_t h = ck_float_to_half(d);
         memcpy(out, &h, 2);
         const __m256 mul = _mm256_set1_ps(id);
         __m256i i0 = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v0, mul), _MM_ROUND_NEAREST));
@@ -172,7 +117,7 @@ void ck_quantize_activations_q8_0(const float *x, void *dst, size_t count) {
         float amax = 0;
         for (int j = 0; j < 32; j++) { float a = fabsf(x[j]); if (a > amax) amax = a; }
         const float d = amax / 127.f, id = amax != 0.0f ? 127.f / amax : 0.0f;
-        uint16_t h = float_to_half(d);
+        uint16_t h = ck_float_to_half(d);
         memcpy(out, &h, 2);
         for (int j = 0; j < 32; j++) out[2 + j] = (uint8_t)(int8_t)nearbyintf(x[j] * id);
 #endif
@@ -191,12 +136,6 @@ void ck_quantize_activations_q8_0(const float *x, void *dst, size_t count) {
 // and the block's scales are applied to all eight rows with one multiply and one fma. The repacking
 // is done per call into the thread's scratch and reused for every activation row of the batch.
 
-#if CK_AVX2 && (defined(__clang__) || defined(__GNUC__))
-#define CK_VNNI_TARGET __attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512bw,avx512vnni")))
-#define CK_HAVE_VNNI_CODE 1
-#else
-#define CK_HAVE_VNNI_CODE 0
-#endif
 
 // Bytes of one packed block of eight rows: 8 groups x 8 rows x 4 bytes, then the 8 rows' scales.
 #define CK_PACKED_BLOCK 288
@@ -218,7 +157,7 @@ void ck_activation_terms(const void *xq, size_t block_count, int offset, float *
         const uint8_t *block = x + b * 34;
         int sum = 0;
         for (int j = 0; j < 32; j++) sum += (int8_t)block[2 + j];
-        scales[b] = half_to_float(block);
+        scales[b] = ck_half_to_float(block);
         starts[b] = -offset * sum;
     }
 }
@@ -245,7 +184,7 @@ CK_VNNI_TARGET static void pack_rows(const uint8_t *w, size_t row_bytes, size_t 
             if (r < count) {
                 const uint8_t *block = w + (r0 + r) * row_bytes + k * w_block_bytes;
                 _mm256_store_si256((__m256i *)words, weight_bytes(block, is_q4));
-                scales[r] = half_to_float(block);
+                scales[r] = ck_half_to_float(block);
             } else {
                 memset(words, 0, sizeof words);
                 scales[r] = 0;
