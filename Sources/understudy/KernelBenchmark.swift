@@ -245,24 +245,17 @@ struct BenchKernels: ParsableCommand {
     /// shared with other work the quietest round is the kernel's own speed.
     private func bestTimePerCall(_ body: () -> Void) -> Double {
         for _ in 0..<3 { body() }
-        var best = Double.infinity
-        for _ in 0..<10 {
-            var calls = 0
-            let start = DispatchTime.now().uptimeNanoseconds
-            var elapsed: UInt64 = 0
-            repeat {
-                body()
-                calls += 1
-                elapsed = DispatchTime.now().uptimeNanoseconds - start
-            } while Double(elapsed) < seconds * 1e8
-            best = min(best, Double(elapsed) / 1e9 / Double(calls))
-        }
-        return best
+        return (0..<10).map { _ in averageTimePerCall(body, seconds: seconds / 10) }.min()!
     }
 
     /// Seconds per call of `body`, after a warm-up, averaged over about `seconds` of calls.
     private func timePerCall(_ body: () -> Void) -> Double {
         for _ in 0..<3 { body() }
+        return averageTimePerCall(body, seconds: seconds)
+    }
+
+    /// Seconds per call of `body`, averaged over calls for about `seconds`.
+    private func averageTimePerCall(_ body: () -> Void, seconds: Double) -> Double {
         var calls = 0
         let start = DispatchTime.now().uptimeNanoseconds
         var elapsed: UInt64 = 0

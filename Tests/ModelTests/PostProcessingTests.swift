@@ -113,6 +113,7 @@ import Testing
             CompletionInput(uri: "f", languageId: language, prefix: Array(line.utf8), suffix: [])
         }
         #expect(input("def f():", "python").cursorContext.wantsMultipleLines)
+        #expect(input("def f():", "python").wantsMultipleLines && !input("        expected:", "swift").wantsMultipleLines)
         #expect(!input("        expected:", "swift").cursorContext.wantsMultipleLines)
         // Nor in a comment that ends like a block opener.
         #expect(!input("    /// returns {", "swift").cursorContext.wantsMultipleLines)

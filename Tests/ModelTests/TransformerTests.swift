@@ -10,10 +10,8 @@ private func maxAbsDifference(_ a: [Float], _ b: [Float]) -> Float {
 
 private let sampleTokens: [Int32] = [1, 70, 80, 90, 100, 110, 120, 30, 40, 50, 60, 265, 266, 3, 200, 2, 9, 10, 11, 12]
 
-@Test(arguments: [false, true])
-func forwardPassMatchesReference(tied: Bool) throws {
-    let (model, weights) = try Fixtures.randomModel(tiedOutput: tied)
-    let reference = ReferenceTransformer(c: model.config, tensor: weights.tensor).logits(sampleTokens, tiedOutput: tied)
+/// The model's logits for `sampleTokens`, token by token and in one batch, are within 1e-3 of `reference`.
+private func expectLogits(of model: LlamaModel, match reference: [[Float]]) throws {
     let context = InferenceContext(model: model, threads: 2)
     let sequential = try sampleTokens.map { try context.append([$0]) }
     context.reset()
@@ -22,6 +20,13 @@ func forwardPassMatchesReference(tied: Bool) throws {
         #expect(maxAbsDifference(sequential[i], reference[i]) < 1e-3, "token-by-token, position \(i)")
         #expect(maxAbsDifference(batched[i], reference[i]) < 1e-3, "batched, position \(i)")
     }
+}
+
+@Test(arguments: [false, true])
+func forwardPassMatchesReference(tied: Bool) throws {
+    let (model, weights) = try Fixtures.randomModel(tiedOutput: tied)
+    let reference = ReferenceTransformer(c: model.config, tensor: weights.tensor).logits(sampleTokens, tiedOutput: tied)
+    try expectLogits(of: model, match: reference)
 }
 
 @Test func groupedQueryAndFullAttentionBothLoad() throws {
@@ -49,14 +54,7 @@ func qwen2MatchesReference(tied: Bool) throws {
     let model = try LlamaModel(path: path)
     #expect(model.config.architecture == .qwen2 && model.weights.tiedOutput == tied)
     let reference = ReferenceTransformer(c: config, tensor: weights.tensor).logits(sampleTokens, tiedOutput: tied)
-    let context = InferenceContext(model: model, threads: 2)
-    let sequential = try sampleTokens.map { try context.append([$0]) }
-    context.reset()
-    let batched = try context.appendReturningAllLogits(sampleTokens)
-    for i in sampleTokens.indices {
-        #expect(maxAbsDifference(sequential[i], reference[i]) < 1e-3, "token-by-token, position \(i)")
-        #expect(maxAbsDifference(batched[i], reference[i]) < 1e-3, "batched, position \(i)")
-    }
+    try expectLogits(of: model, match: reference)
 }
 
 @Test func unsupportedArchitectureNamesWhatIsSupported() {

@@ -37,7 +37,13 @@ public struct CompletionInput: Sendable {
     static let colonBlockLanguages: Set<String> = ["python", "nim", "coffeescript"]
 
     /// The post-processing context of this cursor.
-    public var cursorContext: CursorContext {
+    public var cursorContext: CursorContext { context(readingBrackets: true) }
+
+    /// Whether the editor would ask for several lines here (`CursorContext.wantsMultipleLines`): it
+    /// needs only the cursor's line, so the brackets of the whole file are not read for it.
+    public var wantsMultipleLines: Bool { context(readingBrackets: false).wantsMultipleLines }
+
+    private func context(readingBrackets: Bool) -> CursorContext {
         let lineStart = (prefix.lastIndex(of: 0x0A).map { $0 + 1 }) ?? 0
         let lineEnd = suffix.firstIndex(of: 0x0A) ?? suffix.count
         var lineSuffix = suffix[..<lineEnd]
@@ -45,14 +51,14 @@ public struct CompletionInput: Sendable {
         let followingEnd = suffix.count > lineEnd ? min(suffix.count, lineEnd + 1 + 1024) : suffix.count
         let following = lineEnd < suffix.count ? suffix[(lineEnd + 1)..<followingEnd] : []
         // Up to 1 MiB on each side, as far as a large file is read around a cursor elsewhere (`RelatedLines`).
-        let open = PostProcessor.openBrackets(in: prefix.suffix(1 << 20))
+        let open = readingBrackets ? PostProcessor.openBrackets(in: prefix.suffix(1 << 20)) : []
         let linePrefix = String(decoding: prefix[lineStart...], as: UTF8.self)
         return CursorContext(
             linePrefix: linePrefix,
             lineSuffix: String(decoding: lineSuffix, as: UTF8.self),
             followingText: String(decoding: following, as: UTF8.self),
             openBrackets: open,
-            unclosedBrackets: PostProcessor.unclosedCount(of: open, after: suffix.prefix(1 << 20)),
+            unclosedBrackets: readingBrackets ? PostProcessor.unclosedCount(of: open, after: suffix.prefix(1 << 20)) : 0,
             inLineComment: PostProcessor.endsInLineComment(linePrefix, marker: ContextAssembler.commentMarker(for: languageId)),
             colonOpensBlock: Self.colonBlockLanguages.contains(languageId))
     }

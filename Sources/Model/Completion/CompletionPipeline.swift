@@ -34,7 +34,7 @@ public struct CompletionSettings: Sendable, Equatable {
     /// user types: several lines on an empty line or after an opening bracket, else the rest of the line.
     public static func atCursor(_ input: CompletionInput, candidates: Int = 1, maxNewTokens: Int = 48,
                                 temperature: Float = 0.6, timeBudget: Duration? = nil) -> CompletionSettings {
-        CompletionSettings(candidates: candidates, multiLine: input.cursorContext.wantsMultipleLines,
+        CompletionSettings(candidates: candidates, multiLine: input.wantsMultipleLines,
                            maxNewTokens: maxNewTokens, temperature: temperature, timeBudget: timeBudget)
     }
 }
