@@ -85,16 +85,24 @@ public final class InferenceContext: @unchecked Sendable {
     public func appendReturningAllLogits(_ newTokens: [Int32]) throws -> [[Float]] {
         let vocab = model.config.vocabularySize
         var rows: [[Float]] = []
+        try append(newTokens) { _, logits, count in
+            for i in 0..<count { rows.append(Array(UnsafeBufferPointer(start: logits + i * vocab, count: vocab))) }
+        }
+        return rows
+    }
+
+    /// Evaluates `newTokens` after the cached ones and hands `body` the logits of every position, a chunk
+    /// of at most `maxBatch` positions at a time: (index of the chunk's first token in `newTokens`, its
+    /// rows of `vocabularySize` logits, row count). The rows are valid only during the call, which
+    /// saves a teacher pass over long documents from copying 200 KB of logits per token.
+    public func append(_ newTokens: [Int32], eachLogitsChunk body: (Int, UnsafePointer<Float>, Int) throws -> Void) throws {
         var start = 0
         while start < newTokens.count {
             let end = min(newTokens.count, start + maxBatch)
             try run(Array(newTokens[start..<end]), allLogits: true)
-            for i in 0..<(end - start) {
-                rows.append(Array(UnsafeBufferPointer(start: logitsBuffer + i * vocab, count: vocab)))
-            }
+            try body(start, UnsafePointer(logitsBuffer), end - start)
             start = end
         }
-        return rows
     }
 
     private func run(_ newTokens: [Int32], allLogits: Bool) throws {
