@@ -28,12 +28,16 @@ struct Distill: ParsableCommand {
     @Option(help: "Tokens drawn per position from the teacher for sparse targets (default 32 with --teacher-cache; without it, full logits).")
     var teacherSamples: Int?
     @Option(help: "Threads of the teacher's forward pass (default: --threads).") var teacherThreads: Int?
+    @Option(help: ArgumentHelp("A directory written by `understudy teacher-pass` (repeatable): the teacher's file-order targets, for a teacher without FIM.",
+                               discussion: "Each pass is matched to the --data shard whose text it read; only the documents the passes cover are trained on."))
+    var teacherPass: [String] = []
 
     func run() throws {
         try TrainingRun.inProcessGroup { try run(group: $0) }
     }
 
     private func run(group: ProcessGroup) throws {
+        if !teacherPass.isEmpty { return try runFromPasses(group: group) }
         let run = try TrainingRun(arguments: training, command: "distill", group: group)
         let model: Teacher
         do {
@@ -73,5 +77,90 @@ struct Distill: ParsableCommand {
         try run.loop(trainer, log: log, step: { try trainer.trainStep(distillingFrom: targets) }, willSave: { try targets.flush() })
         run.say(String(format: "teacher: ran for %d steps (%.1f s), the cache answered %d", targets.teacherRuns,
                           targets.teacherSeconds, targets.cacheHits))
+    }
+
+    /// Distillation from stored file-order teacher passes: the teacher's GGUF gives only its vocabulary.
+    private func runFromPasses(group: ProcessGroup) throws {
+        guard teacherCache == nil, teacherSamples == nil else {
+            throw CLIError("--teacher-pass brings its own samples: drop --teacher-cache and --teacher-samples")
+        }
+        let teacherVocabulary: TokenizerMetadata, teacherTokenizer: BPETokenizer
+        do {
+            teacherVocabulary = try TokenizerMetadata(gguf: GGUFFile(path: teacher))
+            teacherTokenizer = try teacherVocabulary.makeTokenizer()
+        } catch {
+            throw CLIError("cannot read the teacher's vocabulary from \(teacher): \(error)")
+        }
+        let fingerprint: UInt64
+        do { fingerprint = try TeacherCache.fingerprint(path: teacher) } catch { throw CLIError("\(error)") }
+        var passes: [TeacherPass?] = []
+        let run = try TrainingRun(arguments: training, command: "distill", group: group) { shards in
+            passes = try shards.map { shard in
+                for directory in teacherPass {
+                    do {
+                        if let pass = try TeacherPass.open(directory: directory, shard: shard) { return pass }
+                    } catch {
+                        throw CLIError("--teacher-pass \(directory): \(error)")
+                    }
+                }
+                return nil
+            }
+            for directory in teacherPass where !passes.contains(where: { $0?.directory == directory }) {
+                throw CLIError("--teacher-pass \(directory) holds no part computed over the text of any --data shard")
+            }
+            for pass in passes.compactMap({ $0 }) where pass.teacherFingerprint != fingerprint {
+                throw CLIError("--teacher-pass \(pass.directory) was computed by another teacher than \(teacher)")
+            }
+            return try passes.map { pass in try pass.map { try $0.load().keys.sorted() } ?? [] }
+        }
+        let studentToTeacher = try Self.teacherIDs(student: run.vocabulary, teacher: teacherVocabulary, teacherName: teacher)
+        let targets: TeacherPassTargets
+        do {
+            targets = try TeacherPassTargets(passes: passes, teacherTokenBytes: teacherTokenizer.tokenBytes,
+                                             teacherVocabularySize: teacherVocabulary.tokens.count, studentToTeacher: studentToTeacher)
+        } catch {
+            throw CLIError("\(error)")
+        }
+        let size = ((try? FileManager.default.attributesOfItem(atPath: teacher))?[.size] as? NSNumber)?.intValue ?? 0
+        let wanted = DistillationRecord(alpha: alpha, temperature: targets.temperature, teacherFile: (teacher as NSString).lastPathComponent,
+                                        teacherBytes: size, teacherSamples: targets.samples)
+        do { try wanted.validate() } catch { throw CLIError("\(error)") }
+        let (trainer, log) = try run.makeTrainer(distillation: wanted)
+        let record = trainer.options.distillation!
+        guard record == wanted else {
+            throw CLIError("the checkpoint was distilled with alpha \(record.alpha), temperature \(record.temperature), "
+                           + "\(record.teacherSamples.map(String.init) ?? "full") samples from \(record.teacherFile); these passes "
+                           + "and flags give alpha \(wanted.alpha), temperature \(wanted.temperature), \(targets.samples) samples from \(wanted.teacherFile)")
+        }
+        run.say("teacher passes: \(passes.compactMap { $0?.directory }.joined(separator: ", ")), \(formatCount(targets.coveredPositions)) "
+                + "positions of \(targets.coveredDocuments.reduce(0) { $0 + $1.count }) documents; alpha \(record.alpha), "
+                + "temperature \(record.temperature) (the passes'), \(record.teacherSamples!) samples per position")
+        var matched = 0, positions = 0
+        try run.loop(trainer, log: log, step: {
+            try trainer.trainStep(settings: record.settings) { step, rows, inputs in
+                var all: [[TeacherProbability]] = []
+                for b in rows {
+                    let window = run.training.annotatedWindow(at: step * trainer.options.batch + b)
+                    all += targets.targets(tokens: window.tokens, sources: window.sources, sequence: trainer.options.sequence)
+                }
+                guard all.count == inputs.count else { throw CLIError("internal: \(all.count) teacher rows for \(inputs.count) inputs") }
+                matched += all.reduce(0) { $0 + ($1.isEmpty ? 0 : 1) }
+                positions += all.count
+                return .sparse(all)
+            }
+        })
+        run.say(String(format: "teacher targets at %.1f%% of the positions trained on (the rest: suffixes, markers, "
+                       + "cuts the two tokenizers make differently)", 100 * Double(matched) / Double(max(1, positions))))
+    }
+
+    /// Student token id → teacher token id: the mapping a subset vocabulary carries, else the identity
+    /// when the two vocabularies are equal.
+    static func teacherIDs(student: TokenizerMetadata, teacher: TokenizerMetadata, teacherName: String) throws -> [Int32] {
+        do {
+            try Teacher.checkVocabulary(teacher: teacher, student: student, teacherName: teacherName)
+        } catch {
+            throw CLIError("\(error)")
+        }
+        return (0..<Int32(student.tokens.count)).map { $0 }
     }
 }

@@ -100,7 +100,9 @@ struct TrainingRun {
     }
 
     /// Reads the tokenizer and the shards and (rank 0) creates --out.
-    init(arguments a: TrainingArguments, command: String, group: ProcessGroup) throws {
+    /// `documents(shards)`, when given, lists per --data shard the only documents to train on.
+    init(arguments a: TrainingArguments, command: String, group: ProcessGroup,
+         documents: (([TokenShard]) throws -> [[Int]])? = nil) throws {
         guard let tokenizer = a.tokenizer, !a.data.isEmpty, let out = a.out else {
             throw CLIError("--tokenizer, --data and --out are required")
         }
@@ -111,16 +113,21 @@ struct TrainingRun {
         } catch {
             throw CLIError("cannot read a tokenizer from \(tokenizer): \(error)")
         }
-        func loader(_ paths: [String], seed: UInt64) throws -> WindowLoader {
+        func loader(_ paths: [String], seed: UInt64, documents: (([TokenShard]) throws -> [[Int]])?) throws -> WindowLoader {
+            let shards: [TokenShard]
+            do { shards = try paths.map { try TokenShard(path: $0) } } catch {
+                throw CLIError("cannot use \(paths.joined(separator: ", ")): \(error)")
+            }
+            let listed = try documents?(shards)
             do {
-                return try WindowLoader(shards: paths.map { try TokenShard(path: $0) }, tokenizer: bpe, length: a.context + 1,
-                                        seed: seed, fimRate: a.fimRate, spmRate: a.spmRate)
+                return try WindowLoader(shards: shards, tokenizer: bpe, length: a.context + 1,
+                                        seed: seed, fimRate: a.fimRate, spmRate: a.spmRate, documents: listed)
             } catch {
                 throw CLIError("cannot use \(paths.joined(separator: ", ")): \(error)")
             }
         }
-        training = try loader(a.data, seed: a.seed)
-        heldOut = a.evalData.isEmpty ? nil : try loader(a.evalData, seed: 12_345)
+        training = try loader(a.data, seed: a.seed, documents: documents)
+        heldOut = a.evalData.isEmpty ? nil : try loader(a.evalData, seed: 12_345, documents: nil)
         if group.isRoot { try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true) }
         arguments = a
         self.command = command

@@ -46,6 +46,37 @@ import Glibc
         #expect(wrong.status != 0 && wrong.stderr.contains("is a distillation run"), "\(wrong.stderr)")
     }
 
+    /// A teacher without FIM: `teacher-pass` reads the shard in file order (resumably), and `distill
+    /// --teacher-pass` trains on the documents it covers, with the teacher's targets where the text matches.
+    @Test func distillsFromAFileOrderTeacherPass() throws {
+        let (tokenizer, shard) = try TrainFixtures.corpus()
+        let teacher = try CommandLineTests.tinyModel(type: .q8_0)
+        let pass = Fixtures.temporaryPath("teacher-pass")
+        let passArguments = ["teacher-pass", "--teacher", teacher, "--shard", shard, "--out", pass, "--documents-per-part", "2",
+                             "--window", "128", "--samples", "8", "--threads", "2"]
+        let first = try CommandLineTests.run(passArguments + ["--parts", "1"])
+        #expect(first.status == 0 && first.stderr.contains("1 to run"), "\(first.stderr)")
+        let second = try CommandLineTests.run(passArguments + ["--parts", "2"])
+        #expect(second.status == 0 && second.stderr.contains("1 of the first 2 done, 1 to run"), "\(second.stderr)")
+        let other = try CommandLineTests.run(passArguments + ["--parts", "2", "--samples", "4"])
+        #expect(other.status != 0 && other.stderr.contains("sample count"), "\(other.stderr)")
+
+        let out = Fixtures.temporaryPath("distill-pass")
+        let run = try CommandLineTests.run(["distill", "--teacher", teacher, "--teacher-pass", pass, "--alpha", "0.5"]
+                                           + TrainFixtures.trainArguments(tokenizer: tokenizer, shard: shard, out: out, steps: 6))
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stderr.contains("of 4 documents") && run.stderr.contains("temperature 1.0 (the passes')"), "\(run.stderr)")
+        #expect(run.stderr.contains("teacher targets at"), "\(run.stderr)")
+        #expect(FileManager.default.fileExists(atPath: out + "/model.gguf"))
+        let record = (try TrainFixtures.checkpoint(out + "/checkpoint.bin").json["options"] as? [String: Any])?["distillation"] as? [String: Any]
+        #expect(record?["teacherSamples"] as? Int == 8 && record?["temperature"] as? Double == 1)
+
+        // A pass over other text is refused by name.
+        let stranger = try CommandLineTests.run(["distill", "--teacher", teacher, "--teacher-pass", pass, "--teacher-pass", out]
+                                                + TrainFixtures.trainArguments(tokenizer: tokenizer, shard: shard, out: out + "-2", steps: 2))
+        #expect(stranger.status != 0 && stranger.stderr.contains("holds no part computed over the text"), "\(stranger.stderr)")
+    }
+
     @Test func anInterruptedDistillationResumesOntoTheUninterruptedLossCurve() throws {
         let (tokenizer, shard) = try TrainFixtures.corpus()
         let teacher = try CommandLineTests.tinyModel(type: .q8_0)

@@ -8,6 +8,26 @@ public enum FIMMode: String, Sendable {
     case spm
 }
 
+/// Where a FIM example cuts its text (byte offsets, `first <= second`) and how it lays the pieces out.
+public struct FIMCuts: Sendable, Equatable {
+    public var first: Int, second: Int
+    public var mode: FIMMode
+}
+
+/// Where a training token comes from in the corpus: document `document` of the loader's shard `shard`,
+/// bytes `start..<end` of its text. Lets a student's token be matched to a file-order teacher pass.
+public struct TokenSource: Sendable, Equatable {
+    public var shard: Int, document: Int
+    public var start: Int, end: Int
+
+    public init(shard: Int, document: Int, start: Int, end: Int) {
+        self.shard = shard
+        self.document = document
+        self.start = start
+        self.end = end
+    }
+}
+
 /// Turns a document into a fill-in-the-middle training example, at the character level.
 ///
 /// The document is cut at two uniformly drawn Unicode scalar boundaries (either may be at the start
@@ -55,6 +75,11 @@ public struct FIMTransform: Sendable {
     /// evaluation positions); the middle runs to the end of that line (before its newline) or, with
     /// probability 1/2 per extra line, of one of the next few lines. Nil when `text` has no non-blank line.
     public func lineExample(_ text: [UInt8], spmRate: Double, using rng: inout some RandomNumberGenerator) -> [Int32]? {
+        lineCuts(text, spmRate: spmRate, using: &rng).map { example(text, cuts: $0.first, $0.second, mode: $0.mode) }
+    }
+
+    /// The cuts and layout `lineExample` uses (the same draws from `rng`).
+    public func lineCuts(_ text: [UInt8], spmRate: Double, using rng: inout some RandomNumberGenerator) -> FIMCuts? {
         var lines: [Range<Int>] = []
         var start = 0
         while start <= text.count {
@@ -73,7 +98,7 @@ public struct FIMTransform: Sendable {
         while extra < Self.maxExtraLines && chosen + extra + 1 < lines.count && Bool.random(using: &rng) { extra += 1 }
         let mode: FIMMode = Double.random(in: 0..<1, using: &rng) < spmRate ? .spm : .psm
         let middleEnd = lines[chosen + extra].upperBound
-        return example(text, cuts: cursor, middleEnd, mode: mode)
+        return FIMCuts(first: cursor, second: middleEnd, mode: mode)
     }
 
     /// Most lines a line-completion middle runs past the cursor's own.
@@ -81,10 +106,45 @@ public struct FIMTransform: Sendable {
 
     /// A random example: two uniform cut points, SPM with probability `spmRate`.
     public func randomExample(_ text: [UInt8], spmRate: Double, using rng: inout some RandomNumberGenerator) -> [Int32] {
+        let cuts = randomCuts(text, spmRate: spmRate, using: &rng)
+        return example(text, cuts: cuts.first, cuts.second, mode: cuts.mode)
+    }
+
+    /// The cuts and layout `randomExample` uses (the same draws from `rng`).
+    public func randomCuts(_ text: [UInt8], spmRate: Double, using rng: inout some RandomNumberGenerator) -> FIMCuts {
         let points = Self.cutPoints(text)
         let a = points[Int.random(in: 0..<points.count, using: &rng)]
         let b = points[Int.random(in: 0..<points.count, using: &rng)]
         let mode: FIMMode = Double.random(in: 0..<1, using: &rng) < spmRate ? .spm : .psm
-        return example(text, cuts: min(a, b), max(a, b), mode: mode)
+        return FIMCuts(first: min(a, b), second: max(a, b), mode: mode)
+    }
+
+    /// `example(text, cuts:mode:)` with where each token comes from: a prefix or middle token its byte
+    /// range in the document (`text` starts at byte `base` of document `document` of shard `shard`); the
+    /// FIM token right before a piece an empty range where that piece starts, since it predicts the piece's
+    /// first token from the text before it; suffix tokens and the other specials nil.
+    public func annotatedExample(_ text: [UInt8], cuts: FIMCuts, shard: Int, document: Int, base: Int) -> (tokens: [Int32], sources: [TokenSource?]) {
+        let prefix = tokenizer.encode(bytes: Array(text[..<cuts.first]))
+        let middle = tokenizer.encode(bytes: Array(text[cuts.first..<cuts.second]))
+        let suffix = tokenizer.encode(bytes: Array(text[cuts.second...]))
+        func located(_ tokens: [Int32], from start: Int) -> [TokenSource?] {
+            var at = base + start
+            return tokens.map { token in
+                let length = tokenizer.tokenBytes(token).count
+                defer { at += length }
+                return TokenSource(shard: shard, document: document, start: at, end: at + length)
+            }
+        }
+        let before = { (offset: Int) in TokenSource(shard: shard, document: document, start: base + offset, end: base + offset) }
+        let none = { (count: Int) in [TokenSource?](repeating: nil, count: count) }
+        switch cuts.mode {
+        case .psm:
+            return ([prefixID] + prefix + [suffixID] + suffix + [middleID] + middle + [endOfText],
+                    [before(0)] + located(prefix, from: 0) + none(1 + suffix.count) + [before(cuts.first)]
+                        + located(middle, from: cuts.first) + none(1))
+        case .spm:
+            return ([prefixID, suffixID] + suffix + [middleID] + prefix + middle + [endOfText],
+                    none(2 + suffix.count) + [before(0)] + located(prefix, from: 0) + located(middle, from: cuts.first) + none(1))
+        }
     }
 }

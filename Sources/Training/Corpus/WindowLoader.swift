@@ -24,15 +24,38 @@ public struct WindowLoader: Sendable {
     public var position: Int
 
     private let fim: FIMTransform?
-    private let shardStarts: [Int]   // first global token index of each shard, then the total
+    private let tokenizer: BPETokenizer?
+    /// The documents windows are drawn from, per shard (all of them unless the loader was given a list).
+    private let documents: [[Int]]
+    /// Per shard, the first token (counted over the listed documents of all shards) of each listed
+    /// document, then that shard's end.
+    private let listedStarts: [[Int]]
 
-    /// A loader over `shards`; `tokenizer` (the shards' own) is needed when `fimRate > 0`.
+    /// A loader over `shards`; `tokenizer` (the shards' own) is needed when `fimRate > 0` and for
+    /// `annotatedWindow`. `documents`, when given, lists per shard the only documents windows are drawn
+    /// from (e.g. those a teacher pass covers); a window then runs on through the next listed document.
     public init(shards: [TokenShard], tokenizer: BPETokenizer?, length: Int, seed: UInt64,
-                fimRate: Double = 0.5, spmRate: Double = 0.5, position: Int = 0) throws {
+                fimRate: Double = 0.5, spmRate: Double = 0.5, position: Int = 0, documents: [[Int]]? = nil) throws {
         precondition(length >= 2, "a window needs at least two tokens")
-        var starts = [0]
-        for shard in shards { starts.append(starts.last! + shard.tokenCount) }
-        guard starts.last! > 0 else { throw CorpusError.emptyShards }
+        if let documents {
+            precondition(documents.count == shards.count, "a document list per shard")
+            for (shard, list) in zip(shards, documents) where !list.allSatisfy({ (0..<shard.documentCount).contains($0) }) {
+                throw CorpusError.shardInconsistent(path: shard.path, detail: "a listed document is not in the shard")
+            }
+        }
+        let lists = documents?.map { $0.sorted() } ?? shards.map { Array(0..<$0.documentCount) }
+        var starts: [[Int]] = []
+        var total = 0
+        for (shard, list) in zip(shards, lists) {
+            var mine: [Int] = []
+            for d in list {
+                mine.append(total)
+                total += shard.tokenOffsets[d + 1] - shard.tokenOffsets[d]
+            }
+            mine.append(total)
+            starts.append(mine)
+        }
+        guard total > 0 else { throw CorpusError.emptyShards }
         if let tokenizer {
             for shard in shards where shard.vocabularySize != tokenizer.vocabularySize {
                 throw CorpusError.shardInconsistent(path: shard.path,
@@ -46,12 +69,15 @@ public struct WindowLoader: Sendable {
             fim = nil
         }
         self.shards = shards
+        self.tokenizer = tokenizer
         self.length = length
         self.seed = seed
         self.fimRate = fimRate
         self.spmRate = spmRate
         self.position = position
-        shardStarts = starts
+        self.documents = lists
+        listedStarts = starts
+        totalTokens = total
     }
 
     /// Tokens kept free in a window for a FIM example's special tokens and re-tokenization.
@@ -59,8 +85,8 @@ public struct WindowLoader: Sendable {
     /// Share of FIM examples cut as line completions (the rest at two uniform points).
     static let lineCompletionShare = 0.5
 
-    /// Tokens in all shards.
-    public var totalTokens: Int { shardStarts.last! }
+    /// Tokens in the documents windows are drawn from (all shards' unless a list was given).
+    public let totalTokens: Int
 
     /// The next window; advances `position`.
     public mutating func next() -> [Int32] {
@@ -78,44 +104,74 @@ public struct WindowLoader: Sendable {
 
     /// Window number `index`: a pure function of the seed and the index.
     public func window(at index: Int) -> [Int32] {
+        makeWindow(at: index, annotated: false).tokens
+    }
+
+    /// Window number `index` with where each of its tokens comes from (see `TokenSource`): plain and
+    /// prefix/middle tokens their bytes in the document, FIM markers before a piece an empty range where
+    /// it starts, suffix tokens and other specials nil. Needs the loader's tokenizer.
+    public func annotatedWindow(at index: Int) -> (tokens: [Int32], sources: [TokenSource?]) {
+        precondition(tokenizer != nil, "annotated windows need the shards' tokenizer")
+        return makeWindow(at: index, annotated: true)
+    }
+
+    private func makeWindow(at index: Int, annotated: Bool) -> (tokens: [Int32], sources: [TokenSource?]) {
         var mixer = SplitMix64(seed: seed ^ (UInt64(truncatingIfNeeded: index) &* 0xD1B5_4A32_D192_ED03))
         var rng = SplitMix64(seed: mixer.next())
         let start = Int.random(in: 0..<totalTokens, using: &rng)
-        var shardIndex = shardStarts.lastIndex(where: { $0 <= start && $0 < totalTokens })!
-        while shards[shardIndex].tokenCount == 0 { shardIndex += 1 }
-        var shard = shards[shardIndex]
-        let local = start - shardStarts[shardIndex]
-        var document = shard.document(containing: local)
-        var skip = local - shard.tokenOffsets[document]
+        var shardIndex = listedStarts.firstIndex(where: { start < $0.last! })!
+        var listed = listedStarts[shardIndex].lastIndex(where: { $0 <= start })!
+        var skip = start - listedStarts[shardIndex][listed]
 
-        var out: [Int32] = []
+        var out: [Int32] = [], sources: [TokenSource?] = []
         out.reserveCapacity(length)
         while out.count < length {
+            let shard = shards[shardIndex], document = documents[shardIndex][listed]
             let need = length - out.count
             let begin = shard.tokenOffsets[document] + skip
             let end = shard.tokenOffsets[document + 1]
+            // The byte where the window's part of the document starts.
+            let base = annotated ? tokenizer!.decode(shard.tokens(shard.tokenOffsets[document]..<begin)).count : 0
             // The span a FIM example is cut from leaves room for its four special tokens and for the few
             // extra tokens that tokenizing three pieces separately can cost; its end-of-text is left out.
             let spanEnd = min(end - 1, begin + need - Self.fimReserve)
             if let fim, spanEnd > begin, Double.random(in: 0..<1, using: &rng) < fimRate {
                 let text = fim.tokenizer.decode(shard.tokens(begin..<spanEnd))
-                let lineExample = Double.random(in: 0..<1, using: &rng) < Self.lineCompletionShare
-                    ? fim.lineExample(text, spmRate: spmRate, using: &rng)
+                let lineCuts = Double.random(in: 0..<1, using: &rng) < Self.lineCompletionShare
+                    ? fim.lineCuts(text, spmRate: spmRate, using: &rng)
                     : nil
-                let example = lineExample ?? fim.randomExample(text, spmRate: spmRate, using: &rng)
-                out += example.prefix(need)
+                let cuts = lineCuts ?? fim.randomCuts(text, spmRate: spmRate, using: &rng)
+                if annotated {
+                    let example = fim.annotatedExample(text, cuts: cuts, shard: shardIndex, document: document, base: base)
+                    out += example.tokens.prefix(need)
+                    sources += example.sources.prefix(need)
+                } else {
+                    out += fim.example(text, cuts: cuts.first, cuts.second, mode: cuts.mode).prefix(need)
+                }
             } else {
-                out += shard.tokens(begin..<min(end, begin + need))
+                let tokens = shard.tokens(begin..<min(end, begin + need))
+                out += tokens
+                if annotated {
+                    var at = base
+                    for token in tokens {
+                        if tokenizer!.isControl(token) {
+                            sources.append(nil)
+                        } else {
+                            let length = tokenizer!.tokenBytes(token).count
+                            sources.append(TokenSource(shard: shardIndex, document: document, start: at, end: at + length))
+                            at += length
+                        }
+                    }
+                }
             }
             skip = 0
-            document += 1
-            while document == shard.documentCount {
-                // Past the last document of a shard the stream continues with the next one, wrapping around.
+            listed += 1
+            while listed == documents[shardIndex].count {
+                // Past the last listed document of a shard the stream continues with the next shard, wrapping around.
                 shardIndex = (shardIndex + 1) % shards.count
-                shard = shards[shardIndex]
-                document = shard.documentCount == 0 ? shard.documentCount : 0
+                listed = 0
             }
         }
-        return out
+        return (out, sources)
     }
 }

@@ -92,6 +92,35 @@ public final class TeacherPass: @unchecked Sendable {
         }
     }
 
+    /// The pass stored in `directory` over `shard`, with the settings and teacher its part files record;
+    /// nil when the directory holds no part or its parts were computed over another shard's text.
+    public static func open(directory: String, shard: TokenShard) throws -> TeacherPass? {
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
+            .filter { $0.hasPrefix("part-") && $0.hasSuffix(".bin") }.sorted()
+        guard let first = names.first else { return nil }
+        let path = directory + "/" + first
+        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
+        defer { try? handle.close() }
+        var r = ByteReader(bytes: [UInt8]((try? handle.read(upToCount: 56)) ?? Data()), path: path)
+        guard try r.take(8) == magic, try r.u32() == version else {
+            throw DistillationError.cacheFormat(path: path, offset: 0, expected: "a teacher pass part (USTPASS1, version \(version))",
+                                                found: "another file")
+        }
+        let vocabulary = Int(try r.u32())
+        let settings = TeacherPassSettings(samples: Int(try r.u32()), temperature: Float(bitPattern: try r.u32()),
+                                           window: Int(try r.u32()), seed: 0, documentsPerPart: Int(try r.u32()))
+        var withSeed = settings
+        withSeed.seed = try r.u64()
+        let teacher = try r.u64(), text = try r.u64()
+        guard text == fingerprint(shard) else { return nil }
+        return try TeacherPass(directory: directory, shard: shard, settings: withSeed, teacherFingerprint: teacher,
+                               teacherVocabularySize: vocabulary)
+    }
+
+    /// The teacher's vocabulary size and file fingerprint, as the part files record them.
+    public var teacherVocabularySize: Int { Int(header[12..<16].reversed().reduce(0) { $0 << 8 | Int($1) }) }
+    public var teacherFingerprint: UInt64 { header[40..<48].reversed().reduce(0) { $0 << 8 | UInt64($1) } }
+
     /// Parts in the whole pass.
     public var partCount: Int { (order.count + settings.documentsPerPart - 1) / settings.documentsPerPart }
 

@@ -115,6 +115,15 @@ public final class Trainer: @unchecked Sendable {
         }
     }
 
+    /// One distillation step against targets from anywhere (e.g. a file-order teacher pass): `targets`
+    /// gives, for the step, this rank's rows and their inputs, the teacher's targets of those rows.
+    public func trainStep(settings: DistillationSettings,
+                          targets: (_ step: Int, _ rows: Range<Int>, _ inputs: [Int32]) throws -> TeacherTargets) throws -> StepResult {
+        try step { inputs, hard in
+            try model.forward(inputs: inputs, targets: hard, teacher: try targets(step, rows, inputs), settings: settings)
+        }
+    }
+
     private func step(loss forward: (_ inputs: [Int32], _ targets: [Int32]) throws -> Float) throws -> StepResult {
         let start = DispatchTime.now().uptimeNanoseconds
         let (inputs, targets) = data.batch(step: step, batch: options.batch, rows: rows, sequence: options.sequence)
