@@ -42,13 +42,18 @@ struct TeacherPassCommand: ParsableCommand {
         printError("teacher pass: \(pass.partCount) parts of \(documentsPerPart) documents; \(wanted - missing.count) of the first \(wanted) done, \(missing.count) to run")
         let interrupt = InterruptFlag()
         interrupt.install()
+        // Progress in bytes of text: parts differ in size a hundredfold.
+        let bytes = { (p: Int) in pass.documents(ofPart: p).reduce(0) { $0 + corpus.textOffsets[$1 + 1] - corpus.textOffsets[$1] } }
+        let total = missing.reduce(0) { $0 + bytes($1) }
         var bar = ProgressBar()
-        var done = 0
+        var done = 0, doneBytes = 0
+        bar.update(label: "bytes", done: 0, total: total)
         for p in missing {
             if interrupt.isRaised { break }
             try pass.computePart(p, teacher: runner)
             done += 1
-            bar.update(label: "part", done: done, total: missing.count)
+            doneBytes += bytes(p)
+            bar.update(label: "bytes", done: doneBytes, total: total)
         }
         bar.finish()
         printError(interrupt.isRaised ? "stopped after \(done) parts; run again to resume" : "done: \(wanted) parts in \(out)")
