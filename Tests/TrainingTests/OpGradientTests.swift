@@ -190,10 +190,12 @@ enum FiniteDifference {
         }
     }
 
-    @Test(arguments: [false, true])
-    func distillationRowGradientMatchesFiniteDifferences(sparse: Bool) {
+    /// Dense and sparse teachers, at T = 2 and at T = 1 (where the sparse path shares CE's softmax), and a
+    /// sparse row without any teacher probability (cross-entropy only).
+    @Test(arguments: [(false, 2.0), (true, 2.0), (false, 1.0), (true, 1.0)] as [(Bool, Double)])
+    func distillationRowGradientMatchesFiniteDifferences(sparse: Bool, temperature: Double) {
         let vocab = 10
-        let settings = DistillationSettings(alpha: 0.7, temperature: 2)
+        let settings = DistillationSettings(alpha: 0.7, temperature: Float(temperature))
         let z = FiniteDifference.randomArray(vocab, seed: 17, scale: 3)
         let teacher = FiniteDifference.randomArray(vocab, seed: 18, scale: 4)
         let pairs = [TeacherProbability(token: 1, probability: 3), TeacherProbability(token: 6, probability: 1),
@@ -208,7 +210,7 @@ enum FiniteDifference {
         var grad = z
         let loss = run(&grad)
         // Reference loss in Double.
-        let T = 2.0
+        let T = temperature
         func logSoftmax(_ x: [Double]) -> [Double] {
             let m = x.max()!
             let lse = m + log(x.map { exp($0 - m) }.reduce(0, +))
@@ -232,5 +234,20 @@ enum FiniteDifference {
             var copy = $0
             return Double(run(&copy))
         }
+    }
+
+    @Test(arguments: [1.0, 2.0] as [Float])
+    func aSparseRowWithoutTeacherIsScaledCrossEntropy(temperature: Float) {
+        let vocab = 12
+        let z = FiniteDifference.randomArray(vocab, seed: 21, scale: 3)
+        var scratch = [Float](repeating: 0, count: 2 * vocab)
+        var grad = z
+        let loss = distillationRow(&grad, count: vocab, target: 5, teacherLogits: nil,
+                                   sparse: [TeacherProbability(token: 2, probability: 0)],
+                                   settings: DistillationSettings(alpha: 0.6, temperature: temperature), scratch: &scratch)
+        var ceGrad = z
+        let ce = crossEntropyRow(&ceGrad, count: vocab, target: 5)
+        #expect(abs(loss - 0.4 * ce) < 1e-5)
+        for i in 0..<vocab { #expect(abs(grad[i] - 0.4 * ceGrad[i]) < 1e-6) }
     }
 }

@@ -54,34 +54,22 @@ public func crossEntropyRow(_ logits: UnsafeMutablePointer<Float>, count: Int, t
 public func distillationRow(_ logits: UnsafeMutablePointer<Float>, count: Int, target: Int,
                             teacherLogits: UnsafePointer<Float>?, sparse: [TeacherProbability],
                             settings: DistillationSettings, scratch: UnsafeMutablePointer<Float>) -> Float {
+    guard let teacherLogits else {
+        return sparseDistillationRow(logits, count: count, target: target, sparse: sparse, settings: settings, scratch: scratch)
+    }
     let temperature = settings.temperature, alpha = settings.alpha, invT = 1 / temperature
     let teacher = scratch, soft = scratch + count
-    // teacher = p; pLogP = Σ p log p. A position without any teacher probability has no KL term.
-    var hasTeacher = true
-    var pLogP: Float = 0
-    if let teacherLogits {
-        let teacherLSE = softmax(teacherLogits, scale: invT, count: count, into: teacher)
-        pLogP = dotF32(teacher, teacherLogits, count: count) * invT - teacherLSE
-    } else {
-        teacher.update(repeating: 0, count: count)
-        var total: Float = 0
-        for pair in sparse { total += max(0, pair.probability) }
-        if total > 0 {
-            for pair in sparse { teacher[Int(pair.token)] += max(0, pair.probability) / total }
-            // Few nonzero entries: a scalar scan (compares only) finds them, duplicates merged.
-            for i in 0..<count where teacher[i] > 0 { pLogP += teacher[i] * log(teacher[i]) }
-        } else {
-            hasTeacher = false
-        }
-    }
+    // teacher = p; pLogP = Σ p log p.
+    let teacherLSE = softmax(teacherLogits, scale: invT, count: count, into: teacher)
+    let pLogP = dotF32(teacher, teacherLogits, count: count) * invT - teacherLSE
     // KL(p ‖ q) with log q_i = z_i / T − lse_T: Σ p log p − (p · z) / T + lse_T (Σ p = 1).
-    let pDotZ = hasTeacher ? dotF32(teacher, logits, count: count) : 0
+    let pDotZ = dotF32(teacher, logits, count: count)
     let ce0 = logits[target]
     let studentLSE_T = softmax(logits, scale: invT, count: count, into: soft)
     let studentLSE = softmax(logits, scale: 1, count: count, into: logits)   // logits now hold softmax(z)
-    let kl = hasTeacher ? pLogP - pDotZ * invT + studentLSE_T : 0
+    let kl = pLogP - pDotZ * invT + studentLSE_T
     let ce = studentLSE - ce0
-    let klScale = (hasTeacher ? alpha : 0) * temperature, hardScale = 1 - alpha
+    let klScale = alpha * temperature, hardScale = 1 - alpha
     let rl = UnsafeMutableRawPointer(logits), rs = UnsafeRawPointer(soft), rt = UnsafeRawPointer(teacher)
     var i = 0
     while i + 8 <= count {
@@ -94,6 +82,82 @@ public func distillationRow(_ logits: UnsafeMutablePointer<Float>, count: Int, t
     while i < count {
         logits[i] = klScale * (soft[i] - teacher[i]) + hardScale * logits[i]
         i += 1
+    }
+    logits[target] -= hardScale
+    return klScale * temperature * kl + hardScale * ce
+}
+
+/// `distillationRow` for a sparse teacher: p is nonzero on a few tokens only, so p·z, Σ p log p and the
+/// −α·T·p part of the gradient are sums over those tokens, and no dense copy of p is made. At T = 1 the
+/// softened student distribution is the plain softmax, computed once. A row without teacher
+/// probabilities has no KL term. The rows of a teacher pass or cache are mostly like that: one softmax
+/// and one vector pass over the vocabulary per position.
+func sparseDistillationRow(_ logits: UnsafeMutablePointer<Float>, count: Int, target: Int, sparse: [TeacherProbability],
+                           settings: DistillationSettings, scratch: UnsafeMutablePointer<Float>) -> Float {
+    let temperature = settings.temperature, invT = 1 / temperature
+    // The teacher's tokens once each (duplicates merged), renormalised to sum to 1.
+    var merged: [(token: Int, p: Float)] = []
+    var total: Float = 0
+    for pair in sparse where pair.probability > 0 && pair.token >= 0 && Int(pair.token) < count {
+        total += pair.probability
+        if let k = merged.firstIndex(where: { $0.token == Int(pair.token) }) {
+            merged[k].p += pair.probability
+        } else {
+            merged.append((Int(pair.token), pair.probability))
+        }
+    }
+    let hasTeacher = total > 0
+    let alpha = hasTeacher ? settings.alpha : 0
+    var pLogP: Float = 0, pDotZ: Float = 0
+    for k in merged.indices {
+        merged[k].p /= total
+        pLogP += merged[k].p * log(merged[k].p)
+        pDotZ += merged[k].p * logits[merged[k].token]
+    }
+    let ce0 = logits[target]
+    let klScale = alpha * temperature, hardScale = 1 - settings.alpha
+    var kl: Float = 0
+    if temperature == 1 {
+        let studentLSE = softmax(logits, scale: 1, count: count, into: logits)   // q = softmax(z), also CE's
+        kl = pLogP - pDotZ + studentLSE
+        let ce = studentLSE - ce0
+        // Gradient: α·(q − p) + (1 − α)·(q − onehot) = (α + 1 − α')·q − α·p − (1 − α')·onehot, with α = 0 without a teacher.
+        let scale = klScale + hardScale
+        var i = 0
+        let rl = UnsafeMutableRawPointer(logits)
+        while i + 8 <= count {
+            rl.storeBytes(of: scale * rl.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self), toByteOffset: i * 4, as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < count { logits[i] *= scale; i += 1 }
+        for (token, p) in merged { logits[token] -= klScale * p }
+        logits[target] -= hardScale
+        return klScale * kl + hardScale * ce
+    }
+    let soft = scratch
+    let studentLSE_T = hasTeacher ? softmax(logits, scale: invT, count: count, into: soft) : 0
+    let studentLSE = softmax(logits, scale: 1, count: count, into: logits)   // logits now hold softmax(z)
+    kl = hasTeacher ? pLogP - pDotZ * invT + studentLSE_T : 0
+    let ce = studentLSE - ce0
+    if hasTeacher {
+        let rl = UnsafeMutableRawPointer(logits), rs = UnsafeRawPointer(soft)
+        var i = 0
+        while i + 8 <= count {
+            let hard = rl.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+            let q = rs.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+            rl.storeBytes(of: klScale * q + hardScale * hard, toByteOffset: i * 4, as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < count { logits[i] = klScale * soft[i] + hardScale * logits[i]; i += 1 }
+        for (token, p) in merged { logits[token] -= klScale * p }
+    } else {
+        let rl = UnsafeMutableRawPointer(logits)
+        var i = 0
+        while i + 8 <= count {
+            rl.storeBytes(of: hardScale * rl.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self), toByteOffset: i * 4, as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < count { logits[i] *= hardScale; i += 1 }
     }
     logits[target] -= hardScale
     return klScale * temperature * kl + hardScale * ce
