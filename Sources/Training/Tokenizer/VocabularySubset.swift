@@ -36,10 +36,12 @@ public struct VocabularySubset: Sendable {
     public var coverage: Double { occurrences == 0 ? 1 : Double(coveredOccurrences) / Double(occurrences) }
 
     /// Selects at most `vocabularySize` tokens of `teacher`, ranked by `counts` (one per teacher token;
-    /// ties go to the lower teacher id, so the result depends on nothing else).
+    /// ties go to the lower teacher id, so the result depends on nothing else). Tokens never counted are
+    /// not chosen, so a small corpus gives a smaller student: their embeddings would never train.
     public init(teacher: TokenizerMetadata, counts: [Int], vocabularySize: Int) throws(VocabularySubsetError) {
         let n = teacher.tokens.count
         guard counts.count == n else { throw .countMismatch(counts: counts.count, tokens: n) }
+        guard teacher.tokenTypes.count == n else { throw .tokenTypeMismatch(types: teacher.tokenTypes.count, tokens: n) }
         var idsByText: [String: Int] = [:]
         idsByText.reserveCapacity(n)
         for (id, text) in teacher.tokens.enumerated() where idsByText[text] == nil { idsByText[text] = id }

@@ -1,6 +1,7 @@
 /// Why a student vocabulary could not be cut from a teacher's.
 public enum VocabularySubsetError: Error, CustomStringConvertible, Equatable {
     case countMismatch(counts: Int, tokens: Int)
+    case tokenTypeMismatch(types: Int, tokens: Int)
     case teacherMerge(rank: Int, merge: String)
     case vocabularyTooSmall(requested: Int, needed: Int)
     case addedTokenExists(String)
@@ -9,6 +10,8 @@ public enum VocabularySubsetError: Error, CustomStringConvertible, Equatable {
         switch self {
         case .countMismatch(let counts, let tokens):
             return "\(counts) token counts for a teacher vocabulary of \(tokens) tokens"
+        case .tokenTypeMismatch(let types, let tokens):
+            return "the teacher has \(types) token types for \(tokens) tokens"
         case .teacherMerge(let rank, let merge):
             return "the teacher's merge \(rank) (\(merge.debugDescription)) is malformed or names a token it lacks"
         case .vocabularyTooSmall(let requested, let needed):
