@@ -7,13 +7,26 @@ public struct TokenizerMetadata: Sendable, Equatable {
     public var tokenTypes: [Int32]
     public var preTokenizer: String
     public var specials: SpecialTokens
+    /// For a vocabulary cut from a teacher's (`understudy tokenizer subset`): each token's id in the
+    /// teacher's vocabulary, -1 for a token the teacher lacks (added FIM markers).
+    public var teacherTokenIDs: [Int32]?
+    /// The size of the teacher vocabulary that `teacherTokenIDs` index into.
+    public var teacherVocabularySize: Int?
 
-    public init(tokens: [String], merges: [String], tokenTypes: [Int32], preTokenizer: String, specials: SpecialTokens) {
+    /// The GGUF key of `teacherTokenIDs` (an INT32 array; llama.cpp ignores it).
+    public static let teacherTokenIDsKey = "understudy.tokenizer.teacher_ids"
+    /// The GGUF key of `teacherVocabularySize` (UInt32).
+    public static let teacherVocabularySizeKey = "understudy.tokenizer.teacher_vocab_size"
+
+    public init(tokens: [String], merges: [String], tokenTypes: [Int32], preTokenizer: String, specials: SpecialTokens,
+                teacherTokenIDs: [Int32]? = nil, teacherVocabularySize: Int? = nil) {
         self.tokens = tokens
         self.merges = merges
         self.tokenTypes = tokenTypes
         self.preTokenizer = preTokenizer
         self.specials = specials
+        self.teacherTokenIDs = teacherTokenIDs
+        self.teacherVocabularySize = teacherVocabularySize
     }
 
     /// Reads the vocabulary of a GGUF file.
@@ -51,9 +64,38 @@ public struct TokenizerMetadata: Sendable, Equatable {
         // `<|im_end|>`, while its code was trained with files between `<|endoftext|>` tokens.
         if let documentEnd = tokens.firstIndex(of: "<|endoftext|>") { specials.endOfText = Int32(documentEnd) }
         specials.fillMissing(from: tokens)
+        let mapping = try Self.teacherMapping(in: file, tokenCount: tokens.count)
         self.init(tokens: tokens, merges: merges, tokenTypes: types,
                   preTokenizer: file["tokenizer.ggml.pre"]?.string ?? "default",
-                  specials: specials)
+                  specials: specials, teacherTokenIDs: mapping?.ids, teacherVocabularySize: mapping?.size)
+    }
+
+    /// The teacher mapping, if the file has one; both keys or neither, and an id at most once, so that a
+    /// distillation never reads a teacher logit outside the teacher's vocabulary or for two student tokens.
+    private static func teacherMapping(in file: GGUFFile, tokenCount: Int) throws(ModelError) -> (ids: [Int32], size: Int)? {
+        let idsValue = file[teacherTokenIDsKey], sizeValue = file[teacherVocabularySizeKey]
+        if idsValue == nil && sizeValue == nil { return nil }
+        guard let sizeValue else { throw .badMetadata(teacherTokenIDsKey, "present without \(teacherVocabularySizeKey)") }
+        guard let idsValue else { throw .badMetadata(teacherVocabularySizeKey, "present without \(teacherTokenIDsKey)") }
+        guard let size = sizeValue.int, size > 0, size <= Int(Int32.max) else {
+            throw .badMetadata(teacherVocabularySizeKey, "not a vocabulary size (a positive 32-bit integer)")
+        }
+        guard let values = idsValue.ints else { throw .badMetadata(teacherTokenIDsKey, "not an array of integers") }
+        guard values.count == tokenCount else {
+            throw .badMetadata(teacherTokenIDsKey, "\(values.count) teacher ids for \(tokenCount) tokens")
+        }
+        // Keyed by teacher id rather than an array of `size`, which a hostile file could make huge.
+        var owner: [Int: Int] = [:]
+        owner.reserveCapacity(values.count)
+        for (id, teacherID) in values.enumerated() where teacherID != -1 {
+            guard teacherID >= 0, teacherID < size else {
+                throw .badMetadata(teacherTokenIDsKey, "token \(id) maps to \(teacherID), outside -1 and 0..<\(size)")
+            }
+            if let first = owner.updateValue(id, forKey: teacherID) {
+                throw .badMetadata(teacherTokenIDsKey, "tokens \(first) and \(id) both map to teacher id \(teacherID)")
+            }
+        }
+        return (values.map { Int32($0) }, size)
     }
 
     /// Writes the keys llama.cpp reads for a "gpt2" (byte-level BPE) vocabulary.
@@ -77,6 +119,10 @@ public struct TokenizerMetadata: Sendable, Equatable {
         for (key, id) in ids { if let id { writer.set(key, .uint32(UInt32(id))) } }
         writer.set("tokenizer.ggml.add_bos_token", .bool(false))
         writer.set("tokenizer.ggml.add_eos_token", .bool(false))
+        if let teacherTokenIDs, let teacherVocabularySize {
+            writer.set(Self.teacherTokenIDsKey, .int32Array(teacherTokenIDs))
+            writer.set(Self.teacherVocabularySizeKey, .uint32(UInt32(teacherVocabularySize)))
+        }
     }
 
     /// The tokenizer this vocabulary describes.

@@ -7,7 +7,7 @@ struct TokenizerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tokenizer",
         abstract: "Train, inspect and use byte-level BPE tokenizers.",
-        subcommands: [Train.self, Encode.self, Decode.self])
+        subcommands: [Train.self, Subset.self, Encode.self, Decode.self])
 
     struct Train: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -65,6 +65,98 @@ struct TokenizerCommand: ParsableCommand {
                 throw CLIError("cannot write \(json)")
             }
             print("\(output): \(vocabulary.tokens.count) tokens (\(vocabulary.merges.count) merges); \(json)")
+        }
+    }
+
+    struct Subset: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Cut a student vocabulary from a teacher's: the tokens a corpus uses most, closed under the merges that build them.",
+            discussion: """
+                Keeps the teacher's special and byte tokens, then its tokens by how often it uses them on the \
+                shards' document texts, each with the parts of the merge that builds it; adds <fim_prefix>, \
+                <fim_middle> and <fim_suffix> if the teacher lacks them. Writes a tokenizer GGUF whose \
+                understudy.tokenizer.teacher_ids maps every token to the teacher's id, and tokenizer.json beside it.
+                """)
+
+        @Option(help: "The teacher GGUF (a model or tokenizer with a byte-level BPE vocabulary, model 'gpt2').")
+        var teacher: String
+
+        @Option(help: "A corpus shard whose document texts are counted (repeatable); its own tokens are not read.")
+        var data: [String] = []
+
+        @Option(help: "Total student tokens, added FIM markers included.")
+        var vocabSize = 16384
+
+        @Option(name: .shortAndLong, help: "The tokenizer GGUF to write; tokenizer.json goes in the same folder.")
+        var output: String
+
+        @Option(help: "Worker threads (default: all cores).")
+        var threads: Int?
+
+        func validate() throws {
+            guard !data.isEmpty else { throw ValidationError("give at least one --data shard") }
+            guard (1...1_048_576).contains(vocabSize) else { throw ValidationError("--vocab-size must be in 1...1048576") }
+            if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        }
+
+        func run() throws {
+            let directory = (output as NSString).deletingLastPathComponent
+            if !directory.isEmpty {
+                do { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
+                    throw CLIError("cannot create \(directory): \(error.localizedDescription)")
+                }
+            }
+            let teacherVocabulary: TokenizerMetadata
+            let teacherTokenizer: BPETokenizer
+            do {
+                teacherVocabulary = try TokenizerMetadata(gguf: GGUFFile(path: teacher))
+                teacherTokenizer = try teacherVocabulary.makeTokenizer()
+            } catch {
+                throw CLIError("cannot read a tokenizer from \(teacher): \(error)")
+            }
+            let shards = try data.map { path in
+                do { return try TokenShard(path: path) } catch { throw CLIError("\(error)") }
+            }
+            let workers = threads ?? defaultThreadCount
+            var counts = [Int](repeating: 0, count: teacherVocabulary.tokens.count)
+            for shard in shards {
+                TokenFrequencies.count(shard, tokenizer: teacherTokenizer, threads: workers, into: &counts)
+                printError("counted \(shard.path): \(shard.documentCount) documents")
+            }
+            let subset: VocabularySubset
+            do { subset = try VocabularySubset(teacher: teacherVocabulary, counts: counts, vocabularySize: vocabSize) } catch {
+                throw CLIError("\(error)")
+            }
+            let vocabulary = subset.vocabulary
+            var writer = GGUFWriter()
+            writer.set("general.name", .string("understudy-tokenizer"))
+            vocabulary.write(to: &writer)
+            try writer.write(to: output)
+            let json = directory.isEmpty ? "tokenizer.json" : directory + "/tokenizer.json"
+            guard FileManager.default.createFile(atPath: json, contents: Data(vocabulary.huggingFaceJSON().utf8)) else {
+                throw CLIError("cannot write \(json)")
+            }
+
+            // How much of the teacher's tokenization of the same text the student reproduces.
+            let student = try vocabulary.makeTokenizer()
+            var agreement = TokenizationAgreement()
+            for shard in shards {
+                agreement.add(TokenizationAgreement.measure(shard, teacher: teacherTokenizer, student: student,
+                                                            teacherIDs: vocabulary.teacherTokenIDs!, threads: workers))
+            }
+            func percent(_ part: Int, _ whole: Int) -> String { String(format: "%.2f%%", 100 * Double(part) / Double(max(1, whole))) }
+            let added = subset.addedTokens.isEmpty ? "none" : subset.addedTokens.joined(separator: " ")
+            print("""
+                \(output): \(vocabulary.tokens.count) tokens (\(vocabulary.merges.count) merges) from \(teacherVocabulary.tokens.count); \(json)
+                teacher tokens seen: \(subset.distinctTokensSeen) distinct, \(subset.occurrences) occurrences
+                kept: \(subset.chosenByCount) by count (cut-off count \(subset.smallestChosenCount ?? 0)), \
+                \(subset.addedByClosure) added by the merge closure; added tokens: \(added)
+                occurrences covered: \(percent(subset.coveredOccurrences, subset.occurrences))
+                student vs teacher on the same text: \(agreement.studentTokens) vs \(agreement.teacherTokens) tokens \
+                (\(percent(agreement.studentTokens - agreement.teacherTokens, agreement.teacherTokens)) more); \
+                teacher tokens reproduced \(percent(agreement.matchedTokens, agreement.teacherTokens)); \
+                documents identical \(agreement.identicalDocuments) of \(agreement.documents)
+                """)
         }
     }
 

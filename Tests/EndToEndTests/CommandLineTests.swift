@@ -77,6 +77,45 @@ struct CommandLineTests {
         #expect(encoded.status == 0 && !encoded.stdout.isEmpty)
     }
 
+    /// `tokenizer subset` cuts a student from a teacher without FIM tokens, counting a shard's text
+    /// (the shard made with another tokenizer), and writes the teacher mapping.
+    @Test func tokenizerSubsetWritesAMappedStudent() throws {
+        var teacher = Fixtures.byteVocabulary(merges: ["re", "ret", "retu", "retur", "return", "de", "def", "  ", "   ", "    ", "in"],
+                                               controls: ["<|endoftext|>", "<|im_start|>"])
+        teacher.preTokenizer = "smollm"
+        let teacherPath = Fixtures.temporaryPath("teacher.gguf")
+        var writer = GGUFWriter()
+        teacher.write(to: &writer)
+        try writer.write(to: teacherPath)
+        let corpus = Fixtures.temporaryPath("subset-corpus")
+        try FileManager.default.createDirectory(atPath: corpus + "/train/python", withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: corpus + "/train/python/a.py",
+                                       contents: Data("def f(x):\n    return x\n\ndef g():\n    return 1\n".utf8))
+        let shard = try Self.run(["corpus", "shard", "--corpus", corpus, "--tokenizer", try Self.tinyModel()])
+        #expect(shard.status == 0, "\(shard.stderr)")
+
+        let output = Fixtures.temporaryPath("subset-out") + "/tok.gguf"
+        let result = try Self.run(["tokenizer", "subset", "--teacher", teacherPath, "--data", corpus + "/shards/train-python.shard",
+                                   "--vocab-size", "300", "--output", output, "--threads", "2"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("added tokens: <fim_prefix> <fim_middle> <fim_suffix>"), "\(result.stdout)")
+        #expect(result.stdout.contains("occurrences covered: 100.00%") && result.stdout.contains("reproduced 100.00%"), "\(result.stdout)")
+        #expect(FileManager.default.fileExists(atPath: (output as NSString).deletingLastPathComponent + "/tokenizer.json"))
+        let student = try TokenizerMetadata(gguf: GGUFFile(path: output))
+        let ids = try #require(student.teacherTokenIDs)
+        #expect(student.teacherVocabularySize == teacher.tokens.count && student.specials.hasFIM)
+        for (id, teacherID) in ids.enumerated() where teacherID >= 0 { #expect(student.tokens[id] == teacher.tokens[Int(teacherID)]) }
+        // Used tokens and the merge closure of "return" are in; "in" is unused and out.
+        for text in ["return", "retur", "retu", "ret", "re", "def", "   "] {
+            #expect(student.tokens.contains(ByteLevelAlphabet.encode(Array(text.utf8))), "\(text)")
+        }
+        #expect(!student.tokens.contains("in"))
+
+        let tooSmall = try Self.run(["tokenizer", "subset", "--teacher", teacherPath, "--data", corpus + "/shards/train-python.shard",
+                                     "--vocab-size", "100", "--output", output])
+        #expect(tooSmall.status != 0 && tooSmall.stderr.contains("cannot hold"), "\(tooSmall.stderr)")
+    }
+
     /// The embedded default model (Sources/DefaultModel/Resources) is found from any directory and
     /// completes held-out-style Swift with no --model.
     @Test func defaultModelIsEmbeddedAndCompletes() throws {
