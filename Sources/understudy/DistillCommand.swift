@@ -153,9 +153,20 @@ struct Distill: ParsableCommand {
                        + "cuts the two tokenizers make differently)", 100 * Double(matched) / Double(max(1, positions))))
     }
 
-    /// Student token id → teacher token id: the mapping a subset vocabulary carries, else the identity
-    /// when the two vocabularies are equal.
+    /// Student token id → teacher token id (-1: none): the mapping a subset vocabulary carries (checked
+    /// token by token against the teacher's), else the identity when the two vocabularies are equal.
     static func teacherIDs(student: TokenizerMetadata, teacher: TokenizerMetadata, teacherName: String) throws -> [Int32] {
+        if let map = student.teacherTokenIDs {
+            guard student.teacherVocabularySize == teacher.tokens.count else {
+                throw CLIError("the student's vocabulary was cut from a teacher of \(student.teacherVocabularySize ?? 0) tokens; "
+                               + "\(teacherName) has \(teacher.tokens.count)")
+            }
+            for (id, teacherID) in map.enumerated() where teacherID >= 0 && student.tokens[id] != teacher.tokens[Int(teacherID)] {
+                throw CLIError("student token \(id) \(student.tokens[id].debugDescription) maps to teacher token \(teacherID), "
+                               + "which is \(teacher.tokens[Int(teacherID)].debugDescription) in \(teacherName)")
+            }
+            return map
+        }
         do {
             try Teacher.checkVocabulary(teacher: teacher, student: student, teacherName: teacherName)
         } catch {
