@@ -17,7 +17,12 @@ struct Distill: ParsableCommand {
         Writes the same files as `train`; the checkpoint records the teacher's file name and size, alpha, \
         temperature and sample count, and --resume continues with those. Ctrl-C saves and exits 0. \
         Under `mpirun -np N` each rank runs the teacher and the student on its --batch rows of every step \
-        (the teacher cache lives with rank 0), as `train` does.
+        (the teacher cache lives with rank 0), as `train` does. \
+        With --teacher-pass DIR (a teacher without FIM, e.g. SmolLM2) the teacher does not run: its targets come \
+        from `understudy teacher-pass` files, matched to the student's prefix and middle tokens by their place in \
+        the text (suffix tokens get cross-entropy only), and only the documents the passes cover are trained on; \
+        --teacher then gives the teacher's vocabulary, which --tokenizer's equals or was cut from (`tokenizer subset`). \
+        --alpha 0 trains the control student on exactly the same windows.
         """)
 
     @OptionGroup var training: TrainingArguments
