@@ -34,8 +34,11 @@ struct Eval: ParsableCommand {
     @Option(help: "Most tokens one completion may generate.")
     var maxTokens = 48
 
-    @Option(help: "New tokens scored per bits-per-byte window after the first (default: half the context).")
+    @Option(help: "New tokens scored per bits-per-byte window after the first (default: half the window).")
     var bpbStride: Int?
+
+    @Option(help: "Tokens per bits-per-byte window (default: the model's context; e.g. 512 to score a long-context teacher with a student's context).")
+    var bpbWindow: Int?
 
     @Option(help: "FIM prompt order, spm or psm (default: the model's own, as the language server prompts: PSM for Qwen's <|fim_prefix|> vocabularies, SPM for ours; none without FIM tokens).")
     var fimOrder: FIMOrder?
@@ -58,6 +61,7 @@ struct Eval: ParsableCommand {
         guard (8...65536).contains(promptTokens) else { throw ValidationError("--prompt-tokens must be in 8...65536") }
         guard (1...1024).contains(maxTokens) else { throw ValidationError("--max-tokens must be in 1...1024") }
         if let bpbStride, bpbStride < 1 { throw ValidationError("--bpb-stride must be at least 1") }
+        if let bpbWindow, bpbWindow < 2 { throw ValidationError("--bpb-window must be at least 2") }
         guard (0...1).contains(fileWeight) else { throw ValidationError("--file-weight must be in 0...1") }
     }
 
@@ -76,7 +80,7 @@ struct Eval: ParsableCommand {
         let model = try modelOptions.load()
         let evaluator = ModelEvaluator(model: model, threads: modelOptions.threadCount, promptTokens: promptTokens,
                                        fimOrder: fimOrder)
-        let options = ModelEvaluator.Options(samples: samples, seed: seed, maxNewTokens: maxTokens, bpbStride: bpbStride,
+        let options = ModelEvaluator.Options(samples: samples, seed: seed, maxNewTokens: maxTokens, bpbStride: bpbStride, bpbWindow: bpbWindow,
                                              candidateLines: candidateLines, fileWeight: fileWeight)
         var caseLines: [String] = []
         let encoder = JSONEncoder()

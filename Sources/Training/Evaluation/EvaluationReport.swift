@@ -29,6 +29,10 @@ public struct EvaluationReport: Codable, Sendable, Equatable {
     public var noModel: CompletionScores
     public var frequentContinuation: CompletionScores
     public var seconds: Double
+    /// Tokens per bits-per-byte window and new tokens scored per window after the first (absent in
+    /// reports written before they were recorded).
+    public var bpbWindow: Int?
+    public var bpbStride: Int?
 
     /// One JSON object, keys sorted.
     public var json: String {
@@ -48,7 +52,7 @@ public struct EvaluationReport: Codable, Sendable, Equatable {
             "model      \(model) (\(modelFile))",
             "size       \(parameters) parameters, \(fileBytes) bytes",
             "data       \(data): \(files) \(language) files, \(bytes) bytes, \(tokens) tokens",
-            String(format: "bpb        %.4f", bitsPerByte),
+            String(format: "bpb        %.4f", bitsPerByte) + (bpbWindow.map { " (\($0)-token windows, stride \(bpbStride ?? 0))" } ?? ""),
             "lines      \(samples) positions, seed \(seed), prompts ≤ \(promptTokens) tokens",
             "",
             "completer                     EM        ES    latency ms p50 / p95",

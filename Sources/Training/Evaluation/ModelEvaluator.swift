@@ -18,16 +18,20 @@ public struct ModelEvaluator {
         public var seed: UInt64
         /// Most tokens a completion may generate before it is cut.
         public var maxNewTokens: Int
-        /// New tokens scored per bits-per-byte window after the first (nil: half the context).
+        /// New tokens scored per bits-per-byte window after the first (nil: half the window).
         public var bpbStride: Int?
+        /// Tokens per bits-per-byte window (nil: the model's context), so that models of different
+        /// contexts can be scored with the same context.
+        public var bpbWindow: Int?
         /// Whether the file's lines that begin like the cursor's compete with the model's line, as in
         /// the language server (false: the model's line alone).
         public var candidateLines: Bool
         /// The weight of the file's statistics against the model's when choosing among them.
         public var fileWeight: Double
 
-        public init(samples: Int = 1000, seed: UInt64 = 0, maxNewTokens: Int = 48, bpbStride: Int? = nil,
+        public init(samples: Int = 1000, seed: UInt64 = 0, maxNewTokens: Int = 48, bpbStride: Int? = nil, bpbWindow: Int? = nil,
                     candidateLines: Bool = true, fileWeight: Double = LineCandidate.fileWeight) {
+            self.bpbWindow = bpbWindow
             self.samples = samples
             self.seed = seed
             self.maxNewTokens = maxNewTokens
@@ -69,7 +73,7 @@ public struct ModelEvaluator {
         let clock = ContinuousClock()
         let started = clock.now
 
-        var meter = BitsPerByteMeter(context: context, stride: options.bpbStride)
+        var meter = BitsPerByteMeter(context: context, window: options.bpbWindow, stride: options.bpbStride)
         let totalBytes = files.reduce(0) { $0 + $1.contents.count }
         var doneBytes = 0
         for file in files {
@@ -113,7 +117,7 @@ public struct ModelEvaluator {
             language: language, data: data, files: files.count, bytes: meter.bytes, tokens: meter.tokens,
             bitsPerByte: meter.bitsPerByte, samples: tasks.count, seed: options.seed, promptTokens: budget,
             completion: completion, noModel: emptyScores.scores, frequentContinuation: frequentScores.scores,
-            seconds: Self.milliseconds(clock.now - started) / 1000)
+            seconds: Self.milliseconds(clock.now - started) / 1000, bpbWindow: meter.window, bpbStride: meter.stride)
     }
 
     static func milliseconds(_ d: Duration) -> Double {
