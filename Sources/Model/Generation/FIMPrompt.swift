@@ -63,7 +63,10 @@ public struct FIMPromptBuilder: Sendable {
 
     /// Removes the tokens to heal from the end of `prefixTokens` and returns their bytes: the last
     /// token, and before it those that continue the same identifier, at most `maxHealingTokens`.
-    /// A token that contains a newline is a clean cut already and stays.
+    /// A token that contains a newline is a clean cut already and stays, unless it ends in spaces or
+    /// tabs: a cursor after a line's indentation (where the editor leaves it after Enter) ends the
+    /// prompt with a token like "\n        " that the tokenizer never puts before a word (it writes
+    /// "\n       " + " if"), so a model reading it predicts another line end.
     static func takeHealingTokens(from prefixTokens: inout [Int32], tokenizer: BPETokenizer) -> [UInt8] {
         func isWordByte(_ b: UInt8) -> Bool {
             (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x5F || b >= 0x80
@@ -72,7 +75,8 @@ public struct FIMPromptBuilder: Sendable {
         var taken = 0
         while taken < maxHealingTokens, let last = prefixTokens.last {
             let bytes = tokenizer.tokenBytes(last)
-            guard !tokenizer.isControl(last), !bytes.isEmpty, !bytes.contains(0x0A) else { break }
+            let endsInBlank = bytes.last == 0x20 || bytes.last == 0x09
+            guard !tokenizer.isControl(last), !bytes.isEmpty, !bytes.contains(0x0A) || (endsInBlank && healing.isEmpty) else { break }
             // Past the last token, go on only while the word runs across the boundary.
             if let first = healing.first {
                 guard isWordByte(first), isWordByte(bytes[bytes.count - 1]), prefixTokens.count > 1 else { break }
