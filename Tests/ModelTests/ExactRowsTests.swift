@@ -55,3 +55,54 @@ func matvecRowsEqualsMatvec(type: GGMLType) throws {
     } }
     #expect(got == expected)
 }
+
+/// On a real model (UNDERSTUDY_TEACHER=path to a GGUF, e.g. SmolLM2-135M-Instruct Q4_1): the batched
+/// prompt path and the single-token path differ in rounding, while the verification rows equal the
+/// single-token path. Prints the differences found (the model card's exactness note).
+@Test(.enabled(if: ProcessInfo.processInfo.environment["UNDERSTUDY_TEACHER"] != nil))
+func teacherBatchAndSingleTokenPaths() throws {
+    let model = try LlamaModel(path: ProcessInfo.processInfo.environment["UNDERSTUDY_TEACHER"]!)
+    let text = """
+    import os
+
+    def read_lines(path):
+        with open(path) as handle:
+            return [line.rstrip() for line in handle]
+
+    def main():
+        for name in os.listdir("."):
+            if name.endswith(".py"):
+                print(name, len(read_lines(name)))
+    """
+    let tokens = model.tokenizer.encode(text)
+    let context = InferenceContext(model: model, threads: 2)
+    let head = 8
+    try context.append(Array(tokens.prefix(head)))
+    var single: [[Float]] = []
+    for token in tokens.dropFirst(head) { single.append(try context.append([token])) }
+    context.truncate(to: head)
+    let exact = try context.appendReturningExactLogits(Array(tokens.dropFirst(head)))
+    var batchedRuns: [[[Float]]] = []
+    for chunk in [4, 16] {
+        context.truncate(to: head)
+        var rows: [[Float]] = []
+        var start = head
+        while start < tokens.count {
+            let end = min(tokens.count, start + chunk)
+            rows += try context.appendReturningAllLogits(Array(tokens[start..<end]))
+            start = end
+        }
+        batchedRuns.append(rows)
+    }
+    #expect(exact == single)
+    for (run, rows) in zip([4, 16], batchedRuns) {
+        var differing = 0, flips = 0
+        var worst: Float = 0
+        for (a, b) in zip(rows, single) {
+            if a != b { differing += 1 }
+            worst = max(worst, zip(a, b).map { abs($0 - $1) }.max()!)
+            if Sampler.argmax(a) != Sampler.argmax(b) { flips += 1 }
+        }
+        print("batched in chunks of \(run): \(differing)/\(single.count) rows differ from single-token, max |Δlogit| \(worst), argmax flips \(flips); VNNI GEMM: \(useVNNIMatmul)")
+    }
+}
