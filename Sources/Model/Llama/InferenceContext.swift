@@ -26,12 +26,19 @@ public final class InferenceContext: @unchecked Sendable {
     /// Batches smaller than this run token by token: sgemm only pays off once the weights are reused.
     private static let batchThreshold = 8
 
-    public init(model: LlamaModel, contextSize: Int? = nil, threads: Int, maxBatch: Int = 512) {
+    public convenience init(model: LlamaModel, contextSize: Int? = nil, threads: Int, maxBatch: Int = 512) {
+        self.init(model: model, contextSize: contextSize, pool: ThreadPool(threads: max(1, threads)), maxBatch: maxBatch)
+    }
+
+    /// A context whose kernels run on `pool`, which it may share with other contexts used from the same
+    /// thread one after another (a draft model's and its teacher's: two pools would each spin a core
+    /// while the other works).
+    public init(model: LlamaModel, contextSize: Int? = nil, pool: ThreadPool, maxBatch: Int = 512) {
         let c = model.config
         self.model = model
         self.contextSize = max(1, contextSize ?? c.contextLength)
         self.maxBatch = max(1, maxBatch)
-        pool = ThreadPool(threads: max(1, threads))
+        self.pool = pool
         let cacheCount = self.contextSize * c.kvDim
         keys = (0..<c.layers).map { _ in .allocate(capacity: cacheCount) }
         values = (0..<c.layers).map { _ in .allocate(capacity: cacheCount) }
