@@ -60,10 +60,10 @@ private func expectSameOutcomes(_ pipeline: CompletionPipeline, count: Int = 40,
                                     prefix: Array(source[..<offset]), suffix: Array(source[offset...]))
         for multiLine in [false, true] {
             var settings = CompletionSettings(candidates: sampled && index % 5 == 0 ? 2 : 1, multiLine: multiLine, maxNewTokens: 24)
-            settings.drafting = false
+            settings.draftKinds = []
             let alone = try pipeline.complete(input, settings: settings)
             let cacheAlone = pipeline.context.tokens
-            settings.drafting = true
+            settings.draftKinds = Set(DraftKind.allCases)
             let drafted = try pipeline.complete(input, settings: settings)
             #expect(drafted.candidates == alone.candidates, "offset \(offset), multiLine \(multiLine)")
             #expect(drafted.generatedTokens == alone.generatedTokens, "offset \(offset), multiLine \(multiLine)")

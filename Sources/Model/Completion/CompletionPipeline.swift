@@ -16,9 +16,9 @@ public struct CompletionSettings: Sendable, Equatable {
     public var candidateLines: Bool
     /// The weight of the file's line statistics against the model's in that choice.
     public var fileWeight: Double
-    /// Whether generation uses the pipeline's drafts (`CompletionPipeline.speculation`), where it has
-    /// any; the text is the same either way, only the time differs.
-    public var drafting = true
+    /// The kinds of draft generation may use, of those the pipeline has (`CompletionPipeline.speculation`);
+    /// empty: the model alone. The text is the same either way, only the time differs.
+    public var draftKinds: Set<DraftKind> = Set(DraftKind.allCases)
 
     /// Settings for one request.
     public init(candidates: Int = 1, multiLine: Bool = false, maxNewTokens: Int = 48, temperature: Float = 0.6,
@@ -146,18 +146,19 @@ public final class CompletionPipeline: @unchecked Sendable {
         self.draftVocabulary = draftVocabulary
     }
 
-    /// The drafter for one request at `input`, or nil when this pipeline does not draft.
-    public func drafter(for input: CompletionInput, prompt: FIMPrompt, maxNewTokens: Int) throws -> CombinedDrafter? {
+    /// The drafter for one request at `input` using `kinds` of draft, or nil when there is none.
+    public func drafter(for input: CompletionInput, prompt: FIMPrompt, maxNewTokens: Int,
+                        kinds: Set<DraftKind> = Set(DraftKind.allCases)) throws -> CombinedDrafter? {
         guard let speculation else { return nil }
         var lookup: PromptLookup?
-        if speculation.promptLookup {
+        if speculation.promptLookup && kinds.contains(.ngram) {
             // A prefix-only prompt lacks the text after the cursor; search it too (a FIM prompt has it).
             let suffix = promptStyle.isFIM || input.suffix.isEmpty ? [] : model.tokenizer.encode(bytes: Array(input.suffix.prefix(Self.lookupSuffixBytes)))
             lookup = PromptLookup(minNgram: speculation.minNgram, maxNgram: speculation.maxNgram,
                                   extra: suffix.isEmpty ? [] : [suffix])
         }
         var modelDrafter: ModelDrafter?
-        if let draft, let draftVocabulary {
+        if let draft, let draftVocabulary, kinds.contains(.model) {
             modelDrafter = ModelDrafter(context: draft.context, prompt: try draft.prompt(for: input, maxNewTokens: maxNewTokens),
                                         vocabulary: draftVocabulary, maxTokens: speculation.modelTokens,
                                         minProbability: speculation.minProbability)
@@ -185,7 +186,7 @@ public final class CompletionPipeline: @unchecked Sendable {
         let maxNewTokens = generationLimit(settings.maxNewTokens)
         let prompt = try prompt(for: input, maxNewTokens: maxNewTokens)
         let cursor = input.cursorContext
-        let drafter = settings.drafting ? try drafter(for: input, prompt: prompt, maxNewTokens: maxNewTokens) : nil
+        let drafter = try drafter(for: input, prompt: prompt, maxNewTokens: maxNewTokens, kinds: settings.draftKinds)
 
         var outcome = CompletionOutcome(candidates: [], promptTokens: prompt.tokens.count, reusedTokens: 0,
                                         generatedTokens: 0, elapsed: .zero, stopReason: nil)
