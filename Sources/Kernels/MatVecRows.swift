@@ -38,6 +38,22 @@ public func matvecRows(_ w: WeightMatrix, _ x: UnsafePointer<Float>, rows n: Int
     }
 
     switch w.type {
+    case .q4_1, .q8_0 where useIntrinsicDots:
+        // Kernels that decode each weight block once for all activation rows.
+        let activation = activationType(for: w.type)
+        let stride = (activation.rowBytes(cols)! + 63) & ~63
+        let xq = pool.sharedScratch.reserve(n * stride)
+        for i in 0..<n { quantizeActivations(activation, x + i * cols, count: cols, into: xq + i * stride) }
+        let kernel = w.type == .q4_1 ? ck_matvec_rows_q4_1 : ck_matvec_rows_q8_0
+        let blocks = cols / w.type.blockSize
+        let quantized = UnsafeRawPointer(xq)
+        if parallel {
+            pool.parallelFor(outputs) { range, _ in
+                kernel(data, rowBytes, range.lowerBound, range.upperBound, quantized, stride, n, blocks, y, outputs)
+            }
+        } else {
+            kernel(data, rowBytes, 0, outputs, quantized, stride, n, blocks, y, outputs)
+        }
     case .bf16:
         tiled { range, i in
             ck_matvec_bf16(data, rowBytes, range.lowerBound, range.upperBound, x + i * cols, cols, y + i * outputs)

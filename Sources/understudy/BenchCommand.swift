@@ -28,6 +28,12 @@ struct Bench: ParsableCommand {
     @Option(name: [.customShort("n"), .long], help: "Tokens for the generation test (0 skips it).")
     var generateTokens = 128
 
+    @Option(help: "Verification passes to time (speculative decoding): vr<K> runs K tokens in one pass whose logits equal the single-token path's, after --verify-context cached tokens; tokens/s counts the K tokens. E.g. --verify 1,4,8,16.")
+    var verify: String?
+
+    @Option(help: "Cached tokens before each verification pass.")
+    var verifyContext = 512
+
     @Option(name: [.customShort("r"), .long], help: "Timed repetitions of each test.")
     var repetitions = 5
 
@@ -90,6 +96,17 @@ struct Bench: ParsableCommand {
                 return generateTokens
             }
             rows.append(("tg\(generateTokens)", rates))
+        }
+        for k in (verify ?? "").split(separator: ",").compactMap({ Int($0) }) where k > 0 {
+            let cached = randomTokens(verifyContext), checked = randomTokens(k)
+            let verifying = InferenceContext(model: model, contextSize: verifyContext + k, threads: modelOptions.threadCount)
+            try verifying.append(cached)
+            let rates = try measure {
+                verifying.truncate(to: verifyContext)
+                _ = try verifying.appendReturningExactLogits(checked)
+                return k
+            }
+            rows.append(("vr\(k)@\(verifyContext)", rates))
         }
         report(model: model, rows: rows)
     }
