@@ -121,25 +121,56 @@ public struct PromptLookup: Sendable {
 
 /// The drafter a completion uses: prompt lookup first (free when it finds a match), else the draft
 /// model, if any.
+///
+/// A prompt-lookup draft's length adapts: it starts at `initialLookupTokens`, doubles (up to
+/// `lookupTokens`) after a draft accepted whole and falls to one more than the accepted part after a
+/// rejection, since every drafted token costs part of a token's time to check (`matvecRows`).
 public final class CombinedDrafter: Drafter {
     public let lookup: PromptLookup?
     /// Most tokens one prompt-lookup draft proposes.
     public let lookupTokens: Int
+    /// The first prompt-lookup draft's length in a generation.
+    public let initialLookupTokens: Int
     public let model: ModelDrafter?
+    /// The current prompt-lookup draft length.
+    private var lookupLimit: Int
+    /// The last prompt-lookup draft: its length and the generated count when it was made.
+    private var lastLookup: (length: Int, generated: Int)?
 
-    public init(lookup: PromptLookup?, lookupTokens: Int = 10, model: ModelDrafter?) {
+    public init(lookup: PromptLookup?, lookupTokens: Int = 10, initialLookupTokens: Int = 4, model: ModelDrafter?) {
         self.lookup = lookup
-        self.lookupTokens = lookupTokens
+        self.lookupTokens = max(1, lookupTokens)
+        self.initialLookupTokens = max(1, min(initialLookupTokens, self.lookupTokens))
         self.model = model
+        lookupLimit = self.initialLookupTokens
     }
 
     public func draft(prompt: [Int32], generated: [Int32], output: [UInt8], limit: Int) throws -> (tokens: [Int32], kind: DraftKind) {
         if let lookup {
-            let tokens = lookup.draft(history: prompt + generated, limit: min(limit, lookupTokens))
-            if !tokens.isEmpty { return (tokens, .ngram) }
+            adaptLookupLimit(generated: generated.count)
+            let tokens = lookup.draft(history: prompt + generated, limit: min(limit, lookupLimit))
+            if !tokens.isEmpty {
+                lastLookup = (tokens.count, generated.count)
+                return (tokens, .ngram)
+            }
+            lastLookup = nil
         }
         if let model { return try model.draft(prompt: prompt, generated: generated, output: output, limit: limit) }
         return ([], .ngram)
+    }
+
+    /// After a lookup draft of k tokens, the next call comes a + 1 tokens later when a were accepted.
+    private func adaptLookupLimit(generated: Int) {
+        guard let last = lastLookup else { return }
+        let accepted = generated - last.generated - 1
+        if accepted < 0 || accepted > last.length {
+            lookupLimit = initialLookupTokens   // another generation (the next candidate)
+        } else if accepted == last.length {
+            lookupLimit = min(lookupTokens, lookupLimit * 2)
+        } else {
+            lookupLimit = max(1, accepted + 1)
+        }
+        lastLookup = nil
     }
 
     /// The draft model's resynchronisations so far.

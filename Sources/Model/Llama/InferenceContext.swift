@@ -71,6 +71,10 @@ public final class InferenceContext: @unchecked Sendable {
 
     /// Evaluates `prompt`, reusing the cached prefix it shares with the last evaluation, and returns the
     /// logits that predict the token after it.
+    ///
+    /// The last token always runs alone, through the single-token path, whatever was cached: the batched
+    /// path rounds differently (and can flip a near tie), so otherwise the first generated token would
+    /// depend on how much of the prompt the cache held, and the same request could be answered two ways.
     public func evaluate(prompt: [Int32]) throws -> [Float] {
         precondition(!prompt.isEmpty, "evaluate(prompt:) needs at least one token")
         var shared = 0
@@ -78,7 +82,8 @@ public final class InferenceContext: @unchecked Sendable {
         while shared < limit && tokens[shared] == prompt[shared] { shared += 1 }
         truncate(to: shared)
         lastReusedCount = shared
-        return try append(Array(prompt[shared...]))
+        try run(Array(prompt[shared..<(prompt.count - 1)]), allLogits: false)
+        return try append([prompt[prompt.count - 1]])
     }
 
     /// Runs `newTokens` after the cached ones and returns the logits after the last of them.
