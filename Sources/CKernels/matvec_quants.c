@@ -563,3 +563,74 @@ void ck_matvec_bf16(const void *w, size_t row_bytes, size_t row_begin, size_t ro
     const uint8_t *base = (const uint8_t *)w;
     for (size_t r = row_begin; r < row_end; r++) y[r] = dot_bf16(base + r * row_bytes, x, count);
 }
+
+// ---- Several activation rows against each weight row (speculative decoding's verification) ----
+//
+// For each activation row, the very operations of the single-row dot in the same order (so the same
+// bits as ck_matvec_q4_1 for that row alone), with each weight block loaded and decoded once for all
+// rows: k drafted tokens cost about one token's weight traffic and decoding.
+
+#if CK_HAVE_VNNI_CODE
+CK_VNNI_TARGET static inline __attribute__((always_inline)) void q4_1_rows_vnni(const uint8_t *w, const uint8_t *x, size_t x_stride,
+                                                                                 size_t blocks, float *out, size_t out_stride, const size_t n) {
+    __m256 acc[8];
+    __m128 mins[8];
+    for (size_t j = 0; j < n; j++) { acc[j] = _mm256_setzero_ps(); mins[j] = _mm_setzero_ps(); }
+    for (size_t i = 0; i < blocks; i++, w += 20) {
+        int32_t a;
+        memcpy(&a, w, 4);
+        const __m128 wdm = _mm_cvtph_ps(_mm_cvtsi32_si128(a));
+        const __m256i nibbles = nibbles32_512(w + 4);
+        for (size_t j = 0; j < n; j++) {
+            const uint8_t *xb = x + j * x_stride + i * 36;
+            int32_t b;
+            memcpy(&b, xb, 4);
+            const __m128 dm = _mm_mul_ps(wdm, _mm_cvtph_ps(_mm_cvtsi32_si128(b)));
+            mins[j] = _mm_add_ps(mins[j], dm);
+            const __m256i p = _mm256_dpbusd_epi32(_mm256_setzero_si256(), nibbles, _mm256_loadu_si256((const __m256i *)(xb + 4)));
+            acc[j] = _mm256_fmadd_ps(_mm256_broadcastss_ps(dm), _mm256_cvtepi32_ps(p), acc[j]);
+        }
+    }
+    for (size_t j = 0; j < n; j++) {
+        __m128 s = _mm_add_ps(_mm256_castps256_ps128(acc[j]), _mm256_extractf128_ps(acc[j], 1));
+        s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+        out[j * out_stride] = _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s))) + _mm_cvtss_f32(_mm_movehdup_ps(mins[j]));
+    }
+}
+
+CK_VNNI_TARGET static void matvec_rows_q4_1_vnni(const uint8_t *w, size_t row_bytes, size_t row_begin, size_t row_end,
+                                                 const uint8_t *x, size_t x_stride, size_t n, size_t blocks, float *y, size_t y_stride) {
+    for (size_t j0 = 0; j0 < n; j0 += 8) {
+        const size_t m = n - j0 < 8 ? n - j0 : 8;
+        const uint8_t *xg = x + j0 * x_stride;
+        float *yg = y + j0 * y_stride;
+        for (size_t r = row_begin; r < row_end; r++) {
+            const uint8_t *row = w + r * row_bytes;
+            switch (m) {
+            case 1: q4_1_rows_vnni(row, xg, x_stride, blocks, yg + r, y_stride, 1); break;
+            case 2: q4_1_rows_vnni(row, xg, x_stride, blocks, yg + r, y_stride, 2); break;
+            case 3: q4_1_rows_vnni(row, xg, x_stride, blocks, yg + r, y_stride, 3); break;
+            case 4: q4_1_rows_vnni(row, xg, x_stride, blocks, yg + r, y_stride, 4); break;
+            case 5: q4_1_rows_vnni(row, xg, x_stride, blocks, yg + r, y_stride, 5); break;
+            case 6: q4_1_rows_vnni(row, xg, x_stride, blocks, yg + r, y_stride, 6); break;
+            case 7: q4_1_rows_vnni(row, xg, x_stride, blocks, yg + r, y_stride, 7); break;
+            default: q4_1_rows_vnni(row, xg, x_stride, blocks, yg + r, y_stride, 8); break;
+            }
+        }
+    }
+}
+#endif
+
+void ck_matvec_rows_q4_1(const void *w, size_t row_bytes, size_t row_begin, size_t row_end, const void *x, size_t x_stride,
+                         size_t n, size_t blocks, float *y, size_t y_stride) {
+#if CK_HAVE_VNNI_CODE
+    if (vnni_dots()) {
+        matvec_rows_q4_1_vnni((const uint8_t *)w, row_bytes, row_begin, row_end, (const uint8_t *)x, x_stride, n, blocks, y, y_stride);
+        return;
+    }
+#endif
+    // Row by row, every activation while the weight row is in L1.
+    for (size_t r = row_begin; r < row_end; r++)
+        for (size_t j = 0; j < n; j++)
+            matvec_q4_1(w, row_bytes, r, r + 1, (const uint8_t *)x + j * x_stride, blocks, y + j * y_stride, 0);
+}

@@ -343,3 +343,73 @@ void ck_matvec_q4_0(const void *w, size_t row_bytes, size_t row_begin, size_t ro
 #endif
     ck_matvec_q4_0_avx2(w, row_bytes, row_begin, row_end, x, blocks, y);
 }
+
+// ---- Several activation rows against each Q8_0 weight row (speculative decoding's verification) ----
+//
+// Per activation row the operations of dot_vnni (Q8_0) in the same order, so the same bits as
+// ck_matvec_q8_0 for that row alone, with each weight block loaded and offset once for all rows.
+
+#if CK_HAVE_VNNI_CODE
+CK_VNNI_TARGET static inline __attribute__((always_inline)) void q8_0_rows_vnni(const uint8_t *w, const uint8_t *x, size_t x_stride,
+                                                                                 size_t blocks, const __m256i *offsets, float *out,
+                                                                                 size_t out_stride, const size_t n) {
+    __m256 acc[8];
+    for (size_t j = 0; j < n; j++) acc[j] = _mm256_setzero_ps();
+    for (size_t i = 0; i < blocks; i++, w += 34) {
+        const __m256i u = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(w + 2)), _mm256_set1_epi8((char)0x80));
+        for (size_t j = 0; j < n; j++) {
+            const uint8_t *xb = x + j * x_stride + i * 34;
+            const __m256 d = scale_product_vnni(w, xb);
+            const __m256i p = _mm256_sub_epi32(_mm256_dpbusd_epi32(_mm256_setzero_si256(), u, _mm256_loadu_si256((const __m256i *)(xb + 2))),
+                                               _mm256_load_si256(offsets + j * blocks + i));
+            acc[j] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc[j]);
+        }
+    }
+    for (size_t j = 0; j < n; j++) {
+        __m128 s = _mm_add_ps(_mm256_castps256_ps128(acc[j]), _mm256_extractf128_ps(acc[j], 1));
+        s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+        out[j * out_stride] = _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
+    }
+}
+
+CK_VNNI_TARGET static void matvec_rows_q8_0_vnni(const uint8_t *w, size_t row_bytes, size_t row_begin, size_t row_end,
+                                                 const uint8_t *x, size_t x_stride, size_t n, size_t blocks, float *y, size_t y_stride) {
+    __m256i offsets[8 * (blocks > 0 ? blocks : 1)];
+    const __m256i offset = _mm256_set1_epi8((char)128);
+    for (size_t j0 = 0; j0 < n; j0 += 8) {
+        const size_t m = n - j0 < 8 ? n - j0 : 8;
+        const uint8_t *xg = x + j0 * x_stride;
+        float *yg = y + j0 * y_stride;
+        for (size_t j = 0; j < m; j++)
+            for (size_t i = 0; i < blocks; i++)
+                offsets[j * blocks + i] = _mm256_dpbusd_epi32(_mm256_setzero_si256(), offset,
+                                                              _mm256_loadu_si256((const __m256i *)(xg + j * x_stride + 34 * i + 2)));
+        for (size_t r = row_begin; r < row_end; r++) {
+            const uint8_t *row = w + r * row_bytes;
+            switch (m) {
+            case 1: q8_0_rows_vnni(row, xg, x_stride, blocks, offsets, yg + r, y_stride, 1); break;
+            case 2: q8_0_rows_vnni(row, xg, x_stride, blocks, offsets, yg + r, y_stride, 2); break;
+            case 3: q8_0_rows_vnni(row, xg, x_stride, blocks, offsets, yg + r, y_stride, 3); break;
+            case 4: q8_0_rows_vnni(row, xg, x_stride, blocks, offsets, yg + r, y_stride, 4); break;
+            case 5: q8_0_rows_vnni(row, xg, x_stride, blocks, offsets, yg + r, y_stride, 5); break;
+            case 6: q8_0_rows_vnni(row, xg, x_stride, blocks, offsets, yg + r, y_stride, 6); break;
+            case 7: q8_0_rows_vnni(row, xg, x_stride, blocks, offsets, yg + r, y_stride, 7); break;
+            default: q8_0_rows_vnni(row, xg, x_stride, blocks, offsets, yg + r, y_stride, 8); break;
+            }
+        }
+    }
+}
+#endif
+
+void ck_matvec_rows_q8_0(const void *w, size_t row_bytes, size_t row_begin, size_t row_end, const void *x, size_t x_stride,
+                         size_t n, size_t blocks, float *y, size_t y_stride) {
+#if CK_HAVE_VNNI_CODE
+    if (matvec_vnni()) {
+        matvec_rows_q8_0_vnni((const uint8_t *)w, row_bytes, row_begin, row_end, (const uint8_t *)x, x_stride, n, blocks, y, y_stride);
+        return;
+    }
+#endif
+    for (size_t r = row_begin; r < row_end; r++)
+        for (size_t j = 0; j < n; j++)
+            ck_matvec_q8_0(w, row_bytes, r, r + 1, (const uint8_t *)x + j * x_stride, blocks, y + j * y_stride);
+}

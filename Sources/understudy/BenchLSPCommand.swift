@@ -32,6 +32,12 @@ struct BenchLSP: ParsableCommand {
     @Option(help: "Seconds of typing.")
     var seconds: Double = 30
 
+    @Option(help: ArgumentHelp("A draft model for speculative decoding (as serve --draft): the same answers, other latencies. 'none' (default): no draft model.", valueName: "file|none"))
+    var draft: String?
+
+    @Flag(inversion: .prefixedNo, help: "Prompt-lookup drafts too (as serve --lookup; default: on with --draft FILE).")
+    var lookup: Bool?
+
     @Option(help: "Worker threads for the model.")
     var threads: Int = 2
 
@@ -53,6 +59,8 @@ struct BenchLSP: ParsableCommand {
         var configuration = ServerConfiguration()
         configuration.modelPath = try resolvedModelPath(model)
         configuration.threads = threads
+        configuration.draftPath = draft == "none" ? nil : draft
+        configuration.lookup = lookup
         let session = BenchSession(configuration: configuration)
         defer { session.close() }
         try session.start(uri: "file:///bench/Typing.swift", text: text)

@@ -9,6 +9,8 @@ struct Complete: ParsableCommand {
 
     @OptionGroup var modelOptions: ModelOptions
 
+    @OptionGroup(title: "Speculative decoding") var draftOptions: DraftOptions
+
     @Option(help: "The source file.")
     var file: String
 
@@ -60,8 +62,8 @@ struct Complete: ParsableCommand {
         let bytes = [UInt8](data)
         let offset = try Self.byteOffset(in: bytes, line: line, column: column)
         let model = try modelOptions.load()
-        let pipeline = CompletionPipeline(model: model, threads: modelOptions.threadCount, promptTokens: contextTokens,
-                                          fimOrder: fimOrder)
+        let pipeline = try draftOptions.pipeline(model: model, threads: modelOptions.threadCount, promptTokens: contextTokens,
+                                                 fimOrder: fimOrder)
         guard pipeline.promptBudget(maxNewTokens: maxTokens) > 3 else {
             throw CLIError("the model's context (\(model.config.contextLength)) is too small for --max-tokens \(maxTokens)")
         }
@@ -92,6 +94,10 @@ struct Complete: ParsableCommand {
         if verbose {
             printError("prompt \(outcome.promptTokens) tokens (\(outcome.reusedTokens) reused); \(outcome.generatedTokens) tokens generated; "
                        + "\(outcome.elapsed); stopped: \(outcome.stopReason.map(\.rawValue) ?? "-")")
+            if draftOptions.enabled {
+                let rate = outcome.generationTime > .zero ? Double(outcome.generatedTokens) / outcome.generationTime.seconds : 0
+                printError(String(format: "generation %.1f tokens/s; ", rate) + "drafts: " + outcome.drafting.summary)
+            }
         }
     }
 

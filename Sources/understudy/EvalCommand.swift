@@ -16,6 +16,8 @@ struct Eval: ParsableCommand {
 
     @OptionGroup var modelOptions: ModelOptions
 
+    @OptionGroup(title: "Speculative decoding (the same completions, other latencies)") var draftOptions: DraftOptions
+
     @Option(help: "Directory of held-out source files (e.g. a corpus's dev/).")
     var data: String
 
@@ -78,8 +80,8 @@ struct Eval: ParsableCommand {
             return (path, [UInt8](contents))
         }
         let model = try modelOptions.load()
-        let evaluator = ModelEvaluator(model: model, threads: modelOptions.threadCount, promptTokens: promptTokens,
-                                       fimOrder: fimOrder)
+        let evaluator = ModelEvaluator(pipeline: try draftOptions.pipeline(model: model, threads: modelOptions.threadCount,
+                                                                           promptTokens: promptTokens, fimOrder: fimOrder))
         let options = ModelEvaluator.Options(samples: samples, seed: seed, maxNewTokens: maxTokens, bpbStride: bpbStride, bpbWindow: bpbWindow,
                                              candidateLines: candidateLines, fileWeight: fileWeight)
         var caseLines: [String] = []

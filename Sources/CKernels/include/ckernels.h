@@ -111,4 +111,13 @@ void ck_gemm_vnni(int type, const void *w, size_t row_bytes, size_t row_begin, s
 /// 1 when the AVX2 paths were compiled in, 0 for the portable fallback.
 int ck_has_avx2(void);
 
+/// y[j * y_stride + r] = dot(row r of w, activation row j) for n activation rows x_stride bytes apart:
+/// each row bit for bit what ck_matvec_q4_1 gives for it alone, each weight block decoded once for all
+/// rows (speculative decoding's verification pass).
+void ck_matvec_rows_q4_1(const void *w, size_t row_bytes, size_t row_begin, size_t row_end, const void *x, size_t x_stride,
+                         size_t n, size_t blocks, float *y, size_t y_stride);
+/// The same for Q8_0 rows and Q8_0 activations, bit for bit ck_matvec_q8_0 per row.
+void ck_matvec_rows_q8_0(const void *w, size_t row_bytes, size_t row_begin, size_t row_end, const void *x, size_t x_stride,
+                         size_t n, size_t blocks, float *y, size_t y_stride);
+
 #endif

@@ -8,6 +8,8 @@ public enum ModelUnavailable: Error, Equatable, Sendable, CustomStringConvertibl
     case noModel
     /// The configured file could not be loaded.
     case loadFailed(path: String, reason: String)
+    /// The configured draft model could not be loaded or cannot draft for the model (vocabulary mismatch).
+    case draftFailed(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -16,6 +18,9 @@ public enum ModelUnavailable: Error, Equatable, Sendable, CustomStringConvertibl
                 + "completions stay empty until then"
         case .loadFailed(let path, let reason):
             return "cannot load the model \(path): \(reason); completions stay empty until the setting changes"
+        case .draftFailed(let path, let reason):
+            return "cannot use the draft model \(path): \(reason); completions stay empty until the setting changes "
+                + "(\"draft\": \"none\" runs the model without one)"
         }
     }
 }
@@ -54,7 +59,13 @@ public final class ModelWorker: @unchecked Sendable {
     // @unchecked Sendable stands for.
     private let queue = DispatchQueue(label: "understudy.model-worker", qos: .userInitiated)
     private var pipeline: CompletionPipeline?
-    private var loaded: (path: String, threads: Int, contextTokens: Int)?
+    private var loaded: LoadedKey?
+
+    /// What a pipeline was built for: another value builds another pipeline.
+    private struct LoadedKey: Equatable {
+        var path: String, threads: Int, contextTokens: Int
+        var draftPath: String?, speculation: SpeculationSettings?
+    }
     private var failure: (path: String?, error: ModelUnavailable)?
 
     /// A worker with nothing loaded.
@@ -79,24 +90,42 @@ public final class ModelWorker: @unchecked Sendable {
 
     private func pipeline(for configuration: ServerConfiguration) -> Result<CompletionPipeline, ModelUnavailable> {
         guard let path = configuration.resolvedModelPath else { return .failure(.noModel) }
-        if let pipeline, let loaded, loaded == (path, configuration.threads, configuration.contextTokens) {
-            return .success(pipeline)
-        }
-        if let failure, failure.path == path { return .failure(failure.error) }
+        let key = LoadedKey(path: path, threads: configuration.threads, contextTokens: configuration.contextTokens,
+                            draftPath: configuration.draftPath, speculation: configuration.speculation)
+        if let pipeline, let loaded, loaded == key { return .success(pipeline) }
+        if let failure, failure.path == path + "|" + (configuration.draftPath ?? "") { return .failure(failure.error) }
         let previous = pipeline
         pipeline = nil
         do {
             // A thread-count change keeps the mapped model and only builds a new context.
             let model: LlamaModel
             if let current = previous?.model, current.path == path { model = current } else { model = try LlamaModel(path: path) }
-            let created = CompletionPipeline(model: model, threads: configuration.threads, promptTokens: configuration.contextTokens)
+            let created: CompletionPipeline
+            if let speculation = configuration.speculation {
+                let draftModel: LlamaModel?
+                do {
+                    if let draftPath = configuration.draftPath {
+                        draftModel = previous?.draft?.model.path == draftPath ? previous?.draft?.model : try LlamaModel(path: draftPath)
+                    } else {
+                        draftModel = nil
+                    }
+                    created = try CompletionPipeline(model: model, threads: configuration.threads, promptTokens: configuration.contextTokens,
+                                                     speculation: speculation, draftModel: draftModel)
+                } catch {
+                    let problem = ModelUnavailable.draftFailed(path: configuration.draftPath ?? "", reason: "\(error)")
+                    failure = (path + "|" + (configuration.draftPath ?? ""), problem)
+                    return .failure(problem)
+                }
+            } else {
+                created = CompletionPipeline(model: model, threads: configuration.threads, promptTokens: configuration.contextTokens)
+            }
             pipeline = created
-            loaded = (path, configuration.threads, configuration.contextTokens)
+            loaded = key
             failure = nil
             return .success(created)
         } catch {
             let problem = ModelUnavailable.loadFailed(path: path, reason: "\(error)")
-            failure = (path, problem)
+            failure = (path + "|" + (configuration.draftPath ?? ""), problem)
             return .failure(problem)
         }
     }

@@ -1,4 +1,5 @@
 import JSONRPC
+import Model
 
 /// The server's settings, from the command line, `initializationOptions` and
 /// `workspace/didChangeConfiguration` (later sources override earlier ones key by key).
@@ -22,6 +23,10 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var enabled: Bool = true
     /// Candidates on an invoked inline completion.
     public var candidates: Int = 3
+    /// A draft model for speculative decoding (the model's vocabulary or a subset cut from it); nil: none.
+    public var draftPath: String?
+    /// Whether prompt lookup drafts too; nil: when there is a draft model.
+    public var lookup: Bool?
 
     /// The defaults.
     public init() {}
@@ -83,6 +88,14 @@ public struct ServerConfiguration: Sendable, Equatable {
         case "candidates":
             guard let n = integer(1...8) else { return wantedInteger(1...8) }
             candidates = n
+        case "draft", "draftModel":
+            if value.isNull || value.stringValue == "none" { draftPath = nil; return nil }
+            guard let path = value.stringValue, !path.isEmpty else { return "expected a file path or \"none\", found \(value)" }
+            draftPath = path
+        case "lookup":
+            if value.isNull { lookup = nil; return nil }
+            guard let flag = value.boolValue else { return "expected true, false or null, found \(value)" }
+            lookup = flag
         default:
             return "unknown setting"
         }
@@ -91,4 +104,11 @@ public struct ServerConfiguration: Sendable, Equatable {
 
     /// The model file to load: the configured one, else the default.
     public var resolvedModelPath: String? { modelPath ?? defaultModelPath }
+
+    /// How the pipeline drafts: nil when neither a draft model nor prompt lookup is on.
+    public var speculation: SpeculationSettings? {
+        let usesLookup = lookup ?? (draftPath != nil)
+        guard draftPath != nil || usesLookup else { return nil }
+        return SpeculationSettings(promptLookup: usesLookup)
+    }
 }

@@ -16,6 +16,9 @@ public struct CompletionSettings: Sendable, Equatable {
     public var candidateLines: Bool
     /// The weight of the file's line statistics against the model's in that choice.
     public var fileWeight: Double
+    /// The kinds of draft generation may use, of those the pipeline has (`CompletionPipeline.speculation`);
+    /// empty: the model alone. The text is the same either way, only the time differs.
+    public var draftKinds: Set<DraftKind> = Set(DraftKind.allCases)
 
     /// Settings for one request.
     public init(candidates: Int = 1, multiLine: Bool = false, maxNewTokens: Int = 48, temperature: Float = 0.6,
@@ -48,6 +51,38 @@ public struct CompletionOutcome: Sendable {
     public var elapsed: Duration
     /// Why the last generation stopped.
     public var stopReason: StopReason?
+    /// Time spent evaluating prompts and generating, over all candidates.
+    public var promptTime: Duration = .zero
+    public var generationTime: Duration = .zero
+    /// What was drafted and accepted, over all candidates (speculative decoding).
+    public var drafting = DraftStatistics()
+}
+
+/// How a pipeline drafts tokens for its model to check (speculative decoding): from the text already
+/// there (prompt lookup over the prompt, the completion so far and the text after the cursor) and, where
+/// the pipeline has one, with a draft model. The output is the model's own either way.
+public struct SpeculationSettings: Sendable, Equatable {
+    /// Draft by prompt lookup (`PromptLookup`).
+    public var promptLookup: Bool
+    /// Most tokens one prompt-lookup draft proposes.
+    public var lookupTokens: Int
+    /// The n-gram lengths prompt lookup matches, longest first.
+    public var minNgram: Int
+    public var maxNgram: Int
+    /// Most tokens one draft-model round proposes (`ModelDrafter.maxTokens`).
+    public var modelTokens: Int
+    /// The draft model's confidence below which its draft ends (`ModelDrafter.minProbability`).
+    public var minProbability: Float
+
+    public init(promptLookup: Bool = true, lookupTokens: Int = 10, minNgram: Int = 2, maxNgram: Int = 4,
+                modelTokens: Int = 8, minProbability: Float = 0.4) {
+        self.promptLookup = promptLookup
+        self.lookupTokens = lookupTokens
+        self.minNgram = minNgram
+        self.maxNgram = maxNgram
+        self.modelTokens = modelTokens
+        self.minProbability = minProbability
+    }
 }
 
 /// The one completion pipeline: a document and a cursor in, the text the client will see out. Prompt
@@ -64,6 +99,11 @@ public final class CompletionPipeline: @unchecked Sendable {
     public let promptTokens: Int
     /// How the model is prompted: chosen from its vocabulary (`PromptStyle`), the FIM order overridable.
     public let promptStyle: PromptStyle
+    /// How generation drafts; nil: no speculative decoding.
+    public let speculation: SpeculationSettings?
+    /// The draft model's own pipeline (its prompt style and KV cache), sharing this one's threads.
+    public let draft: CompletionPipeline?
+    private let draftVocabulary: DraftVocabulary?
     private var lastHeader: (key: HeaderKey, tokens: [Int32])?
 
     private struct HeaderKey: Equatable {
@@ -74,12 +114,61 @@ public final class CompletionPipeline: @unchecked Sendable {
 
     /// A pipeline on `model` with its own KV cache and `threads` worker threads.
     /// `fimOrder` overrides the order the vocabulary implies (nil: the model's own, see `PromptStyle`).
-    public init(model: LlamaModel, threads: Int, promptTokens: Int, fimOrder: FIMOrder? = nil) {
+    public convenience init(model: LlamaModel, threads: Int, promptTokens: Int, fimOrder: FIMOrder? = nil) {
+        self.init(model: model, context: InferenceContext(model: model, threads: threads), promptTokens: promptTokens,
+                  fimOrder: fimOrder, speculation: nil, draft: nil, draftVocabulary: nil)
+    }
+
+    /// A pipeline that drafts as `speculation` says, with `draftModel` if given (a model with this
+    /// model's vocabulary or a subset cut from it; else `SpeculativeError.vocabularyMismatch`). The
+    /// draft model is prompted its own way (`PromptStyle`); `fimOrder` applies to this model only.
+    public convenience init(model: LlamaModel, threads: Int, promptTokens: Int, fimOrder: FIMOrder? = nil,
+                            speculation: SpeculationSettings, draftModel: LlamaModel?) throws(SpeculativeError) {
+        let context = InferenceContext(model: model, threads: threads)
+        var draft: CompletionPipeline?, vocabulary: DraftVocabulary?
+        if let draftModel {
+            vocabulary = try DraftVocabulary(draft: draftModel, teacher: model)
+            draft = CompletionPipeline(model: draftModel, context: InferenceContext(model: draftModel, pool: context.pool),
+                                       promptTokens: promptTokens, fimOrder: nil, speculation: nil, draft: nil, draftVocabulary: nil)
+        }
+        self.init(model: model, context: context, promptTokens: promptTokens, fimOrder: fimOrder, speculation: speculation,
+                  draft: draft, draftVocabulary: vocabulary)
+    }
+
+    private init(model: LlamaModel, context: InferenceContext, promptTokens: Int, fimOrder: FIMOrder?,
+                 speculation: SpeculationSettings?, draft: CompletionPipeline?, draftVocabulary: DraftVocabulary?) {
         self.model = model
-        context = InferenceContext(model: model, threads: threads)
+        self.context = context
         self.promptTokens = promptTokens
         promptStyle = PromptStyle(tokenizer: model.tokenizer, fimOrder: fimOrder)
+        self.speculation = speculation
+        self.draft = draft
+        self.draftVocabulary = draftVocabulary
     }
+
+    /// The drafter for one request at `input` using `kinds` of draft, or nil when there is none.
+    public func drafter(for input: CompletionInput, prompt: FIMPrompt, maxNewTokens: Int,
+                        kinds: Set<DraftKind> = Set(DraftKind.allCases)) throws -> CombinedDrafter? {
+        guard let speculation else { return nil }
+        var lookup: PromptLookup?
+        if speculation.promptLookup && kinds.contains(.ngram) {
+            // A prefix-only prompt lacks the text after the cursor; search it too (a FIM prompt has it).
+            let suffix = promptStyle.isFIM || input.suffix.isEmpty ? [] : model.tokenizer.encode(bytes: Array(input.suffix.prefix(Self.lookupSuffixBytes)))
+            lookup = PromptLookup(minNgram: speculation.minNgram, maxNgram: speculation.maxNgram,
+                                  extra: suffix.isEmpty ? [] : [suffix])
+        }
+        var modelDrafter: ModelDrafter?
+        if let draft, let draftVocabulary, kinds.contains(.model) {
+            modelDrafter = ModelDrafter(context: draft.context, prompt: try draft.prompt(for: input, maxNewTokens: maxNewTokens),
+                                        vocabulary: draftVocabulary, maxTokens: speculation.modelTokens,
+                                        minProbability: speculation.minProbability)
+        }
+        guard lookup != nil || modelDrafter != nil else { return nil }
+        return CombinedDrafter(lookup: lookup, lookupTokens: speculation.lookupTokens, model: modelDrafter)
+    }
+
+    /// Bytes of the text after the cursor that prompt lookup searches besides the prompt.
+    static let lookupSuffixBytes = 8192
 
     /// The prompt `complete` builds for `input` when generating up to `maxNewTokens` tokens.
     public func prompt(for input: CompletionInput, maxNewTokens: Int) throws -> FIMPrompt {
@@ -97,6 +186,7 @@ public final class CompletionPipeline: @unchecked Sendable {
         let maxNewTokens = generationLimit(settings.maxNewTokens)
         let prompt = try prompt(for: input, maxNewTokens: maxNewTokens)
         let cursor = input.cursorContext
+        let drafter = try drafter(for: input, prompt: prompt, maxNewTokens: maxNewTokens, kinds: settings.draftKinds)
 
         var outcome = CompletionOutcome(candidates: [], promptTokens: prompt.tokens.count, reusedTokens: 0,
                                         generatedTokens: 0, elapsed: .zero, stopReason: nil)
@@ -112,12 +202,15 @@ public final class CompletionPipeline: @unchecked Sendable {
             let options = GenerationOptions(maxTokens: maxNewTokens, timeBudget: remaining,
                                             singleLine: !settings.multiLine, sampling: sampling)
             var generated = 0
-            let generation = try context.generate(prompt, options: options) {
+            let generation = try context.generate(prompt, options: options, drafter: drafter) {
                 defer { generated += 1 }
                 return shouldStop(generated)
             }
             if index == 0 { outcome.reusedTokens = generation.reusedTokens }
             outcome.generatedTokens += generation.tokens.count
+            outcome.promptTime += generation.promptTime
+            outcome.generationTime += generation.generationTime
+            outcome.drafting.add(generation.drafting)
             outcome.stopReason = generation.stopReason
             if generation.stopReason == .cancelled { break }
             var line = generation.text

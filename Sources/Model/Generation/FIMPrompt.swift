@@ -31,6 +31,12 @@ public enum PromptStyle: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// Whether the prompt has the text after the cursor (fill-in-the-middle).
+    public var isFIM: Bool {
+        if case .fim = self { return true }
+        return false
+    }
+
     public var description: String {
         switch self {
         case .fim(let order): return "fill-in-the-middle, \(order.rawValue.uppercased())"

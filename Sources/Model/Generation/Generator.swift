@@ -36,6 +36,8 @@ public struct Generation: Sendable {
     public var reusedTokens: Int
     public var promptTime: Duration
     public var generationTime: Duration
+    /// What speculative decoding drafted and the model accepted (all zero without a drafter).
+    public var drafting = DraftStatistics()
 
     /// The bytes as text; an unfinished UTF-8 sequence at the end is dropped.
     public var text: String {
@@ -56,15 +58,23 @@ extension InferenceContext {
     /// Generates the middle of a fill-in-the-middle prompt: its tokens, with the bytes it left out for
     /// token healing (`FIMPrompt.healing`) written again first and not returned. A prompt that healed
     /// must come through here, not as bare tokens, or its cursor word would be lost.
-    public func generate(_ prompt: FIMPrompt, options: GenerationOptions,
+    public func generate(_ prompt: FIMPrompt, options: GenerationOptions, drafter: (any Drafter)? = nil,
                          isCancelled: () -> Bool = { false }) throws -> Generation {
         var options = options
         options.healing = prompt.healing
-        return try generate(prompt: prompt.tokens, options: options, isCancelled: isCancelled)
+        return try generate(prompt: prompt.tokens, options: options, drafter: drafter, isCancelled: isCancelled)
     }
 
     /// Generates a continuation of `prompt` until a stop rule fires. `isCancelled` is polled between tokens.
-    public func generate(prompt: [Int32], options: GenerationOptions,
+    ///
+    /// With a `drafter` (speculative decoding), each chosen token is run together with the tokens the
+    /// drafter proposes after it, in one pass whose logits are bit for bit those of running them one by
+    /// one (`appendReturningExactLogits`); while the next chosen token is the next drafted one, its
+    /// logits are already there. The first mismatch drops the rest of the draft from the cache. Tokens
+    /// are chosen, and stop rules applied, by the same code either way, so the output is exactly the
+    /// output without a drafter, for greedy decoding and seeded sampling alike; only the time differs
+    /// (and so what a time budget lets through). Drafting waits until token healing is done.
+    public func generate(prompt: [Int32], options: GenerationOptions, drafter: (any Drafter)? = nil,
                          isCancelled: () -> Bool = { false }) throws -> Generation {
         let clock = ContinuousClock()
         let started = clock.now
@@ -76,6 +86,10 @@ extension InferenceContext {
         var healing = options.healing
         var result = Generation(bytes: [], tokens: [], stopReason: .maxTokens, promptTokens: prompt.count,
                                 reusedTokens: lastReusedCount, promptTime: promptTime, generationTime: .zero)
+        // Drafted tokens already run after the last chosen one, each with the logits that follow it.
+        var verified: [(token: Int32, logits: [Float])] = []
+        var draftKind = DraftKind.ngram
+        let resynchronisedBefore = (drafter as? CombinedDrafter)?.resynchronisations ?? 0
 
         while true {
             if result.tokens.count >= options.maxTokens { result.stopReason = .maxTokens; break }
@@ -96,8 +110,43 @@ extension InferenceContext {
             }
             result.bytes += piece
             result.tokens.append(token)
-            if tokens.count >= contextSize { result.stopReason = .contextFull; break }
-            logits = try append([token])
+            // The cache holds the prompt and the tokens before this one (and perhaps drafted ones after).
+            let committed = prompt.count + result.tokens.count - 1
+            if committed >= contextSize { result.stopReason = .contextFull; break }
+            if let next = verified.first, next.token == token {
+                logits = next.logits
+                verified.removeFirst()
+                result.drafting[draftKind].accepted += 1
+                continue
+            }
+            verified.removeAll()
+            truncate(to: committed)
+            var draft: [Int32] = []
+            if let drafter, healing.isEmpty {
+                let room = min(options.maxTokens - result.tokens.count, contextSize - committed - 1)
+                if room > 0 {
+                    (draft, draftKind) = try drafter.draft(prompt: prompt, generated: result.tokens, output: result.bytes, limit: room)
+                    draft = Array(draft.prefix(room))
+                    // A single line ends at its newline: nothing after it can be used.
+                    if options.singleLine, let end = draft.firstIndex(where: { tokenizer.tokenBytes($0).contains(0x0A) }) {
+                        draft.removeSubrange((end + 1)...)
+                    }
+                }
+            }
+            if draft.isEmpty {
+                logits = try append([token])
+            } else {
+                let rows = try appendReturningExactLogits([token] + draft)
+                logits = rows[0]
+                verified = zip(draft, rows.dropFirst()).map { ($0, $1) }
+                result.drafting[draftKind].rounds += 1
+                result.drafting[draftKind].drafted += draft.count
+            }
+        }
+        // Leave the cache as generating without drafts would have: the prompt and the chosen tokens.
+        if tokens.count > prompt.count + result.tokens.count { truncate(to: prompt.count + result.tokens.count) }
+        if let combined = drafter as? CombinedDrafter {
+            result.drafting.resynchronisations = combined.resynchronisations - resynchronisedBefore
         }
         result.generationTime = clock.now - started - promptTime
         return result

@@ -26,12 +26,19 @@ public final class InferenceContext: @unchecked Sendable {
     /// Batches smaller than this run token by token: sgemm only pays off once the weights are reused.
     private static let batchThreshold = 8
 
-    public init(model: LlamaModel, contextSize: Int? = nil, threads: Int, maxBatch: Int = 512) {
+    public convenience init(model: LlamaModel, contextSize: Int? = nil, threads: Int, maxBatch: Int = 512) {
+        self.init(model: model, contextSize: contextSize, pool: ThreadPool(threads: max(1, threads)), maxBatch: maxBatch)
+    }
+
+    /// A context whose kernels run on `pool`, which it may share with other contexts used from the same
+    /// thread one after another (a draft model's and its teacher's: two pools would each spin a core
+    /// while the other works).
+    public init(model: LlamaModel, contextSize: Int? = nil, pool: ThreadPool, maxBatch: Int = 512) {
         let c = model.config
         self.model = model
         self.contextSize = max(1, contextSize ?? c.contextLength)
         self.maxBatch = max(1, maxBatch)
-        pool = ThreadPool(threads: max(1, threads))
+        self.pool = pool
         let cacheCount = self.contextSize * c.kvDim
         keys = (0..<c.layers).map { _ in .allocate(capacity: cacheCount) }
         values = (0..<c.layers).map { _ in .allocate(capacity: cacheCount) }
@@ -64,6 +71,10 @@ public final class InferenceContext: @unchecked Sendable {
 
     /// Evaluates `prompt`, reusing the cached prefix it shares with the last evaluation, and returns the
     /// logits that predict the token after it.
+    ///
+    /// The last token always runs alone, through the single-token path, whatever was cached: the batched
+    /// path rounds differently (and can flip a near tie), so otherwise the first generated token would
+    /// depend on how much of the prompt the cache held, and the same request could be answered two ways.
     public func evaluate(prompt: [Int32]) throws -> [Float] {
         precondition(!prompt.isEmpty, "evaluate(prompt:) needs at least one token")
         var shared = 0
@@ -71,7 +82,8 @@ public final class InferenceContext: @unchecked Sendable {
         while shared < limit && tokens[shared] == prompt[shared] { shared += 1 }
         truncate(to: shared)
         lastReusedCount = shared
-        return try append(Array(prompt[shared...]))
+        try run(Array(prompt[shared..<(prompt.count - 1)]), allLogits: false)
+        return try append([prompt[prompt.count - 1]])
     }
 
     /// Runs `newTokens` after the cached ones and returns the logits after the last of them.
@@ -105,15 +117,42 @@ public final class InferenceContext: @unchecked Sendable {
         }
     }
 
-    private func run(_ newTokens: [Int32], allLogits: Bool) throws {
+    /// Runs `newTokens` and returns the logits after each of them, every row bit for bit what appending
+    /// the tokens one at a time (`append([token])`) gives, which the batched `appendReturningAllLogits`
+    /// does not promise (its sgemm and integer GEMM kernels round differently). The weights are read once
+    /// for all rows (`matvecRows`), so checking k drafted tokens costs about one token's memory traffic:
+    /// the verification pass of speculative decoding, whose output must be the model's own greedy output.
+    public func appendReturningExactLogits(_ newTokens: [Int32]) throws -> [[Float]] {
+        try checkAppendable(newTokens)
+        let vocab = model.config.vocabularySize
+        var rows: [[Float]] = []
+        rows.reserveCapacity(newTokens.count)
+        var start = 0
+        while start < newTokens.count {
+            let end = min(newTokens.count, start + maxBatch)
+            reserveLogits(rows: end - start)
+            forwardRows(Array(newTokens[start..<end]))
+            for i in 0..<(end - start) {
+                rows.append(Array(UnsafeBufferPointer(start: logitsBuffer + i * vocab, count: vocab)))
+            }
+            start = end
+        }
+        return rows
+    }
+
+    private func checkAppendable(_ newTokens: [Int32]) throws {
         let c = model.config
-        guard !newTokens.isEmpty else { return }
         if let bad = newTokens.first(where: { $0 < 0 || Int($0) >= c.vocabularySize }) {
             throw ModelError.invalidToken(bad, vocabularySize: c.vocabularySize)
         }
         guard tokens.count + newTokens.count <= contextSize else {
             throw ModelError.contextFull(needed: tokens.count + newTokens.count, available: contextSize)
         }
+    }
+
+    private func run(_ newTokens: [Int32], allLogits: Bool) throws {
+        guard !newTokens.isEmpty else { return }
+        try checkAppendable(newTokens)
         if allLogits { reserveLogits(rows: min(maxBatch, newTokens.count)) }
         var start = 0
         while start < newTokens.count {
@@ -171,6 +210,51 @@ public final class InferenceContext: @unchecked Sendable {
         guard wantLogits else { return }
         rmsNorm(x, weight: w.outputNorm, count: c.dim, epsilon: c.normEpsilon, into: xb)
         matvec(w.output, xb, into: logitsBuffer, pool: pool)
+    }
+
+    // MARK: - Rows computed as single tokens (verification): each row `forwardOne`'s arithmetic
+
+    /// `forwardOne` for each token of `batch` in turn, bit for bit, but with every weight matrix read once
+    /// for all rows (`matvecRows`); attention, norms and activations run per row with the single-token
+    /// functions and counts. Leaves the logits of every row in `logitsBuffer`.
+    private func forwardRows(_ batch: [Int32]) {
+        let c = model.config, w = model.weights
+        let n = batch.count, start = tokens.count
+        for (i, token) in batch.enumerated() { embed(token, into: x + i * c.dim) }
+        for (l, layer) in w.layers.enumerated() {
+            normRows(x, weight: layer.attentionNorm, rows: n, into: xb)
+            let keyRows = keys[l] + start * c.kvDim, valueRows = values[l] + start * c.kvDim
+            matvecRows(layer.query, xb, rows: n, into: q, pool: pool)
+            matvecRows(layer.key, xb, rows: n, into: keyRows, pool: pool)
+            matvecRows(layer.value, xb, rows: n, into: valueRows, pool: pool)
+            for i in 0..<n {
+                let query = q + i * c.dim, keyRow = keyRows + i * c.kvDim, valueRow = valueRows + i * c.kvDim
+                addBias(layer.queryBias, to: query, rows: 1)
+                addBias(layer.keyBias, to: keyRow, rows: 1)
+                addBias(layer.valueBias, to: valueRow, rows: 1)
+                rope.rotate(query, heads: c.heads, position: start + i)
+                rope.rotate(keyRow, heads: c.kvHeads, position: start + i)
+            }
+            for i in 0..<n {
+                attention(query: q + i * c.dim, keys: keys[l], values: values[l], length: start + i + 1,
+                          heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, into: att + i * c.dim, pool: pool)
+            }
+            matvecRows(layer.attentionOutput, att, rows: n, into: xb2, pool: pool)
+            for i in 0..<n { add(x + i * c.dim, xb2 + i * c.dim, count: c.dim, into: x + i * c.dim) }
+
+            normRows(x, weight: layer.ffnNorm, rows: n, into: xb)
+            matvecRows(layer.gate, xb, rows: n, into: gate, pool: pool)
+            matvecRows(layer.up, xb, rows: n, into: up, pool: pool)
+            for i in 0..<n {
+                let offset = i * c.hiddenDim
+                swiglu(gate: gate + offset, up: up + offset, count: c.hiddenDim, into: gate + offset)
+            }
+            matvecRows(layer.down, gate, rows: n, into: xb2, pool: pool)
+            for i in 0..<n { add(x + i * c.dim, xb2 + i * c.dim, count: c.dim, into: x + i * c.dim) }
+        }
+        tokens.append(contentsOf: batch)
+        normRows(x, weight: w.outputNorm, rows: n, into: xb)
+        matvecRows(w.output, xb, rows: n, into: logitsBuffer, pool: pool)
     }
 
     // MARK: - A batch of tokens (prompt processing): matrix-matrix products through sgemm

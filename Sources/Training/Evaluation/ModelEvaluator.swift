@@ -48,8 +48,13 @@ public struct ModelEvaluator {
     /// `promptTokens` is the completion prompts' budget (the language server's `contextTokens`; capped
     /// so that the answer still fits the context).
     public init(model: LlamaModel, threads: Int, promptTokens: Int = 1024, fimOrder: FIMOrder? = nil) {
-        self.model = model
-        pipeline = CompletionPipeline(model: model, threads: threads, promptTokens: promptTokens, fimOrder: fimOrder)
+        self.init(pipeline: CompletionPipeline(model: model, threads: threads, promptTokens: promptTokens, fimOrder: fimOrder))
+    }
+
+    /// Evaluates `pipeline`'s model as that pipeline serves it (e.g. with drafts: the same text, other latencies).
+    public init(pipeline: CompletionPipeline) {
+        model = pipeline.model
+        self.pipeline = pipeline
     }
 
     /// The completion the language server shows for `task` (the rest of the cursor's line removed, as

@@ -1,0 +1,76 @@
+import CKernels
+
+/// Bytes of weights one tile of `matvecRows` holds: it stays in L1 while every activation row passes it.
+let matvecRowsTileBytes = 16_384
+
+/// y[i] = W · x[i] for `n` activation rows (x rows `w.cols` apart, y rows `w.rows` apart), each output row
+/// bit for bit what `matvec` gives for that activation alone, with the weights read from memory once for
+/// all n rows instead of n times.
+///
+/// This is the verification pass of speculative decoding: a few drafted tokens checked for about the
+/// memory traffic of one, with the logits the single-token path would have computed (the batched
+/// `matmul` rounds differently). Each activation row is quantized as `matvec` quantizes it, then the
+/// same single-token kernel runs over a tile of weight rows once per activation row; a kernel's output
+/// row depends only on its weight row and the activation, so tiling does not change a bit.
+public func matvecRows(_ w: WeightMatrix, _ x: UnsafePointer<Float>, rows n: Int, into y: UnsafeMutablePointer<Float>,
+                       pool: ThreadPool) {
+    guard n > 0 else { return }
+    if n == 1 { matvec(w, x, into: y, pool: pool); return }
+    let cols = w.cols, rowBytes = w.rowBytes, data = w.data, outputs = w.rows
+    let parallel = w.rows * cols >= matvecParallelThreshold
+    let tileRows = max(1, matvecRowsTileBytes / max(1, rowBytes))
+
+    /// Runs `kernel(rowRange, activationIndex)` tile by tile over the weight rows, every activation per tile.
+    func tiled(_ kernel: (Range<Int>, Int) -> Void) {
+        func body(_ range: Range<Int>) {
+            var start = range.lowerBound
+            while start < range.upperBound {
+                let end = min(range.upperBound, start + tileRows)
+                for i in 0..<n { kernel(start..<end, i) }
+                start = end
+            }
+        }
+        if parallel {
+            pool.parallelFor(outputs) { range, _ in body(range) }
+        } else {
+            body(0..<outputs)
+        }
+    }
+
+    switch w.type {
+    case .q4_1, .q8_0 where useIntrinsicDots:
+        // Kernels that decode each weight block once for all activation rows.
+        let activation = activationType(for: w.type)
+        let stride = (activation.rowBytes(cols)! + 63) & ~63
+        let xq = pool.sharedScratch.reserve(n * stride)
+        for i in 0..<n { quantizeActivations(activation, x + i * cols, count: cols, into: xq + i * stride) }
+        let kernel = w.type == .q4_1 ? ck_matvec_rows_q4_1 : ck_matvec_rows_q8_0
+        let blocks = cols / w.type.blockSize
+        let quantized = UnsafeRawPointer(xq)
+        if parallel {
+            pool.parallelFor(outputs) { range, _ in
+                kernel(data, rowBytes, range.lowerBound, range.upperBound, quantized, stride, n, blocks, y, outputs)
+            }
+        } else {
+            kernel(data, rowBytes, 0, outputs, quantized, stride, n, blocks, y, outputs)
+        }
+    case .bf16:
+        tiled { range, i in
+            ck_matvec_bf16(data, rowBytes, range.lowerBound, range.upperBound, x + i * cols, cols, y + i * outputs)
+        }
+    case .q8_0 where useIntrinsicDots, .q4_0 where useIntrinsicDots, .q4_1, .q5_0, .q5_1, .q4_K, .q5_K, .q6_K:
+        let activation = activationType(for: w.type)
+        let stride = (activation.rowBytes(cols)! + 63) & ~63
+        let xq = pool.sharedScratch.reserve(n * stride)
+        for i in 0..<n { quantizeActivations(activation, x + i * cols, count: cols, into: xq + i * stride) }
+        let kernel = integerMatvecKernel(w.type)
+        let blocks = cols / w.type.blockSize
+        let quantized = UnsafeRawPointer(xq)
+        tiled { range, i in
+            kernel(data, rowBytes, range.lowerBound, range.upperBound, quantized + i * stride, blocks, y + i * outputs)
+        }
+    default:
+        // f32, f16 and the portable Q8_0/Q4_0 dots: row by row through matvec itself.
+        for i in 0..<n { matvec(w, x + i * cols, into: y + i * outputs, pool: pool) }
+    }
+}

@@ -1,0 +1,68 @@
+import ArgumentParser
+import Model
+
+/// Speculative decoding options shared by `complete`, `eval`, `bench` and `serve`.
+struct DraftOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("A draft model whose proposals the model checks in one pass (speculative decoding): the output stays the model's own, token for token, only faster. It needs the model's vocabulary or one cut from it (a student of it). 'none' (the default): no draft model.", valueName: "file|none"))
+    var draft: String?
+
+    @Flag(inversion: .prefixedNo, help: "Also draft by prompt lookup: copy what followed the last few tokens earlier in the prompt, the completion or the text after the cursor (default: on with --draft FILE, else off).")
+    var lookup: Bool?
+
+    @Option(help: "Most tokens one prompt-lookup draft proposes.")
+    var lookupTokens = 10
+
+    @Option(help: "Most tokens one draft-model round proposes; the draft also ends where the draft model's probability for its token falls below --draft-min-probability.")
+    var draftTokens = 8
+
+    @Option(help: "The draft model's probability below which its draft ends.")
+    var draftMinProbability: Float = 0.4
+
+    /// The draft model's path, nil for none.
+    var draftPath: String? { draft.flatMap { $0 == "none" ? nil : $0 } }
+
+    /// Whether prompt lookup drafts.
+    var usesLookup: Bool { lookup ?? (draftPath != nil) }
+
+    /// Whether anything drafts.
+    var enabled: Bool { draftPath != nil || usesLookup }
+
+    func validate() throws {
+        guard (1...64).contains(lookupTokens) else { throw ValidationError("--lookup-tokens must be in 1...64") }
+        guard (1...64).contains(draftTokens) else { throw ValidationError("--draft-tokens must be in 1...64") }
+        guard (0...1).contains(draftMinProbability) else { throw ValidationError("--draft-min-probability must be in 0...1") }
+    }
+
+    var settings: SpeculationSettings {
+        SpeculationSettings(promptLookup: usesLookup, lookupTokens: lookupTokens, modelTokens: draftTokens,
+                            minProbability: draftMinProbability)
+    }
+
+    /// A pipeline on `model` that drafts as these options say (a plain one when nothing drafts); a
+    /// draft model that cannot be loaded or has another vocabulary is a one-line error.
+    func pipeline(model: LlamaModel, threads: Int, promptTokens: Int, fimOrder: FIMOrder?) throws -> CompletionPipeline {
+        guard enabled else { return CompletionPipeline(model: model, threads: threads, promptTokens: promptTokens, fimOrder: fimOrder) }
+        var draftModel: LlamaModel?
+        if let draftPath {
+            do { draftModel = try LlamaModel(path: draftPath) } catch { throw CLIError("cannot load draft model \(draftPath): \(error)") }
+        }
+        do {
+            return try CompletionPipeline(model: model, threads: threads, promptTokens: promptTokens, fimOrder: fimOrder,
+                                          speculation: settings, draftModel: draftModel)
+        } catch {
+            throw CLIError("\(error)")
+        }
+    }
+}
+
+extension DraftStatistics {
+    /// One line for people: per kind, rounds, drafted, accepted and the rates.
+    var summary: String {
+        DraftKind.allCases.compactMap { kind -> String? in
+            let c = self[kind]
+            guard c.rounds > 0 else { return nil }
+            return "\(kind.rawValue): \(c.rounds) rounds, \(c.drafted) drafted, \(c.accepted) accepted ("
+                + String(format: "%.0f%%, %.2f drafted and %.2f accepted per round", c.acceptanceRate * 100, c.meanDraftLength, c.meanAccepted) + ")"
+        }.joined(separator: "; ") + (resynchronisations > 0 ? "; \(resynchronisations) draft-model resynchronisations" : "")
+    }
+}
