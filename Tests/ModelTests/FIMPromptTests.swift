@@ -86,9 +86,14 @@ func fimPromptKeepsTheTextNearestTheCursorWithinBudget(order: FIMOrder) throws {
     // After a line's indentation: the line end and the blanks, which the tokenizer writes before a word
     // differently, are taken back (one token here, as in SmolLM2's vocabulary); nothing before them.
     let indented = try Fixtures.byteVocabulary(merges: ["\n ", "\n  ", "\n   ", "\n    "] + Fixtures.codeMerges).makeTokenizer()
-    let prompt = try FIMPromptBuilder(tokenizer: indented, budget: 100).build(prefix: Array("f() {\n    ".utf8), suffix: [])
+    // Prefix-only prompts (a model without FIM) heal them; SPM prompts (a model trained on prefixes cut anywhere) keep them.
+    var builder = FIMPromptBuilder(tokenizer: indented, budget: 100)
+    builder.style = .prefixOnly(fileHeaderToken: nil)
+    let prompt = try builder.build(prefix: Array("f() {\n    ".utf8), suffix: [])
     #expect(prompt.healing == Array("\n    ".utf8))
     #expect(indented.decode(Array(prompt.tokens[prompt.prefixTokenStart...])) == Array("f() {".utf8))
+    let spm = try FIMPromptBuilder(tokenizer: indented, budget: 100).build(prefix: Array("f() {\n    ".utf8), suffix: [])
+    #expect(spm.healing.isEmpty)
     // PSM prompts end with <fim_middle>: nothing to heal.
     let psm = try FIMPromptBuilder(tokenizer: tokenizer, budget: 100, order: .psm).build(prefix: Array("foo.ba".utf8), suffix: [])
     #expect(psm.healing.isEmpty)
