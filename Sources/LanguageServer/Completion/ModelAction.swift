@@ -68,9 +68,15 @@ public enum ModelAction: String, Codable, CaseIterable, Sendable {
                         replaced: selection, before: "", after: "",
                         rules: .init(multiLine: lines > 0, stopAtBlankLine: false, maxLines: lines + 8), linePrefix: nil)
         case .completeBody:
-            guard let opener = Self.bodyOpener(in: document, selection: selection) else { return nil }
+            guard var opener = Self.bodyOpener(in: document, selection: selection) else { return nil }
             let indent = Self.indentation(of: document, line: opener.line)
-            let bodyIndent = indent + (indent.contains("\t") ? "\t" : "    ")
+            var bodyIndent = indent + (indent.contains("\t") ? "\t" : "    ")
+            // A Python docstring under the `def` stays above the body, so the model reads it first
+            // (a model without fill-in-the-middle sees nothing after the insertion point).
+            if !opener.emptyBraces, let docstring = Self.docstringEnd(in: document, after: opener.line) {
+                bodyIndent = Self.indentation(of: document, line: opener.line + 1)
+                opener = (docstring, opener.line, false)
+            }
             let before = "\n" + bodyIndent
             let after = opener.emptyBraces ? "\n" + indent : ""
             return Plan(prefix: Array(bytes[..<opener.offset]) + Array(before.utf8),
@@ -119,6 +125,23 @@ public enum ModelAction: String, Codable, CaseIterable, Sendable {
             let end = content.lowerBound + text.utf8.count
             if text.hasSuffix("{}") { return (end - 1, line, true) }
             if text.hasSuffix("{") || text.hasSuffix(":") { return (end, line, false) }
+        }
+        return nil
+    }
+
+    /// Where the docstring that starts on the line after `line` ends (the end of its closing line's
+    /// text), if that line opens one with `"""` or `'''`.
+    static func docstringEnd(in document: TextDocument, after line: Int) -> Int? {
+        let first = line + 1
+        guard first < document.lineCount else { return nil }
+        let text = String(decoding: document.bytes[document.lineContent(first)], as: UTF8.self).trimmingWhitespace()
+        let body = text.drop { "rRuUbBfF".contains($0) }
+        guard let quote = ["\"\"\"", "'''"].first(where: { body.hasPrefix($0) }) else { return nil }
+        // Closed on its own line ("""Return x."""), or on a later one.
+        if body.count >= 6 && body.dropFirst(3).hasSuffix(quote) { return document.lineContent(first).upperBound }
+        for next in (first + 1)..<min(document.lineCount, first + 200) {
+            let content = document.lineContent(next)
+            if String(decoding: document.bytes[content], as: UTF8.self).contains(quote) { return content.upperBound }
         }
         return nil
     }
