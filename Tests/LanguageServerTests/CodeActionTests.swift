@@ -191,6 +191,10 @@ extension LanguageServerModuleTests {
             let document = TextDocument(uri: python, languageId: "python", version: 1, text: "def f():\n    '''One.'''\n")
             #expect(ModelAction.docstringEnd(in: document, after: 0) == 23)
             #expect(ModelAction.docstringEnd(in: TextDocument(uri: python, languageId: "python", version: 1, text: "def f():\n    pass\n"), after: 0) == nil)
+            // The body ends where the model goes back to the function's level (a new `def`).
+            let plan = try #require(ModelAction.completeBody.plan(in: document, selection: 0..<8))
+            #expect(plan.blockIndent == 4)
+            #expect(ModelAction.completeBody.finish("return 1\n\n    # done\n\ndef g():\n    pass", plan: plan) == "\n    return 1\n\n    # done")
         }
 
         @Test func badCommandsAreClearErrorsAndApplyNothing() async throws {
