@@ -1,4 +1,6 @@
 import JSONRPC
+import Model
+import Synchronization
 import TestFixtures
 import Testing
 
@@ -51,6 +53,40 @@ extension LanguageServerModuleTests {
             #expect(answer.code == LanguageServer.requestFailed)
             #expect(answer.message.contains("no chat template"))
             #expect(student.messages("workspace/applyEdit").isEmpty)
+        }
+
+        /// A teacher with a chat template beside a student without one: the instruct action and
+        /// "Complete function body" run on the teacher, completions on the student.
+        @Test func aTeacherServesTheEditsAndTheStudentTheCompletions() async throws {
+            var configuration = TestModel.configuration()
+            configuration.teacherPath = Fixtures.chatLettersModelPath
+            #expect(LanguageServer.instructCapability(configuration).available)
+            let worker = ModelWorker()
+            let paths = Mutex<[ModelRole: String]>([:])
+            let shared = Mutex<Bool>(false)
+            for role in [ModelRole.completion, .teacher] {
+                worker.submit(configuration: configuration, role: role) { result in
+                    paths.withLock { $0[role] = (try? result.get())?.model.path }
+                }
+            }
+            var alone = TestModel.configuration()
+            alone.teacherPath = nil
+            let first = Mutex<CompletionPipeline?>(nil)
+            worker.submit(configuration: alone) { result in first.withLock { $0 = try? result.get() } }
+            worker.submit(configuration: alone, role: .teacher) { result in
+                shared.withLock { $0 = (try? result.get()) === first.withLock { $0 } }
+            }
+            worker.drain()
+            #expect(paths.withLock { $0 } == [.completion: Fixtures.lettersModelPath, .teacher: Fixtures.chatLettersModelPath])
+            #expect(shared.withLock { $0 }, "without a teacher the edits share the completion model's pipeline")
+
+            let client = TestClient(configuration: configuration)
+            defer { client.close() }
+            let offered = try await client.initialize(capabilities: Self.capabilities, options: ["teacher": .string(Fixtures.chatLettersModelPath)])
+            #expect(offered["capabilities"]?["experimental"]?["instruct"]?["available"] == true)
+            client.open(uri, text, language: "python")
+            #expect(try await client.request("workspace/executeCommand", arguments(position(1, 0), position(3, 0))).value(seconds: 120) == .null)
+            #expect(client.messages("workspace/applyEdit").count == 1)
         }
 
         @Test func appliesTheEditWithProgress() async throws {

@@ -103,7 +103,9 @@ extension LanguageServer {
         let job = ModelJob(responder: responder, flag: flag, uri: nil, progress: reporter,
                            whenSuperseded: { .failure(.requestCancelled) },
                            whenNoModel: { .failure(ResponseError(code: Self.requestFailed, message: $0.description)) })
-        submit(job, configuration: configuration) { pipeline in
+        // "Complete function body" runs on the teacher when one is configured (the student otherwise).
+        let role: ModelRole = data.action == .completeBody ? .teacher : .completion
+        submit(job, configuration: configuration, role: role) { pipeline in
             let outcome = try pipeline.complete(input, settings: request) { done in
                 reporter?.report(done: done, total: request.maxNewTokens)
                 return flag.isCancelled

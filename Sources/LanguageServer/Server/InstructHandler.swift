@@ -37,11 +37,11 @@ public struct ExperimentalCapabilities: Codable, Equatable, Sendable {
 }
 
 extension LanguageServer {
-    /// The chat template of the model `configuration` serves, read from its GGUF header (no weights
-    /// are loaded), or why there is none.
+    /// The chat template of the model edits run on (the teacher, else the model), read from its GGUF
+    /// header (no weights are loaded), or why there is none.
     static func instructCapability(_ configuration: ServerConfiguration) -> InstructCapability {
         guard configuration.enabled else { return InstructCapability(available: false, template: nil, reason: "Understudy is disabled") }
-        guard let path = configuration.resolvedModelPath else {
+        guard let path = ModelRole.teacher.path(in: configuration) else {
             return InstructCapability(available: false, template: nil, reason: ModelUnavailable.noModel.description)
         }
         let file: GGUFFile
@@ -101,7 +101,7 @@ extension LanguageServer {
                            whenSuperseded: { .failure(.requestCancelled) },
                            whenNoModel: { .failure(ResponseError(code: Self.requestFailed, message: $0.description)) })
         let connection = responder.connection, logger = logger, uri = document.uri
-        submit(job, configuration: configuration) { pipeline in
+        submit(job, configuration: configuration, role: .teacher) { pipeline in
             let outcome: InstructionOutcome
             do {
                 outcome = try pipeline.instruct(edit, maxNewTokens: InstructArguments.maxNewTokens,
