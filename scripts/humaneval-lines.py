@@ -154,7 +154,7 @@ def run_program(source, timeout, workdir):
 class Server:
     """One `understudy serve` process and a thread that reads its framed messages."""
 
-    def __init__(self, binary, model, threads, options):
+    def __init__(self, binary, model, threads, options, capabilities=None, on_request=None):
         command = [binary, "serve", "--threads", str(threads)]
         if model:
             command += ["--model", model]
@@ -164,9 +164,12 @@ class Server:
         self.messages = queue.Queue()
         self.next_id = 1
         self.problems = []  # window/showMessage warnings and errors: the model did not load
+        # Answers the server's requests (method, params) -> result; None declines them all.
+        self.on_request = on_request
         threading.Thread(target=self._read, daemon=True).start()
-        self.request("initialize", {"processId": os.getpid(), "capabilities": {}, "initializationOptions": options},
-                     timeout=60)
+        self.initialize_result = self.request(
+            "initialize", {"processId": os.getpid(), "capabilities": capabilities or {}, "initializationOptions": options},
+            timeout=60)
         self.notify("initialized", {})
 
     def _read(self):
@@ -227,7 +230,9 @@ class Server:
 
     def _notification(self, message):
         method, params = message["method"], message.get("params") or {}
-        if "id" in message:  # a request from the server: we advertised nothing, so decline it
+        if "id" in message and self.on_request:
+            self.send({"id": message["id"], "result": self.on_request(method, params)})
+        elif "id" in message:  # a request from the server: we advertised nothing, so decline it
             self.send({"id": message["id"], "error": {"code": -32601, "message": "not supported by this client"}})
         elif method == "window/showMessage" and params.get("type", 4) <= 2:
             self.problems.append(params.get("message", ""))

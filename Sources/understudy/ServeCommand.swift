@@ -22,6 +22,9 @@ struct Serve: ParsableCommand {
     @Option(help: "The GGUF model file (default: the embedded default model).")
     var model: String?
 
+    @Option(help: "A teacher GGUF for \"Complete function body\" and edit with instruction (an instruct model with a chat template, e.g. SmolLM2-135M-Instruct); completions keep --model.")
+    var teacher: String?
+
     @Flag(help: "Do not fall back to the embedded model: without --model or a client's setting, answer empty.")
     var noDefaultModel = false
 
@@ -49,6 +52,7 @@ struct Serve: ParsableCommand {
     func run() throws {
         var configuration = ServerConfiguration()
         configuration.modelPath = model
+        configuration.teacherPath = teacher
         configuration.defaultModelPath = noDefaultModel ? nil : DefaultModel.path
         configuration.threads = threads ?? defaultThreadCount
         configuration.draftPath = draft == "none" ? nil : draft

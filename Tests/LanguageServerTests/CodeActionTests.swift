@@ -171,6 +171,32 @@ extension LanguageServerModuleTests {
             }
         }
 
+        /// In Python the body goes below the function's docstring, which the model then reads first.
+        @Test func pythonBodyGoesBelowTheDocstring() async throws {
+            let client = TestClient()
+            defer { client.close() }
+            try await client.initialize(capabilities: Self.resolving)
+            let python = "file:///add.py"
+            client.open(python, "def add(a, b):\n    \"\"\"Add.\n\n    >>> add(1, 2)\n    \"\"\"\n\n\nx = 1\n", language: "python")
+            let list = try await client.request("textDocument/codeAction", [
+                "textDocument": ["uri": .string(python)], "range": ["start": position(0, 0), "end": position(0, 14)],
+                "context": ["diagnostics": []],
+            ]).value().arrayValue ?? []
+            let body = try #require(list.first { $0["title"] == "Complete function body" })
+            let resolved = try await client.request("codeAction/resolve", body).value()
+            let edit = try #require(resolved["edit"]?["changes"]?[python]?.arrayValue?.first)
+            #expect(edit["range"] == ["start": position(4, 7), "end": position(4, 7)])
+            #expect(edit["newText"]?.stringValue?.hasPrefix("\n    ") == true)
+            // A one-line docstring too.
+            let document = TextDocument(uri: python, languageId: "python", version: 1, text: "def f():\n    '''One.'''\n")
+            #expect(ModelAction.docstringEnd(in: document, after: 0) == 23)
+            #expect(ModelAction.docstringEnd(in: TextDocument(uri: python, languageId: "python", version: 1, text: "def f():\n    pass\n"), after: 0) == nil)
+            // The body ends where the model goes back to the function's level (a new `def`).
+            let plan = try #require(ModelAction.completeBody.plan(in: document, selection: 0..<8))
+            #expect(plan.blockIndent == 4)
+            #expect(ModelAction.completeBody.finish("return 1\n\n    # done\n\ndef g():\n    pass", plan: plan) == "\n    return 1\n\n    # done")
+        }
+
         @Test func badCommandsAreClearErrorsAndApplyNothing() async throws {
             let client = TestClient()
             defer { client.close() }

@@ -1,12 +1,13 @@
 import Foundation
 import JSONRPC
+import TestFixtures
 import Testing
 
 @testable import LanguageServer
 
 /// Replays the sessions in protocol/transcripts against an in-process server.
 ///
-/// A transcript is `{"description", "model": Bool, "steps": [...]}`; a step is `{"send": message}`
+/// A transcript is `{"description", "model": Bool or "chat", "steps": [...]}`; a step is `{"send": message}`
 /// (client to server, sent as is) or `{"expect": message}` (server to client). An expected response
 /// is matched with the response carrying its id; an expected notification or server request with
 /// the first unmatched one of that method that fits (so timing-dependent extras such as progress
@@ -31,7 +32,10 @@ extension LanguageServerModuleTests {
         func replay(_ name: String) async throws {
             let data = try Data(contentsOf: Self.directory.appendingPathComponent(name))
             let transcript = try JSONValue(parsing: [UInt8](data))
-            let client = TestClient(configuration: TestModel.configuration(model: transcript["model"] == true))
+            // "model": true serves the letters fixture, "chat" its chat-template twin, false none.
+            var configuration = TestModel.configuration(model: transcript["model"] == true)
+            if transcript["model"] == "chat" { configuration.modelPath = Fixtures.chatLettersModelPath }
+            let client = TestClient(configuration: configuration)
             defer { client.close() }
             var matched = Set<Int>()   // indexes of received messages already used
             for (index, step) in (transcript["steps"]?.arrayValue ?? []).enumerated() {

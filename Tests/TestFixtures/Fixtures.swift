@@ -100,4 +100,36 @@ public enum Fixtures {
     }()
 
     public static let lettersModel: LlamaModel = try! LlamaModel(path: lettersModelPath)
+
+    /// SmolLM2-135M-Instruct's chat template (ChatML with a default system prompt), as its GGUF has it.
+    public static let chatMLTemplate = """
+        {% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}{{ '<|im_start|>system
+        You are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>
+        ' }}{% endif %}{{'<|im_start|>' + message['role'] + '
+        ' + message['content'] + '<|im_end|>' + '
+        '}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant
+        ' }}{% endif %}
+        """
+
+    /// The letters model with a chat template: ChatML markers after the five control tokens and
+    /// `chatMLTemplate` in `tokenizer.chat_template`, so the instruct action is offered. It writes
+    /// letters until its token limit, never `<|im_end|>`. Written once per test process.
+    public static let chatLettersModelPath: String = {
+        let vocabulary = byteVocabulary(controls: specialTexts + ["<|im_start|>", "<|im_end|>"])
+        let config = Fixtures.config(vocabularySize: vocabulary.tokens.count, contextLength: 2048)
+        let weights = RandomLlamaWeights(config: config, seed: 11, scale: 0.3)
+        let letters = (Int(UInt8(ascii: "a"))...Int(UInt8(ascii: "z"))).map { $0 + specialTexts.count + 2 }
+        let path = temporaryDirectory(reuse: true) + "/chat-letters.gguf"
+        try! LlamaFileWriter.write(config: config, tokenizer: vocabulary, tiedOutput: false, matrixType: .f32,
+                                   name: "chat-letters-fixture", metadata: [("tokenizer.chat_template", .string(chatMLTemplate))],
+                                   tensor: { name in
+            var values = weights.tensor(name)
+            guard name == "output.weight" else { return values }
+            for row in 0..<config.vocabularySize where !letters.contains(row) {
+                for col in 0..<config.dim { values[row * config.dim + col] = 0 }
+            }
+            return values
+        }, to: path)
+        return path
+    }()
 }

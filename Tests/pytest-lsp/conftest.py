@@ -28,7 +28,8 @@ SETTINGS = {"maxTokens": 12, "contextTokens": 256, "timeBudgetMs": 20000, "threa
     config=ClientServerConfig(server_command=[BINARY, "serve", "--model", MODEL, "--log-level", "info"]),
 )
 async def client(lsp_client: LanguageClient):
-    await lsp_client.initialize_session(
+    # Kept for tests that read the server's capabilities.
+    lsp_client.initialize_result = await lsp_client.initialize_session(
         types.InitializeParams(
             capabilities=types.ClientCapabilities(
                 window=types.WindowClientCapabilities(work_done_progress=True),

@@ -176,3 +176,32 @@ async def test_whole_session(client: LanguageClient):
     for reports in client.progress_reports.values():
         assert isinstance(reports[0], types.WorkDoneProgressBegin)
         assert isinstance(reports[-1], types.WorkDoneProgressEnd)
+
+
+def instruct_params(instruction, start=(0, 0), end=(2, 0), version=1):
+    return types.ExecuteCommandParams(
+        command="understudy.instruct",
+        arguments=[{"uri": URI, "version": version, "instruction": instruction,
+                    "range": {"start": {"line": start[0], "character": start[1]},
+                              "end": {"line": end[0], "character": end[1]}}}],
+    )
+
+
+async def test_instruct_is_refused_clearly_without_a_chat_template(client: LanguageClient):
+    """Edit with instruction: the tiny student has no chat template, so the command is not offered,
+    experimental.instruct says why, bad input is -32602 / -32801 and asking anyway is -32803 with the reason."""
+    offered = client.initialize_result.capabilities
+    assert "understudy.instruct" not in offered.execute_command_provider.commands
+    assert offered.experimental["instruct"]["available"] is False
+    assert "no chat template" in offered.experimental["instruct"]["reason"]
+    open_document(client, TEXT)
+    with pytest.raises(Exception, match="instruction: empty"):
+        await client.workspace_execute_command_async(instruct_params("   "))
+    with pytest.raises(Exception, match="at most 4096 bytes"):
+        await client.workspace_execute_command_async(instruct_params("x" * (1 << 20)))
+    with pytest.raises(Exception, match="outside the document"):
+        await client.workspace_execute_command_async(instruct_params("add error handling", end=(40, 0)))
+    with pytest.raises(Exception, match="changed \\(version 7"):
+        await client.workspace_execute_command_async(instruct_params("add error handling", version=7))
+    with pytest.raises(Exception, match="no chat template|workspace/applyEdit"):
+        await client.workspace_execute_command_async(instruct_params("add error handling"))

@@ -206,6 +206,9 @@ function activate(context) {
       return start();
     }),
     vscode.commands.registerCommand('understudy.showLog', () => output.show()),
+    vscode.commands.registerCommand('understudy.instructSelection', (instruction) =>
+      require('./instruct').instruct(session, typeof instruction === 'string' ? instruction : undefined),
+    ),
     vscode.commands.registerCommand('understudy.executeServerCommand', (command) =>
       session ? session.request('workspace/executeCommand', command) : undefined,
     ),

@@ -16,7 +16,7 @@ import zipfile
 from xml.sax.saxutils import escape
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-FILES = ["package.json", "extension.js", "session.js", "convert.js", "lspClient.js", "README.md"]
+FILES = ["package.json", "extension.js", "session.js", "convert.js", "lspClient.js", "instruct.js", "README.md"]
 
 CONTENT_TYPES = """<?xml version="1.0" encoding="utf-8"?>
 <Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">

@@ -45,6 +45,9 @@ public enum ModelAction: String, Codable, CaseIterable, Sendable {
         public var rules: PostProcessor.Rules
         /// A comment marker the generated lines must start with (documentation), else nil.
         public var linePrefix: String?
+        /// For a body that only indentation delimits (Python): the generated text ends before the first
+        /// non-blank line indented less than this many columns (the function is over), else nil.
+        public var blockIndent: Int? = nil
     }
 
     /// The actions that make sense for `selection` (bytes) in `document`.
@@ -68,15 +71,22 @@ public enum ModelAction: String, Codable, CaseIterable, Sendable {
                         replaced: selection, before: "", after: "",
                         rules: .init(multiLine: lines > 0, stopAtBlankLine: false, maxLines: lines + 8), linePrefix: nil)
         case .completeBody:
-            guard let opener = Self.bodyOpener(in: document, selection: selection) else { return nil }
+            guard var opener = Self.bodyOpener(in: document, selection: selection) else { return nil }
             let indent = Self.indentation(of: document, line: opener.line)
-            let bodyIndent = indent + (indent.contains("\t") ? "\t" : "    ")
+            var bodyIndent = indent + (indent.contains("\t") ? "\t" : "    ")
+            // A Python docstring under the `def` stays above the body, so the model reads it first
+            // (a model without fill-in-the-middle sees nothing after the insertion point).
+            if !opener.emptyBraces, let docstring = Self.docstringEnd(in: document, after: opener.line) {
+                bodyIndent = Self.indentation(of: document, line: opener.line + 1)
+                opener = (docstring, opener.line, false, true)
+            }
             let before = "\n" + bodyIndent
             let after = opener.emptyBraces ? "\n" + indent : ""
             return Plan(prefix: Array(bytes[..<opener.offset]) + Array(before.utf8),
                         suffix: Array(after.utf8) + Array(bytes[opener.offset...]),
                         replaced: opener.offset..<opener.offset, before: before, after: after,
-                        rules: .init(multiLine: true, stopAtBlankLine: false, maxLines: 40), linePrefix: nil)
+                        rules: .init(multiLine: true, stopAtBlankLine: false, maxLines: 40), linePrefix: nil,
+                        blockIndent: opener.colon ? bodyIndent.count : nil)
         case .addDocumentation:
             let line = document.line(containing: selection.lowerBound)
             let start = document.lineStarts[line]
@@ -96,6 +106,16 @@ public enum ModelAction: String, Codable, CaseIterable, Sendable {
     /// The generated text as it goes into the edit; nil when nothing usable is left.
     public func finish(_ generated: String, plan: Plan) -> String? {
         var text = generated
+        if let indent = plan.blockIndent {
+            // The first line continues the body's indentation; a later line left of it is past the body.
+            var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+            if let cut = lines.dropFirst().firstIndex(where: { line in
+                !line.allSatisfy(\.isWhitespace) && line.prefix(while: { $0 == " " || $0 == "\t" }).count < indent
+            }) {
+                lines.removeSubrange(cut...)
+                text = lines.joined(separator: "\n").trimmingTrailingWhitespace()
+            }
+        }
         if let marker = plan.linePrefix {
             // Documentation: keep only the comment lines; the first line got its marker from the prompt.
             var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
@@ -110,15 +130,32 @@ public enum ModelAction: String, Codable, CaseIterable, Sendable {
 
     /// Where a function body starts: right after a `{` ending a selected line (or a `{}` pair),
     /// or at the end of a line ending in `:` (Python).
-    static func bodyOpener(in document: TextDocument, selection: Swift.Range<Int>) -> (offset: Int, line: Int, emptyBraces: Bool)? {
+    static func bodyOpener(in document: TextDocument, selection: Swift.Range<Int>) -> (offset: Int, line: Int, emptyBraces: Bool, colon: Bool)? {
         let first = document.line(containing: selection.lowerBound)
         let last = max(first, document.line(containing: selection.upperBound))
         for line in first...last {
             let content = document.lineContent(line)
             let text = String(decoding: document.bytes[content], as: UTF8.self).trimmingTrailingWhitespace()
             let end = content.lowerBound + text.utf8.count
-            if text.hasSuffix("{}") { return (end - 1, line, true) }
-            if text.hasSuffix("{") || text.hasSuffix(":") { return (end, line, false) }
+            if text.hasSuffix("{}") { return (end - 1, line, true, false) }
+            if text.hasSuffix("{") || text.hasSuffix(":") { return (end, line, false, text.hasSuffix(":")) }
+        }
+        return nil
+    }
+
+    /// Where the docstring that starts on the line after `line` ends (the end of its closing line's
+    /// text), if that line opens one with `"""` or `'''`.
+    static func docstringEnd(in document: TextDocument, after line: Int) -> Int? {
+        let first = line + 1
+        guard first < document.lineCount else { return nil }
+        let text = String(decoding: document.bytes[document.lineContent(first)], as: UTF8.self).trimmingWhitespace()
+        let body = text.drop { "rRuUbBfF".contains($0) }
+        guard let quote = ["\"\"\"", "'''"].first(where: { body.hasPrefix($0) }) else { return nil }
+        // Closed on its own line ("""Return x."""), or on a later one.
+        if body.count >= 6 && body.dropFirst(3).hasSuffix(quote) { return document.lineContent(first).upperBound }
+        for next in (first + 1)..<min(document.lineCount, first + 200) {
+            let content = document.lineContent(next)
+            if String(decoding: document.bytes[content], as: UTF8.self).contains(quote) { return content.upperBound }
         }
         return nil
     }

@@ -49,62 +49,94 @@ public final class CancellationFlag: Sendable {
     public var isCancelled: Bool { reason != .none }
 }
 
-/// Runs model work off the message-reading thread, one job at a time, on one `CompletionPipeline`.
+/// Which model a job runs: the completion model (the student), or the teacher that the model-backed
+/// edits ("Complete function body", edit with instruction) use when one is configured.
+public enum ModelRole: Sendable, Hashable {
+    case completion, teacher
+
+    /// The model file this role loads under `configuration`.
+    public func path(in configuration: ServerConfiguration) -> String? {
+        switch self {
+        case .completion: return configuration.resolvedModelPath
+        case .teacher: return configuration.teacherPath ?? configuration.resolvedModelPath
+        }
+    }
+}
+
+/// Runs model work off the message-reading thread, one job at a time, on one `CompletionPipeline`
+/// per model (the completion model, and the teacher when one is configured).
 ///
-/// One pipeline per worker keeps one KV cache, so each request reuses what the previous one evaluated.
-/// The model is loaded on the worker's queue the first time a job needs it (and again when the model
-/// path or thread count changes), so `initialize` never waits for a load.
+/// One pipeline per model keeps one KV cache, so each request reuses what the previous one evaluated.
+/// A model is loaded on the worker's queue the first time a job needs it (and again when its path or
+/// the thread count changes), so `initialize` never waits for a load. A teacher that is the same file
+/// as the completion model shares its pipeline.
 public final class ModelWorker: @unchecked Sendable {
-    // `pipeline` and `loaded` are touched only on `queue`; that confinement is what the
-    // @unchecked Sendable stands for.
+    // `slots` is touched only on `queue`; that confinement is what the @unchecked Sendable stands for.
     private let queue = DispatchQueue(label: "understudy.model-worker", qos: .userInitiated)
-    private var pipeline: CompletionPipeline?
-    private var loaded: LoadedKey?
+    private var slots: [ModelRole: Slot] = [:]
+
+    private struct Slot {
+        var pipeline: CompletionPipeline?
+        var loaded: LoadedKey?
+        var failure: (key: String, error: ModelUnavailable)?
+    }
 
     /// What a pipeline was built for: another value builds another pipeline.
     private struct LoadedKey: Equatable {
         var path: String, threads: Int, contextTokens: Int
         var draftPath: String?, speculation: SpeculationSettings?
     }
-    private var failure: (path: String?, error: ModelUnavailable)?
 
     /// A worker with nothing loaded.
     public init() {}
 
-    /// Queues `job`; it receives the pipeline for `configuration`, or why there is none.
-    public func submit(configuration: ServerConfiguration,
+    /// Queues `job`; it receives the pipeline of `role` for `configuration`, or why there is none.
+    public func submit(configuration: ServerConfiguration, role: ModelRole = .completion,
                        _ job: @escaping @Sendable (Result<CompletionPipeline, ModelUnavailable>) -> Void) {
-        queue.async { [self] in job(pipeline(for: configuration)) }
+        queue.async { [self] in job(pipeline(for: configuration, role: role)) }
     }
 
-    /// Loads the configured model now (in the background), so the first completion does not wait for it.
+    /// Loads the configured models now (in the background), so the first request does not wait for them.
     public func preload(configuration: ServerConfiguration,
                         onFailure: @escaping @Sendable (ModelUnavailable) -> Void) {
         submit(configuration: configuration) { result in
             if case .failure(let error) = result { onFailure(error) }
+        }
+        if configuration.teacherPath != nil {
+            submit(configuration: configuration, role: .teacher) { result in
+                if case .failure(let error) = result { onFailure(error) }
+            }
         }
     }
 
     /// Blocks until every job queued so far has run (tests and shutdown).
     public func drain() { queue.sync {} }
 
-    private func pipeline(for configuration: ServerConfiguration) -> Result<CompletionPipeline, ModelUnavailable> {
-        guard let path = configuration.resolvedModelPath else { return .failure(.noModel) }
+    private func pipeline(for configuration: ServerConfiguration, role: ModelRole) -> Result<CompletionPipeline, ModelUnavailable> {
+        guard let path = role.path(in: configuration) else { return .failure(.noModel) }
+        // A teacher that is the completion model shares its pipeline (and KV cache).
+        let role = path == configuration.resolvedModelPath ? .completion : role
+        // Drafting speeds up the completion model; a separate teacher runs without drafts for now.
+        let speculation = role == .completion ? configuration.speculation : nil
+        let draftPath = speculation == nil ? nil : configuration.draftPath
         let key = LoadedKey(path: path, threads: configuration.threads, contextTokens: configuration.contextTokens,
-                            draftPath: configuration.draftPath, speculation: configuration.speculation)
-        if let pipeline, let loaded, loaded == key { return .success(pipeline) }
-        if let failure, failure.path == path + "|" + (configuration.draftPath ?? "") { return .failure(failure.error) }
-        let previous = pipeline
-        pipeline = nil
+                            draftPath: draftPath, speculation: speculation)
+        let failureKey = path + "|" + (draftPath ?? "")
+        var slot = slots[role] ?? Slot()
+        defer { slots[role] = slot }
+        if let pipeline = slot.pipeline, let loaded = slot.loaded, loaded == key { return .success(pipeline) }
+        if let failure = slot.failure, failure.key == failureKey { return .failure(failure.error) }
+        let previous = slot.pipeline
+        slot.pipeline = nil
         do {
             // A thread-count change keeps the mapped model and only builds a new context.
             let model: LlamaModel
             if let current = previous?.model, current.path == path { model = current } else { model = try LlamaModel(path: path) }
             let created: CompletionPipeline
-            if let speculation = configuration.speculation {
+            if let speculation {
                 let draftModel: LlamaModel?
                 do {
-                    if let draftPath = configuration.draftPath {
+                    if let draftPath {
                         draftModel = previous?.draft?.model.path == draftPath ? previous?.draft?.model : try LlamaModel(path: draftPath)
                     } else {
                         draftModel = nil
@@ -112,20 +144,20 @@ public final class ModelWorker: @unchecked Sendable {
                     created = try CompletionPipeline(model: model, threads: configuration.threads, promptTokens: configuration.contextTokens,
                                                      speculation: speculation, draftModel: draftModel)
                 } catch {
-                    let problem = ModelUnavailable.draftFailed(path: configuration.draftPath ?? "", reason: "\(error)")
-                    failure = (path + "|" + (configuration.draftPath ?? ""), problem)
+                    let problem = ModelUnavailable.draftFailed(path: draftPath ?? "", reason: "\(error)")
+                    slot.failure = (failureKey, problem)
                     return .failure(problem)
                 }
             } else {
                 created = CompletionPipeline(model: model, threads: configuration.threads, promptTokens: configuration.contextTokens)
             }
-            pipeline = created
-            loaded = key
-            failure = nil
+            slot.pipeline = created
+            slot.loaded = key
+            slot.failure = nil
             return .success(created)
         } catch {
             let problem = ModelUnavailable.loadFailed(path: path, reason: "\(error)")
-            failure = (path + "|" + (configuration.draftPath ?? ""), problem)
+            slot.failure = (failureKey, problem)
             return .failure(problem)
         }
     }

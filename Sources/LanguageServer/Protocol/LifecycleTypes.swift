@@ -115,6 +115,8 @@ public struct ServerCapabilities: Codable, Equatable, Sendable {
     public var inlineCompletionProvider: Bool
     public var codeActionProvider: CodeActionOptions
     public var executeCommandProvider: ExecuteCommandOptions
+    /// Ours: whether `understudy.instruct` runs with the served model, and why not.
+    public var experimental: ExperimentalCapabilities?
 }
 
 /// The result of `initialize`.

@@ -44,8 +44,10 @@ extension LanguageServer {
     /// `workspace/executeCommand` with `understudy.applyCodeAction`: runs the action and sends its edit
     /// to the client with `workspace/applyEdit`, then answers null.
     func executeCommand(_ params: ExecuteCommandParams, _ responder: Responder<ExecuteCommandRequest>) throws(ResponseError) {
+        if params.command == InstructArguments.command { return try instruct(params, responder) }
         guard params.command == ModelAction.applyCommand else {
-            throw .invalidParams("params.command: unknown command \"\(params.command)\" (this server runs \(ModelAction.applyCommand))")
+            throw .invalidParams("params.command: unknown command \"\(params.command)\" "
+                                 + "(this server runs \(ModelAction.applyCommand) and \(InstructArguments.command))")
         }
         guard let argument = params.arguments?.first else {
             throw .invalidParams("params.arguments: missing; \(ModelAction.applyCommand) takes the action's data")
@@ -88,15 +90,7 @@ extension LanguageServer {
             throw .invalidParams("\"\(data.action.title)\" does not apply to the range \(data.range)")
         }
         let configuration = snapshot.configuration
-        let flag = CancellationFlag()
-        let reporter = state.withLock { state -> ProgressReporter? in
-            state.pending[responder.id] = flag
-            guard state.capabilities.window?.workDoneProgress == true else { return nil }
-            let token = ProgressToken.string("understudy-\(state.nextProgressToken)")
-            state.nextProgressToken += 1
-            state.progress[token] = flag
-            return ProgressReporter(token: token, title: data.action.title, connection: responder.connection)
-        }
+        let (flag, reporter) = registerModelJob(responder, title: data.action.title)
         let input = CompletionInput(uri: document.uri, languageId: document.languageId, prefix: plan.prefix,
                                     suffix: plan.suffix, neighbours: snapshot.neighbours)
         var settings = CompletionSettings(candidates: 1, multiLine: plan.rules.multiLine,
@@ -109,7 +103,9 @@ extension LanguageServer {
         let job = ModelJob(responder: responder, flag: flag, uri: nil, progress: reporter,
                            whenSuperseded: { .failure(.requestCancelled) },
                            whenNoModel: { .failure(ResponseError(code: Self.requestFailed, message: $0.description)) })
-        submit(job, configuration: configuration) { pipeline in
+        // "Complete function body" runs on the teacher when one is configured (the student otherwise).
+        let role: ModelRole = data.action == .completeBody ? .teacher : .completion
+        submit(job, configuration: configuration, role: role) { pipeline in
             let outcome = try pipeline.complete(input, settings: request) { done in
                 reporter?.report(done: done, total: request.maxNewTokens)
                 return flag.isCancelled

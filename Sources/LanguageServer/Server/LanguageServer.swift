@@ -157,6 +157,9 @@ public final class LanguageServer: JSONRPCMessageHandler {
         for problem in problems { logger.warning("initializationOptions: \(problem)") }
         logger.info("initialized for \(params.clientInfo?.name ?? "an unnamed client"); positions in \(encoding.rawValue)")
         preloadModel(configuration, connection: connection)
+        // The instruct command is offered only for a model with a chat template (read from its header).
+        let instruct = Self.instructCapability(configuration)
+        if let reason = instruct.reason { logger.info("\(InstructArguments.command) is not offered: \(reason)") }
         return InitializeResult(
             capabilities: ServerCapabilities(
                 positionEncoding: encoding,
@@ -164,7 +167,8 @@ public final class LanguageServer: JSONRPCMessageHandler {
                 completionProvider: .init(triggerCharacters: nil, resolveProvider: false),
                 inlineCompletionProvider: true,
                 codeActionProvider: .init(codeActionKinds: [CodeActionKind.rewrite], resolveProvider: true),
-                executeCommandProvider: .init(commands: [ModelAction.applyCommand])),
+                executeCommandProvider: .init(commands: [ModelAction.applyCommand] + (instruct.available ? [InstructArguments.command] : [])),
+                experimental: ExperimentalCapabilities(instruct: instruct)),
             serverInfo: ProcessInfo(name: "understudy", version: "0.1.0"))
     }
 

@@ -19,10 +19,10 @@ struct ModelJob<Request: RequestType>: Sendable {
 extension LanguageServer {
     /// Queues `job` on the model worker; `work` runs with the pipeline unless the job was cancelled
     /// first. A client cancellation is answered -32800; errors `work` throws become error responses.
-    func submit<Request: RequestType>(_ job: ModelJob<Request>, configuration: ServerConfiguration,
+    func submit<Request: RequestType>(_ job: ModelJob<Request>, configuration: ServerConfiguration, role: ModelRole = .completion,
                                       work: @escaping @Sendable (CompletionPipeline) throws -> Request.Response) {
         job.progress?.start()
-        worker.submit(configuration: configuration) { [self] pipeline in
+        worker.submit(configuration: configuration, role: role) { [self] pipeline in
             let answer: Result<Request.Response, ResponseError>
             if job.flag.isCancelled {
                 answer = cancelledAnswer(job)

@@ -9,6 +9,8 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// The model used when none is configured: the embedded default model, set by `understudy serve`
     /// (nil in a bare configuration, so a server without one answers "no model").
     public var defaultModelPath: String?
+    /// The teacher GGUF that "Complete function body" and edit with instruction use (nil: the model).
+    public var teacherPath: String?
     /// Threads for one model worker.
     public var threads: Int = 2
     /// Most tokens one completion may generate.
@@ -67,6 +69,10 @@ public struct ServerConfiguration: Sendable, Equatable {
             if value.isNull { modelPath = nil; return nil }
             guard let path = value.stringValue, !path.isEmpty else { return "expected a file path, found \(value)" }
             modelPath = path
+        case "teacher", "teacherModel":
+            if value.isNull { teacherPath = nil; return nil }
+            guard let path = value.stringValue, !path.isEmpty else { return "expected a file path, found \(value)" }
+            teacherPath = path
         case "threads":
             guard let n = integer(1...256) else { return wantedInteger(1...256) }
             threads = n

@@ -9,10 +9,14 @@ public struct GenerationOptions: Sendable {
     /// Bytes the first generated token must start with; they are not part of the result (token
     /// healing: `FIMPrompt.healing`).
     public var healing: [UInt8]
+    /// Byte strings that end the generation where they appear; they and what follows are not returned
+    /// (a chat answer's closing code fence, an end-of-turn marker the vocabulary does not mark as control).
+    public var stopSequences: [[UInt8]]
 
     public init(maxTokens: Int = 64, timeBudget: Duration? = nil, singleLine: Bool = true,
-                sampling: SamplingSettings = .greedy, healing: [UInt8] = []) {
+                sampling: SamplingSettings = .greedy, healing: [UInt8] = [], stopSequences: [[UInt8]] = []) {
         self.healing = healing
+        self.stopSequences = stopSequences
         self.maxTokens = maxTokens
         self.timeBudget = timeBudget
         self.singleLine = singleLine
@@ -110,6 +114,11 @@ extension InferenceContext {
             }
             result.bytes += piece
             result.tokens.append(token)
+            if let stop = Self.firstStop(options.stopSequences, in: result.bytes, newBytes: piece.count) {
+                result.bytes.removeSubrange(stop...)
+                result.stopReason = .endOfText
+                break
+            }
             // The cache holds the prompt and the tokens before this one (and perhaps drafted ones after).
             let committed = prompt.count + result.tokens.count - 1
             if committed >= contextSize { result.stopReason = .contextFull; break }
@@ -150,6 +159,24 @@ extension InferenceContext {
         }
         result.generationTime = clock.now - started - promptTime
         return result
+    }
+
+    /// Where the first of `sequences` starts in `bytes`, looking only where the last `newBytes` could
+    /// have completed one.
+    static func firstStop(_ sequences: [[UInt8]], in bytes: [UInt8], newBytes: Int) -> Int? {
+        var first: Int?
+        for sequence in sequences where !sequence.isEmpty && newBytes > 0 {
+            let from = max(0, bytes.count - newBytes - sequence.count + 1)
+            var start = from
+            while start + sequence.count <= bytes.count {
+                if bytes[start..<(start + sequence.count)].elementsEqual(sequence) {
+                    first = min(first ?? start, start)
+                    break
+                }
+                start += 1
+            }
+        }
+        return first
     }
 
     /// Sets to -infinity the logit of every token that cannot continue the healing: allowed are the

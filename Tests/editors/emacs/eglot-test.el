@@ -111,6 +111,25 @@ def count_dirs(directory):
         (understudy-test-fail "the edit changed more than it inserted at the region's end: %S" (buffer-string)))
       (message "   inserted at the region's end: %S" added))))
 
+;; Edit with instruction (editors/emacs/understudy-instruct.el): a model without a chat template
+;; (the default student) does not offer it, and the helper says why; nothing changes.
+(load (expand-file-name "../../../editors/emacs/understudy-instruct.el"
+                        (file-name-directory (or load-file-name buffer-file-name))))
+
+(understudy-test-define-check "understudy-instruct says why a model without a chat template cannot"
+  (let ((before (buffer-string))
+        (offered (append (plist-get (eglot--server-capable :executeCommandProvider) :commands) nil)))
+    (when (member "understudy.instruct" offered)
+      (understudy-test-fail "a model without a chat template offers understudy.instruct: %S" offered))
+    (condition-case err
+        (progn (understudy-instruct (point-min) (point-max) "add error handling")
+               (understudy-test-fail "understudy-instruct ran on a model without a chat template"))
+      (user-error
+       (unless (string-match-p "no chat template" (error-message-string err))
+         (understudy-test-fail "the reason is not given: %s" (error-message-string err)))
+       (message "   %s" (error-message-string err))))
+    (unless (equal before (buffer-string)) (understudy-test-fail "the buffer changed"))))
+
 (defun understudy-test-main (binary model)
   "Run every check against `BINARY serve --model MODEL'; exit 0 when all pass."
   (let* ((directory (make-temp-file "understudy-eglot-" t))

@@ -481,6 +481,43 @@ def run_fake(s, encoding, expect_mode, with_health):
     s.wait(lambda: s.lines() == before, lambda: "u to undo the code action (%r)" % s.lines()[:3])
     s.send("<Esc>")
 
+    # Edit with instruction on a charwise visual selection: the key, the sentence in vim.ui.input,
+    # understudy.instruct with the exact range and version, the applyEdit, one undo step.
+    s.wait(lambda: s.mode_now() == "n", "normal mode before the instruction")
+    before = s.lines()
+    s.send("gg0wve")
+    s.wait(lambda: s.mode_now() == "v", "visual mode")
+    s.send("<M-i>")
+    s.wait(lambda: s.mode_now().startswith("c"), lambda: "the instruction prompt (mode %r)" % s.mode_now())
+    s.send("add error handling<CR>")
+    s.wait(lambda: s.line(1).startswith("func /* add error handling */ add("),
+           lambda: "the instruction's edit (line 1 is %r)" % s.line(1))
+    sent = [m for m in s.messages() if m.get("method") == "workspace/executeCommand"][-1]["params"]
+    args = sent["arguments"][0]
+    check(sent["command"] == "understudy.instruct" and args["instruction"] == "add error handling",
+          "executeCommand params: %r" % sent)
+    check(args["range"] == {"start": {"line": 0, "character": 5}, "end": {"line": 0, "character": 8}},
+          "instruct range is not the selection: %r" % args["range"])
+    log = s.messages()
+    at = max(i for i, m in enumerate(log) if m.get("method") == "workspace/executeCommand")
+    synced = [m["params"]["textDocument"]["version"] for m in log[:at]
+              if m.get("method") in ("textDocument/didOpen", "textDocument/didChange")][-1]
+    check(args["version"] == synced, "instruct version %r, the server's document is at %r" % (args["version"], synced))
+    s.wait(lambda: s.mode_now() == "n", lambda: "normal mode after the instruction (mode %r)" % s.mode_now())
+    s.send("u")
+    s.wait(lambda: s.lines() == before, lambda: "u to undo the instruction's edit (%r)" % s.lines()[:2])
+    # The command with a line range and the sentence as arguments; an error answer is shown.
+    s.send(":1UnderstudyInstruct explain in a comment<CR>")
+    s.wait(lambda: s.line(1).startswith("/* explain in a comment */ func add("), lambda: "the command's edit (%r)" % s.line(1))
+    args = [m for m in s.messages() if m.get("method") == "workspace/executeCommand"][-1]["params"]["arguments"][0]
+    check(args["range"] == {"start": {"line": 0, "character": 0}, "end": {"line": 1, "character": 0}},
+          "a line range is whole lines: %r" % args["range"])
+    s.send("u")
+    s.wait(lambda: s.lines() == before, "undo the command's edit")
+    s.send(":1UnderstudyInstruct refuse<CR>")
+    s.wait(lambda: any("shapes changed" in n["msg"] for n in s.ev("_G.notifications")), "the refusal shown")
+    check(s.lines() == before, "a refused instruction changed the buffer")
+
     # Status, and disable/enable round trip through didChangeConfiguration.
     status = s.ev("table.concat(require('understudy').status_lines(), '|')")
     check("fake-understudy" in status and "encoding " + encoding in status, "status: %r" % status)

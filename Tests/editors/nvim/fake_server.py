@@ -178,6 +178,8 @@ def main():
                     "textDocumentSync": {"openClose": True, "change": 2, "save": True},
                     "inlineCompletionProvider": True,
                     "codeActionProvider": {"resolveProvider": True},
+                    "executeCommandProvider": {"commands": ["understudy.instruct"]},
+                    "experimental": {"instruct": {"available": True, "template": "ChatML"}},
                 },
                 "serverInfo": {"name": "fake-understudy", "version": "0"},
             }})
@@ -219,6 +221,19 @@ def main():
             pos = {"line": data["line"], "character": 0}
             edit = {"changes": {data["uri"]: [{"range": {"start": pos, "end": pos}, "newText": "/// Adds.\n"}]}}
             write({"jsonrpc": "2.0", "id": mid, "result": dict(params, edit=edit)})
+        elif method == "workspace/executeCommand" and params.get("command") == "understudy.instruct":
+            # Edit with instruction: the selection becomes "/* instruction */" + the selected text,
+            # sent as workspace/applyEdit before the null answer, as the real server does.
+            args = params["arguments"][0]
+            text = documents[args["uri"]]
+            a, b = offset(text, args["range"]["start"]), offset(text, args["range"]["end"])
+            if args["instruction"] == "refuse":
+                write({"jsonrpc": "2.0", "id": mid, "error": {"code": -32801, "message": "shapes changed since the selection was made"}})
+                continue
+            edit = {"changes": {args["uri"]: [{"range": args["range"], "newText": "/* %s */ %s" % (args["instruction"], text[a:b])}]}}
+            write({"jsonrpc": "2.0", "id": "apply-1", "method": "workspace/applyEdit",
+                   "params": {"label": "Edit with instruction", "edit": edit}})
+            write({"jsonrpc": "2.0", "id": mid, "result": None})
         elif method == "shutdown":
             write({"jsonrpc": "2.0", "id": mid, "result": None})
         elif method == "exit":

@@ -17,7 +17,7 @@ Module._resolveFilename = function (request, ...rest) {
 };
 const vscode = require('vscode');
 const extension = require('../../../editors/vscode/extension.js');
-const { settings, workspaceEvents, registered, output, messages, applied, TextDocument } = vscode._test;
+const { settings, workspaceEvents, registered, output, messages, applied, inputs, TextDocument } = vscode._test;
 
 const SERVER = path.join(__dirname, '..', 'nvim', 'fake_server.py');
 const SOURCE = 'func add(a: Int, b: Int) -> Int {\n    /* é😀 */ \n}\n';
@@ -113,6 +113,32 @@ test('the extension drives a whole session against a fake server', { timeout: 20
   ]);
   assert.ok(messages.includes('progress: Understudy: Documenting'), messages.join('\n'));
   await until(() => output.some((l) => l.includes('resolved Add documentation comment')), 'logMessage');
+
+  // Edit with instruction: the input box's sentence and the selection go to understudy.instruct;
+  // the server's workspace/applyEdit is applied; an error answer is shown, nothing applied.
+  vscode.window.activeTextEditor = { document: doc, selection: new vscode.Range(0, 5, 0, 8) };
+  inputs.push('add error handling');
+  await registered.commands['understudy.instructSelection']();
+  const executed = serverLog(log).filter((m) => m.method === 'workspace/executeCommand').pop();
+  assert.deepEqual(executed.params, {
+    command: 'understudy.instruct',
+    arguments: [{ uri: doc.uri.toString(), range: { start: { line: 0, character: 5 }, end: { line: 0, character: 8 } },
+                  version: doc.version, instruction: 'add error handling' }],
+  });
+  await until(() => applied.length === 1, 'the instruction edit applied');
+  assert.deepEqual(applied[0].edits, [
+    { uri: doc.uri.toString(), range: new vscode.Range(0, 5, 0, 8), newText: '/* add error handling */ add' },
+  ]);
+  inputs.push('refuse');
+  await registered.commands['understudy.instructSelection']();
+  assert.ok(messages.some((m) => m.includes('shapes changed since the selection was made')), messages.join('\n'));
+  inputs.push('');
+  await registered.commands['understudy.instructSelection']();
+  vscode.window.activeTextEditor = { document: doc, selection: new vscode.Range(0, 5, 0, 5) };
+  await registered.commands['understudy.instructSelection']();
+  assert.ok(messages.includes('warning: Understudy: select the code to edit first'));
+  assert.equal(applied.length, 1, 'an empty sentence or selection applies nothing');
+  applied.length = 0;
 
   // Turning completions off reaches the server and silences the provider.
   await vscode.workspace.getConfiguration('understudy').update('enabled', false);

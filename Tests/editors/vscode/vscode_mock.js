@@ -114,6 +114,7 @@ const registered = { inline: [], codeActions: [], commands: {} };
 const output = [];
 const messages = [];
 const applied = [];
+const inputs = [];
 
 const workspace = {
   textDocuments: [],
@@ -192,7 +193,13 @@ module.exports = {
     showInformationMessage: show('info'),
     withProgress: (options, task) => {
       messages.push(`progress: ${options.title}`);
-      return task({ report() {} });
+      return task({ report() {} }, { isCancellationRequested: false, onCancellationRequested: () => ({ dispose() {} }) });
+    },
+    // Test hooks: the editor commands act on, and the answers input boxes give (in order).
+    activeTextEditor: undefined,
+    showInputBox: async (options) => {
+      messages.push(`input: ${options.prompt}`);
+      return inputs.shift();
     },
   },
   languages: {
@@ -214,5 +221,5 @@ module.exports = {
     },
   },
   // Test-only handles.
-  _test: { settings, workspaceEvents, registered, output, messages, applied, TextDocument },
+  _test: { settings, workspaceEvents, registered, output, messages, applied, inputs, TextDocument },
 };

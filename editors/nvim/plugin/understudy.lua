@@ -15,3 +15,15 @@ end, { desc = 'Turn Understudy completions off; code actions keep working' })
 vim.api.nvim_create_user_command('UnderstudyStatus', function()
   require('understudy').status()
 end, { desc = 'Show the Understudy server, buffers and settings' })
+
+vim.api.nvim_create_user_command('UnderstudyInstruct', function(cmd)
+  require('understudy.instruct').instruct({
+    instruction = cmd.args,
+    line1 = cmd.range > 0 and cmd.line1 or nil,
+    line2 = cmd.range > 0 and cmd.line2 or nil,
+  })
+end, {
+  range = true,
+  nargs = '*',
+  desc = 'Edit the selection (or the range) as a sentence says: :UnderstudyInstruct add error handling',
+})

@@ -45,6 +45,8 @@ M.defaults = {
     prev = '<M-[>',
     -- Ask now, for several candidates (triggerKind Invoked); copilot.vim's key.
     suggest = '<M-\\>',
+    -- Visual mode: edit the selection as a sentence says (asked with vim.ui.input).
+    instruct = '<M-i>',
   },
 }
 
@@ -99,6 +101,12 @@ function M.server_settings()
 end
 
 --- Our running clients (any buffer).
+--- Edit with instruction on the last Visual selection (or `opts.line1`..`opts.line2`); asks for
+--- the sentence with vim.ui.input unless `opts.instruction` is given.
+function M.instruct(opts)
+  return require('understudy.instruct').instruct(opts)
+end
+
 function M.clients()
   if vim.lsp.get_clients then
     return vim.lsp.get_clients({ name = NAME })
@@ -289,6 +297,12 @@ local function map_keys(bufnr)
 end
 
 local function on_attach(bufnr, client)
+  local instruct_key = (state.opts.keymaps or {}).instruct
+  if instruct_key then
+    -- <C-u> drops the '<,'> range so the command reads the exact (charwise) selection from the marks.
+    vim.keymap.set('x', instruct_key, ':<C-u>UnderstudyInstruct<CR>',
+      { buffer = bufnr, silent = true, desc = 'Understudy: edit the selection with an instruction' })
+  end
   local mode = inline_mode()
   if mode == 'native' then
     vim.lsp.inline_completion.enable(state.enabled, { bufnr = bufnr })
