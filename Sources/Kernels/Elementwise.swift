@@ -70,7 +70,7 @@ public func softmax(_ x: UnsafePointer<Float>, scale factor: Float, count: Int, 
 
 /// x[i] *= factor.
 @inline(__always)
-func scale(_ x: UnsafeMutablePointer<Float>, count: Int, by factor: Float) {
+public func scale(_ x: UnsafeMutablePointer<Float>, count: Int, by factor: Float) {
     let raw = UnsafeMutableRawPointer(x)
     var i = 0
     while i + 8 <= count {

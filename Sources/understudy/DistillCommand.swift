@@ -116,7 +116,7 @@ struct Distill: ParsableCommand {
             for pass in passes.compactMap({ $0 }) where pass.teacherFingerprint != fingerprint {
                 throw CLIError("--teacher-pass \(pass.directory) was computed by another teacher than \(teacher)")
             }
-            return try passes.map { pass in try pass.map { try $0.load().keys.sorted() } ?? [] }
+            return try passes.map { pass in try pass?.coveredDocuments() ?? [] }
         }
         let studentToTeacher = try Self.teacherIDs(student: run.vocabulary, teacher: teacherVocabulary, teacherName: teacher)
         let targets: TeacherPassTargets

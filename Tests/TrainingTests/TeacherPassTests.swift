@@ -74,6 +74,7 @@ struct TeacherPassTests {
         try pass.computePart(1, teacher: runner)
         #expect(try (0..<pass.partCount).map { try pass.hasPart($0) } == [false, true, false])
         #expect(try pass.load().keys.sorted() == pass.documents(ofPart: 1).sorted())
+        #expect(try pass.coveredDocuments() == pass.documents(ofPart: 1).sorted())
 
         var other = Self.settings
         other.temperature = 2

@@ -64,9 +64,17 @@ public struct FIMTransform: Sendable {
         let prefix = tokenizer.encode(bytes: Array(text[..<first]))
         let middle = tokenizer.encode(bytes: Array(text[first..<second]))
         let suffix = tokenizer.encode(bytes: Array(text[second...]))
+        return Self.layout(mode, prefix: prefix, middle: middle, suffix: suffix,
+                           markers: (prefixID, suffixID, middleID, endOfText))
+    }
+
+    /// The pieces and the four markers in `mode`'s order: one layout for the tokens and for what each
+    /// token is annotated with (`annotatedExample`), so the two cannot drift apart.
+    static func layout<T>(_ mode: FIMMode, prefix: [T], middle: [T], suffix: [T],
+                          markers: (prefix: T, suffix: T, middle: T, end: T)) -> [T] {
         switch mode {
-        case .psm: return [prefixID] + prefix + [suffixID] + suffix + [middleID] + middle + [endOfText]
-        case .spm: return [prefixID, suffixID] + suffix + [middleID] + prefix + middle + [endOfText]
+        case .psm: return [markers.prefix] + prefix + [markers.suffix] + suffix + [markers.middle] + middle + [markers.end]
+        case .spm: return [markers.prefix, markers.suffix] + suffix + [markers.middle] + prefix + middle + [markers.end]
         }
     }
 
@@ -135,16 +143,15 @@ public struct FIMTransform: Sendable {
                 return TokenSource(shard: shard, document: document, start: at, end: at + length)
             }
         }
-        let before = { (offset: Int) in TokenSource(shard: shard, document: document, start: base + offset, end: base + offset) }
-        let none = { (count: Int) in [TokenSource?](repeating: nil, count: count) }
-        switch cuts.mode {
-        case .psm:
-            return ([prefixID] + prefix + [suffixID] + suffix + [middleID] + middle + [endOfText],
-                    [before(0)] + located(prefix, from: 0) + none(1 + suffix.count) + [before(cuts.first)]
-                        + located(middle, from: cuts.first) + none(1))
-        case .spm:
-            return ([prefixID, suffixID] + suffix + [middleID] + prefix + middle + [endOfText],
-                    none(2 + suffix.count) + [before(0)] + located(prefix, from: 0) + located(middle, from: cuts.first) + none(1))
-        }
+        // A marker right before the prefix or the middle stands for the text before that piece.
+        let before = { (offset: Int) -> TokenSource? in TokenSource(shard: shard, document: document, start: base + offset, end: base + offset) }
+        let markers: (prefix: TokenSource?, suffix: TokenSource?, middle: TokenSource?, end: TokenSource?) = cuts.mode == .psm
+            ? (before(0), nil, before(cuts.first), nil)
+            : (nil, nil, before(0), nil)
+        let tokens = Self.layout(cuts.mode, prefix: prefix, middle: middle, suffix: suffix,
+                                 markers: (prefixID, suffixID, middleID, endOfText))
+        let sources = Self.layout(cuts.mode, prefix: located(prefix, from: 0), middle: located(middle, from: cuts.first),
+                                  suffix: [TokenSource?](repeating: nil, count: suffix.count), markers: markers)
+        return (tokens, sources)
     }
 }

@@ -68,8 +68,9 @@ public final class TeacherPass: @unchecked Sendable {
     let header: [UInt8]
 
     /// Opens (or starts) the pass of a teacher whose fingerprint and vocabulary size are given over `shard` in `directory`.
+    /// `textFingerprint`, when the caller has it, saves hashing the shard's text again.
     public init(directory: String, shard: TokenShard, settings: TeacherPassSettings,
-                teacherFingerprint: UInt64, teacherVocabularySize: Int) throws {
+                teacherFingerprint: UInt64, teacherVocabularySize: Int, textFingerprint: UInt64? = nil) throws {
         try settings.validate()
         self.settings = settings
         self.directory = directory
@@ -85,7 +86,7 @@ public final class TeacherPass: @unchecked Sendable {
         w.u32(UInt32(settings.documentsPerPart))
         w.u64(settings.seed)
         w.u64(teacherFingerprint)
-        w.u64(Self.fingerprint(shard))
+        w.u64(textFingerprint ?? Self.fingerprint(shard))
         header = w.bytes
         do { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
             throw DistillationError.invalidSettings("cannot create \(directory): \(error.localizedDescription)")
@@ -112,9 +113,10 @@ public final class TeacherPass: @unchecked Sendable {
         var withSeed = settings
         withSeed.seed = try r.u64()
         let teacher = try r.u64(), text = try r.u64()
-        guard text == fingerprint(shard) else { return nil }
+        let mine = fingerprint(shard)
+        guard text == mine else { return nil }
         return try TeacherPass(directory: directory, shard: shard, settings: withSeed, teacherFingerprint: teacher,
-                               teacherVocabularySize: vocabulary)
+                               teacherVocabularySize: vocabulary, textFingerprint: mine)
     }
 
     /// The teacher's vocabulary size and file fingerprint, as the part files record them.
@@ -153,6 +155,11 @@ public final class TeacherPass: @unchecked Sendable {
             Self.append(result, to: &w)
         }
         try AtomicFile.write(w.bytes, to: path(ofPart: p))
+    }
+
+    /// The documents of the parts on disk (their headers are checked, their samples not read).
+    public func coveredDocuments() throws -> [Int] {
+        try (0..<partCount).filter { try hasPart($0) }.flatMap { documents(ofPart: $0) }.sorted()
     }
 
     /// Reads every part on disk: the documents covered so far, by document index.

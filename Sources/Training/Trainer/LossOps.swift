@@ -122,14 +122,7 @@ func sparseDistillationRow(_ logits: UnsafeMutablePointer<Float>, count: Int, ta
         kl = pLogP - pDotZ + studentLSE
         let ce = studentLSE - ce0
         // Gradient: α·(q − p) + (1 − α)·(q − onehot) = (α + 1 − α')·q − α·p − (1 − α')·onehot, with α = 0 without a teacher.
-        let scale = klScale + hardScale
-        var i = 0
-        let rl = UnsafeMutableRawPointer(logits)
-        while i + 8 <= count {
-            rl.storeBytes(of: scale * rl.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self), toByteOffset: i * 4, as: SIMD8<Float>.self)
-            i += 8
-        }
-        while i < count { logits[i] *= scale; i += 1 }
+        scale(logits, count: count, by: klScale + hardScale)
         for (token, p) in merged { logits[token] -= klScale * p }
         logits[target] -= hardScale
         return klScale * kl + hardScale * ce
@@ -151,13 +144,7 @@ func sparseDistillationRow(_ logits: UnsafeMutablePointer<Float>, count: Int, ta
         while i < count { logits[i] = klScale * soft[i] + hardScale * logits[i]; i += 1 }
         for (token, p) in merged { logits[token] -= klScale * p }
     } else {
-        let rl = UnsafeMutableRawPointer(logits)
-        var i = 0
-        while i + 8 <= count {
-            rl.storeBytes(of: hardScale * rl.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self), toByteOffset: i * 4, as: SIMD8<Float>.self)
-            i += 8
-        }
-        while i < count { logits[i] *= hardScale; i += 1 }
+        scale(logits, count: count, by: hardScale)
     }
     logits[target] -= hardScale
     return klScale * temperature * kl + hardScale * ce
