@@ -16,7 +16,8 @@ struct BenchLSP: ParsableCommand {
             incremental didChange followed by an automatic inlineCompletion request. A request still \
             unanswered when the next keystroke comes is cancelled with $/cancelRequest. Reports the \
             request-to-response latency of the answered requests (p50/p95/p99), how many the typing cache \
-            answered, how many were cancelled or superseded, the peak RSS and the machine's load. \
+            answered (and of those, how many the model wrote where a draft model answers first: --draft FILE \
+            --tiered), how many were cancelled or superseded, the peak RSS and the machine's load. \
             Build with -c release.
             """)
 
@@ -37,6 +38,9 @@ struct BenchLSP: ParsableCommand {
 
     @Flag(inversion: .prefixedNo, help: "Prompt-lookup drafts too (as serve --lookup; default: on with --draft FILE).")
     var lookup: Bool?
+
+    @Flag(inversion: .prefixedNo, help: "With --draft FILE: the draft model answers first and the model's answer follows through the typing cache (as serve --tiered; default: on).")
+    var tiered: Bool?
 
     @Option(help: "Worker threads for the model.")
     var threads: Int = 2
@@ -61,6 +65,7 @@ struct BenchLSP: ParsableCommand {
         configuration.threads = threads
         configuration.draftPath = draft == "none" ? nil : draft
         configuration.lookup = lookup
+        configuration.tiered = tiered
         let session = BenchSession(configuration: configuration)
         defer { session.close() }
         try session.start(uri: "file:///bench/Typing.swift", text: text)
@@ -146,6 +151,7 @@ final class BenchSession: JSONRPCMessageHandler {
         var supersededAnswers = 0  // empty answers to requests we had cancelled but the server superseded first
         var cancelRequestsSent = 0
         var fromCache = 0
+        var fromCacheModel = 0  // tiered: cache answers the model wrote (after the draft model's)
         var failures: [String] = []
         var warmUp: Result<JSONValue, ResponseError>?
     }
@@ -261,8 +267,12 @@ final class BenchSession: JSONRPCMessageHandler {
                 if error.code == .requestCancelled { tally.cancelledAnswers += 1 } else { tally.failures.append("\(id): \(error)") }
             }
         case .notification("window/logMessage", let params):
-            if params?["message"]?.stringValue?.contains("answered from the typing cache") == true {
-                tally.withLock { $0.fromCache += 1 }
+            let message = params?["message"]?.stringValue ?? ""
+            if message.contains("answered from the typing cache") {
+                tally.withLock { tally in
+                    tally.fromCache += 1
+                    if message.contains("(the model's answer, after the draft model's)") { tally.fromCacheModel += 1 }
+                }
             }
         case .request(let id, _, _):
             connection.sendResponse(to: id, result: .null)
@@ -275,7 +285,7 @@ final class BenchSession: JSONRPCMessageHandler {
 
     func report() -> BenchLSPReport {
         tally.withLock { tally in
-            BenchLSPReport(latencies: tally.latencies.sorted(), answeredEmpty: tally.answeredEmpty, fromCache: tally.fromCache,
+            BenchLSPReport(latencies: tally.latencies.sorted(), answeredEmpty: tally.answeredEmpty, fromCache: tally.fromCache, fromCacheModel: tally.fromCacheModel,
                            cancelRequestsSent: tally.cancelRequestsSent, cancelledAnswers: tally.cancelledAnswers,
                            supersededAnswers: tally.supersededAnswers, unanswered: tally.sent.count, failures: tally.failures)
         }
@@ -287,6 +297,7 @@ struct BenchLSPReport {
     var latencies: [Duration]
     var answeredEmpty: Int
     var fromCache: Int
+    var fromCacheModel: Int
     var cancelRequestsSent: Int
     var cancelledAnswers: Int
     var supersededAnswers: Int
@@ -305,7 +316,7 @@ struct BenchLSPReport {
         let requests = latencies.count + cancelledAnswers + supersededAnswers + failures.count + unanswered
         var lines = [
             "typing: \(keystrokes) keystrokes at \(rate)/s for \(seconds) s into a \(documentLines)-line Swift file",
-            "requests: \(requests); answered \(latencies.count) (\(answeredEmpty) empty), from the typing cache \(fromCache)",
+            "requests: \(requests); answered \(latencies.count) (\(answeredEmpty) empty), from the typing cache \(fromCache) (\(fromCacheModel) the model's answer after the draft model's)",
             "cancelled by the editor: \(cancelRequestsSent) $/cancelRequest sent; answered -32800: \(cancelledAnswers); superseded (empty): \(supersededAnswers); unanswered at the end: \(unanswered)",
             "latency of answered requests: p50 \(ms(percentile(50))), p95 \(ms(percentile(95))), p99 \(ms(percentile(99))), max \(ms(percentile(100)))",
             "peak RSS: \(peakKilobytes.map { String(format: "%.1f MB", Double($0) / 1024) } ?? "unknown"); load average: \(load)",

@@ -37,6 +37,9 @@ struct Serve: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Also draft by prompt lookup from the open file (default: on with --draft FILE, else off; the client's \"lookup\" setting overrides it).")
     var lookup: Bool?
 
+    @Flag(inversion: .prefixedNo, help: "With --draft FILE: the draft model answers automatic completions at once and the model's own answer for the same cursor follows through the typing cache (default: on; the client's \"tiered\" setting overrides it).")
+    var tiered: Bool?
+
     @Option(help: "Least severe log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -57,6 +60,7 @@ struct Serve: ParsableCommand {
         configuration.threads = threads ?? defaultThreadCount
         configuration.draftPath = draft == "none" ? nil : draft
         configuration.lookup = lookup
+        configuration.tiered = tiered
         if let draftPath = configuration.draftPath {
             // A draft model that cannot draft for the model is an error now, not an empty editor later.
             guard let modelPath = configuration.resolvedModelPath else {

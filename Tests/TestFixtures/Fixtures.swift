@@ -81,14 +81,20 @@ public enum Fixtures {
     /// of the byte tokens `a`...`z`, so it never writes a newline, a bracket or end-of-text. The text is
     /// meaningless but never empty, which is what machinery tests (ranges, caching, cancellation) need.
     /// Written once per test process.
-    public static let lettersModelPath: String = {
+    public static let lettersModelPath: String = writeLettersModel(seed: 11, name: "letters")
+
+    /// Another letters model (other weights, the same vocabulary), e.g. a draft model for the letters
+    /// model that often writes other letters. Written once per test process.
+    public static let otherLettersModelPath: String = writeLettersModel(seed: 12, name: "other-letters")
+
+    private static func writeLettersModel(seed: UInt64, name: String) -> String {
         let vocabulary = byteVocabulary()
         let config = Fixtures.config(vocabularySize: vocabulary.tokens.count, contextLength: 256)
-        let weights = RandomLlamaWeights(config: config, seed: 11, scale: 0.3)
+        let weights = RandomLlamaWeights(config: config, seed: seed, scale: 0.3)
         let letters = (Int(UInt8(ascii: "a"))...Int(UInt8(ascii: "z"))).map { $0 + specialTexts.count }
-        let path = temporaryDirectory(reuse: true) + "/letters.gguf"
+        let path = temporaryDirectory(reuse: true) + "/\(name).gguf"
         try! LlamaFileWriter.write(config: config, tokenizer: vocabulary, tiedOutput: false, matrixType: .f32,
-                                   name: "letters-fixture", tensor: { name in
+                                   name: "\(name)-fixture", tensor: { name in
             var values = weights.tensor(name)
             guard name == "output.weight" else { return values }
             for row in 0..<config.vocabularySize where !letters.contains(row) {
@@ -97,7 +103,7 @@ public enum Fixtures {
             return values
         }, to: path)
         return path
-    }()
+    }
 
     public static let lettersModel: LlamaModel = try! LlamaModel(path: lettersModelPath)
 

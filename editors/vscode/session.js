@@ -14,7 +14,7 @@ const SYNC_INCREMENTAL = 2;
 /** The `understudy` settings the server reads, without unset values. */
 function serverSettings(config) {
   const out = {};
-  for (const key of ['model', 'teacher', 'threads', 'maxTokens', 'timeBudgetMs', 'temperature', 'enabled', 'candidates']) {
+  for (const key of ['model', 'teacher', 'threads', 'maxTokens', 'timeBudgetMs', 'temperature', 'enabled', 'candidates', 'draft', 'lookup', 'tiered']) {
     const value = config.get(key);
     if (value !== undefined && value !== null && value !== '') out[key] = value;
   }

@@ -35,36 +35,60 @@ public enum CancellationReason: UInt8, Sendable {
 }
 
 /// A flag a job polls between tokens; set from the reader thread.
+///
+/// Two things can end a job: its answer is no longer wanted (`reason`), and its generation must stop
+/// (`isStopped`). For most jobs they go together. A completion's generation outlives the cancellation
+/// of its request: the next request of the document decides (`stop()` unless it types along the same
+/// line), because what the generation writes can still answer that request from the typing cache.
 public final class CancellationFlag: Sendable {
     private let state = Atomic<UInt8>(0)
+    private let stopped = Atomic<Bool>(false)
+    /// Whether the generation goes on after `cancel` until `stop()` (completions).
+    public let outlivesCancellation: Bool
+
     /// A flag that is not set.
-    public init() {}
-    /// Marks the job cancelled; the first reason wins.
+    public init(outlivesCancellation: Bool = false) { self.outlivesCancellation = outlivesCancellation }
+
+    /// Marks the job's answer unwanted; the first reason wins. Stops the generation too unless it
+    /// outlives cancellation.
     public func cancel(_ reason: CancellationReason) {
         _ = state.compareExchange(expected: 0, desired: reason.rawValue, ordering: .relaxed)
+        if !outlivesCancellation { stopped.store(true, ordering: .relaxed) }
     }
+
+    /// Stops the generation now (and marks the answer superseded unless a reason is already set).
+    public func stop() {
+        _ = state.compareExchange(expected: 0, desired: CancellationReason.superseded.rawValue, ordering: .relaxed)
+        stopped.store(true, ordering: .relaxed)
+    }
+
     /// The reason, or `.none`.
     public var reason: CancellationReason { CancellationReason(rawValue: state.load(ordering: .relaxed)) ?? .none }
     /// Whether any reason is set.
     public var isCancelled: Bool { reason != .none }
+    /// Whether the generation must stop.
+    public var isStopped: Bool { stopped.load(ordering: .relaxed) }
 }
 
-/// Which model a job runs: the completion model (the student), or the teacher that the model-backed
-/// edits ("Complete function body", edit with instruction) use when one is configured.
+/// Which model a job runs: the completion model, the teacher that the model-backed edits ("Complete
+/// function body", edit with instruction) use when one is configured, or the draft model alone (the
+/// first answer of a tiered completion).
 public enum ModelRole: Sendable, Hashable {
-    case completion, teacher
+    case completion, teacher, draft
 
     /// The model file this role loads under `configuration`.
     public func path(in configuration: ServerConfiguration) -> String? {
         switch self {
         case .completion: return configuration.resolvedModelPath
         case .teacher: return configuration.teacherPath ?? configuration.resolvedModelPath
+        case .draft: return configuration.draftPath ?? configuration.resolvedModelPath
         }
     }
 }
 
 /// Runs model work off the message-reading thread, one job at a time, on one `CompletionPipeline`
-/// per model (the completion model, and the teacher when one is configured).
+/// per model (the completion model, the teacher when one is configured, the draft model when it
+/// answers first in tiered completions).
 ///
 /// One pipeline per model keeps one KV cache, so each request reuses what the previous one evaluated.
 /// A model is loaded on the worker's queue the first time a job needs it (and again when its path or
@@ -102,8 +126,11 @@ public final class ModelWorker: @unchecked Sendable {
         submit(configuration: configuration) { result in
             if case .failure(let error) = result { onFailure(error) }
         }
-        if configuration.teacherPath != nil {
-            submit(configuration: configuration, role: .teacher) { result in
+        var roles: [ModelRole] = []
+        if configuration.teacherPath != nil { roles.append(.teacher) }
+        if configuration.tieredDraftPath != nil { roles.append(.draft) }
+        for role in roles {
+            submit(configuration: configuration, role: role) { result in
                 if case .failure(let error) = result { onFailure(error) }
             }
         }
@@ -116,7 +143,8 @@ public final class ModelWorker: @unchecked Sendable {
         guard let path = role.path(in: configuration) else { return .failure(.noModel) }
         // A teacher that is the completion model shares its pipeline (and KV cache).
         let role = path == configuration.resolvedModelPath ? .completion : role
-        // Drafting speeds up the completion model; a separate teacher runs without drafts for now.
+        // Drafting speeds up the completion model; a separate teacher, and the draft model answering
+        // alone, run without drafts.
         let speculation = role == .completion ? configuration.speculation : nil
         let draftPath = speculation == nil ? nil : configuration.draftPath
         let key = LoadedKey(path: path, threads: configuration.threads, contextTokens: configuration.contextTokens,

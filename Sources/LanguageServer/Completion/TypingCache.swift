@@ -5,6 +5,9 @@
 /// hits when its text after the cursor is the same and its text before the cursor is the entry's
 /// plus some characters that a candidate starts with (the user typed them), or the entry's minus
 /// a few characters (the user deleted them, so they go back in front of the candidate).
+///
+/// With tiered completions an entry also says who wrote it: the draft model answers first, and the
+/// model's answer for the same cursor replaces it when it comes.
 public struct TypingCache: Sendable {
     struct Entry: Sendable {
         var uri: DocumentURI
@@ -12,6 +15,14 @@ public struct TypingCache: Sendable {
         var suffix: [UInt8]
         var candidates: [String]
         var multiLine: Bool
+        var fromDraft: Bool
+    }
+
+    /// The rest of a cached answer.
+    public struct Hit: Sendable, Equatable {
+        public var candidates: [String]
+        /// Whether the draft model wrote it (tiered completions' first answer), not the model.
+        public var fromDraft: Bool
     }
 
     private var entries: [Entry] = []
@@ -21,18 +32,24 @@ public struct TypingCache: Sendable {
     /// An empty cache of `capacity` entries.
     public init(capacity: Int = 16) { self.capacity = capacity }
 
-    /// Stores the candidates computed for a cursor between `prefix` and `suffix`.
-    public mutating func store(uri: DocumentURI, prefix: [UInt8], suffix: [UInt8], candidates: [String], multiLine: Bool) {
+    /// Stores the candidates computed for a cursor between `prefix` and `suffix`; the model's answer
+    /// replaces the draft model's for the same cursor, never the other way round.
+    public mutating func store(uri: DocumentURI, prefix: [UInt8], suffix: [UInt8], candidates: [String], multiLine: Bool,
+                               fromDraft: Bool = false) {
         guard !candidates.isEmpty else { return }
-        entries.removeAll { $0.uri == uri && $0.prefix == prefix && $0.suffix == suffix }
-        entries.append(Entry(uri: uri, prefix: prefix, suffix: suffix, candidates: candidates, multiLine: multiLine))
+        let sameCursor = { (entry: Entry) in entry.uri == uri && entry.prefix == prefix && entry.suffix == suffix }
+        if fromDraft && entries.contains(where: { sameCursor($0) && !$0.fromDraft }) { return }
+        entries.removeAll(where: sameCursor)
+        entries.append(Entry(uri: uri, prefix: prefix, suffix: suffix, candidates: candidates, multiLine: multiLine,
+                             fromDraft: fromDraft))
         if entries.count > capacity { entries.removeFirst(entries.count - capacity) }
     }
 
     /// The rest of the cached candidates for this cursor, newest entry first; nil on a miss.
-    public func lookup(uri: DocumentURI, prefix: [UInt8], suffix: [UInt8]) -> [String]? {
-        for entry in entries.reversed() where entry.uri == uri && entry.suffix == suffix {
-            if let rest = Self.continuation(of: entry, prefix: prefix) { return rest }
+    /// `modelOnly` skips the draft model's answers.
+    public func lookup(uri: DocumentURI, prefix: [UInt8], suffix: [UInt8], modelOnly: Bool = false) -> Hit? {
+        for entry in entries.reversed() where entry.uri == uri && entry.suffix == suffix && !(modelOnly && entry.fromDraft) {
+            if let rest = Self.continuation(of: entry, prefix: prefix) { return Hit(candidates: rest, fromDraft: entry.fromDraft) }
         }
         return nil
     }

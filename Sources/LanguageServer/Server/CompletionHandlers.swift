@@ -88,26 +88,36 @@ extension LanguageServer {
                                            timeBudget: .milliseconds(configuration.timeBudgetMs * candidates))
     }
 
-    /// Registers the request (superseding the document's older one), answers from the typing cache
+    /// Registers the request (superseding the document's older work), answers from the typing cache
     /// when it can, and otherwise queues the model work; `result` shapes the candidates.
+    ///
+    /// Tiered (a draft model configured, one candidate): the draft model answers, then the model
+    /// writes its own answer for the same cursor into the typing cache, where the document's next
+    /// request finds it (`refine`).
     func startCompletion<Request: RequestType>(input: CompletionInput, invoked: Bool, configuration: ServerConfiguration,
                                                responder: Responder<Request>,
                                                result: @escaping @Sendable ([String]) -> Request.Response) {
         let settings = Self.completionSettings(configuration, input: input, invoked: invoked)
-        let flag = CancellationFlag()
-        let cached = state.withLock { state -> [String]? in
-            state.latestCompletion[input.uri]?.cancel(.superseded)
-            // An explicit request for several candidates goes to the model: the cache may hold fewer.
-            if settings.candidates == 1, let hit = state.typingCache.lookup(uri: input.uri, prefix: input.prefix, suffix: input.suffix) {
-                return hit
-            }
+        // An explicit request for several candidates goes to the model: the cache may hold fewer.
+        let usesCache = settings.candidates == 1
+        let tiered = usesCache && configuration.tieredDraftPath != nil
+        let flag = CancellationFlag(outlivesCancellation: true)
+        let refinement = tiered ? CancellationFlag() : nil
+        let cached = state.withLock { state -> TypingCache.Hit? in
+            let hit = usesCache ? state.typingCache.lookup(uri: input.uri, prefix: input.prefix, suffix: input.suffix) : nil
+            state.supersedeCompletionWork(uri: input.uri, prefix: input.prefix, suffix: input.suffix, needsModel: hit == nil)
+            if hit != nil { return hit }
             state.pending[responder.id] = flag
-            state.latestCompletion[input.uri] = flag
+            state.addCompletionWork(CompletionWork(flag: flag, prefix: input.prefix, suffix: input.suffix, isRefinement: false), uri: input.uri)
+            if let refinement {
+                state.addCompletionWork(CompletionWork(flag: refinement, prefix: input.prefix, suffix: input.suffix, isRefinement: true),
+                                        uri: input.uri)
+            }
             return nil
         }
         if let cached {
-            logger.debug("\(responder.id): answered from the typing cache")
-            return responder.reply(result(cached))
+            logger.debug("\(responder.id): answered from the typing cache\(tiered && !cached.fromDraft ? " (the model's answer, after the draft model's)" : "")")
+            return responder.reply(result(cached.candidates))
         }
         let job = ModelJob(responder: responder, flag: flag, uri: input.uri, progress: nil,
                            // A superseded request gets an empty answer: the client did not cancel it,
@@ -117,16 +127,59 @@ extension LanguageServer {
                                explainMissingModel(problem, connection: responder.connection)
                                return .success(result([]))
                            })
-        submit(job, configuration: configuration) { [self] pipeline in
-            let outcome = try pipeline.complete(input, settings: settings) { _ in flag.isCancelled }
-            if !flag.isCancelled {
+        submit(job, configuration: configuration, role: tiered ? .draft : .completion) { [self] pipeline in
+            // Work that ran before this job (a generation the user typed along) may have answered it.
+            if usesCache, let hit = state.withLock({ $0.typingCache.lookup(uri: input.uri, prefix: input.prefix, suffix: input.suffix) }) {
+                logger.debug("\(responder.id): answered from the typing cache\(tiered && !hit.fromDraft ? " (the model's answer, after the draft model's)" : "")")
+                return result(hit.candidates)
+            }
+            let outcome = try pipeline.complete(input, settings: settings) { _ in flag.isStopped }
+            if !flag.isStopped {
+                state.withLock { state in
+                    state.typingCache.store(uri: input.uri, prefix: input.prefix, suffix: input.suffix,
+                                            candidates: outcome.candidates, multiLine: settings.multiLine, fromDraft: tiered)
+                }
+            }
+            logger.debug("\(responder.id): \(outcome.candidates.count) candidates\(tiered ? " (draft model)" : ""); prompt \(outcome.promptTokens) tokens (\(outcome.reusedTokens) cached), \(outcome.generatedTokens) generated in \(outcome.elapsed)")
+            return result(outcome.candidates)
+        }
+        if let refinement {
+            refine(input, settings: settings, configuration: configuration, flag: refinement, connection: responder.connection)
+        }
+    }
+
+    /// The model's answer for a cursor the draft model answered: written into the typing cache, where
+    /// it replaces the draft model's, unless the document's next request stops it first. A generation
+    /// cut by the time budget (here 4 × the request's) is not kept: it would replace a whole line with
+    /// part of one.
+    private func refine(_ input: CompletionInput, settings: CompletionSettings, configuration: ServerConfiguration,
+                        flag: CancellationFlag, connection: JSONRPCConnection) {
+        var longer = settings
+        longer.timeBudget = settings.timeBudget.map { $0 * 4 }
+        let settings = longer
+        worker.submit(configuration: configuration, role: .completion) { [self] result in
+            defer { state.withLock { $0.removeCompletionWork(flag: flag, uri: input.uri) } }
+            guard !flag.isStopped else { return }
+            let pipeline: CompletionPipeline
+            switch result {
+            case .failure(let problem): return explainMissingModel(problem, connection: connection)
+            case .success(let loaded): pipeline = loaded
+            }
+            let done = state.withLock { $0.typingCache.lookup(uri: input.uri, prefix: input.prefix, suffix: input.suffix, modelOnly: true) }
+            guard done == nil else { return }
+            do {
+                let outcome = try pipeline.complete(input, settings: settings) { _ in flag.isStopped }
+                guard !flag.isStopped, outcome.stopReason != .timeBudget else {
+                    return logger.debug("refinement at \(input.uri) stopped (\(flag.isStopped ? "superseded" : "time budget"))")
+                }
                 state.withLock { state in
                     state.typingCache.store(uri: input.uri, prefix: input.prefix, suffix: input.suffix,
                                             candidates: outcome.candidates, multiLine: settings.multiLine)
                 }
+                logger.debug("refinement at \(input.uri): \(outcome.candidates.count) candidates in \(outcome.elapsed), \(outcome.drafting.total.accepted) of \(outcome.drafting.total.drafted) drafted tokens accepted")
+            } catch {
+                logger.warning("refinement at \(input.uri) failed: \(error)")
             }
-            logger.debug("\(responder.id): \(outcome.candidates.count) candidates; prompt \(outcome.promptTokens) tokens (\(outcome.reusedTokens) cached), \(outcome.generatedTokens) generated in \(outcome.elapsed)")
-            return result(outcome.candidates)
         }
     }
 }

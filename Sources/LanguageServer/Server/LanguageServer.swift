@@ -22,8 +22,8 @@ public final class LanguageServer: JSONRPCMessageHandler {
         var trace = TraceValue.off
         /// Requests that are still running, for `$/cancelRequest`.
         var pending: [RequestID: CancellationFlag] = [:]
-        /// The newest completion request per document, which a newer one supersedes.
-        var latestCompletion: [DocumentURI: CancellationFlag] = [:]
+        /// Completion work queued or running per document, which the next request supersedes.
+        var completionWork: [DocumentURI: [CompletionWork]] = [:]
         /// Running code actions by progress token, for `window/workDoneProgress/cancel`.
         var progress: [ProgressToken: CancellationFlag] = [:]
         var nextProgressToken = 1
@@ -235,7 +235,10 @@ public final class LanguageServer: JSONRPCMessageHandler {
         let (problems, configuration, changed) = state.withLock { state in
             let before = state.configuration
             let problems = state.configuration.apply(settings)
-            if state.configuration != before { state.typingCache.removeAll() }
+            if state.configuration != before {
+                state.typingCache.removeAll()
+                state.stopCompletionWork()
+            }
             if state.configuration.resolvedModelPath != before.resolvedModelPath { state.explainedMissingModel = false }
             return (problems, state.configuration, state.configuration != before)
         }
@@ -261,6 +264,7 @@ public final class LanguageServer: JSONRPCMessageHandler {
             try state.withLock { state throws(DocumentError) in
                 try state.documents.close(params.textDocument.uri)
                 state.typingCache.remove(uri: params.textDocument.uri)
+                state.stopCompletionWork(uri: params.textDocument.uri)
             }
         default:
             let params = try decode(DidSaveTextDocumentParams.self, params)

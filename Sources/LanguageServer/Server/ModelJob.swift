@@ -6,7 +6,7 @@ import Model
 struct ModelJob<Request: RequestType>: Sendable {
     var responder: Responder<Request>
     var flag: CancellationFlag
-    /// The document whose newest completion this may be (nil for code actions).
+    /// The document whose completion work this is (nil for code actions).
     var uri: DocumentURI?
     /// Reports `$/progress` for the job, if the client takes it.
     var progress: ProgressReporter?
@@ -62,7 +62,7 @@ extension LanguageServer {
     func finish(id: RequestID, uri: DocumentURI?, flag: CancellationFlag) {
         state.withLock { state in
             if state.pending[id] === flag { state.pending[id] = nil }
-            if let uri, state.latestCompletion[uri] === flag { state.latestCompletion[uri] = nil }
+            if let uri { state.removeCompletionWork(flag: flag, uri: uri) }
         }
     }
 }

@@ -29,6 +29,9 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var draftPath: String?
     /// Whether prompt lookup drafts too; nil: when there is a draft model.
     public var lookup: Bool?
+    /// Whether a draft model answers automatic completions first, the model's answer following
+    /// through the typing cache; nil: yes when there is a draft model.
+    public var tiered: Bool?
 
     /// The defaults.
     public init() {}
@@ -102,6 +105,10 @@ public struct ServerConfiguration: Sendable, Equatable {
             if value.isNull { lookup = nil; return nil }
             guard let flag = value.boolValue else { return "expected true, false or null, found \(value)" }
             lookup = flag
+        case "tiered":
+            if value.isNull { tiered = nil; return nil }
+            guard let flag = value.boolValue else { return "expected true, false or null, found \(value)" }
+            tiered = flag
         default:
             return "unknown setting"
         }
@@ -110,6 +117,12 @@ public struct ServerConfiguration: Sendable, Equatable {
 
     /// The model file to load: the configured one, else the default.
     public var resolvedModelPath: String? { modelPath ?? defaultModelPath }
+
+    /// The draft model that answers automatic completions first (tiered completions), if any.
+    public var tieredDraftPath: String? {
+        guard tiered ?? true, let draftPath, draftPath != resolvedModelPath else { return nil }
+        return draftPath
+    }
 
     /// How the pipeline drafts: nil when neither a draft model nor prompt lookup is on.
     public var speculation: SpeculationSettings? {
