@@ -38,7 +38,8 @@ public func matvecRows(_ w: WeightMatrix, _ x: UnsafePointer<Float>, rows n: Int
     }
 
     switch w.type {
-    case .q4_1, .q8_0 where useIntrinsicDots:
+    case .q4_1,  // its C kernel has a portable path
+         .q8_0 where useIntrinsicDots:
         // Kernels that decode each weight block once for all activation rows.
         let activation = activationType(for: w.type)
         let stride = (activation.rowBytes(cols)! + 63) & ~63
@@ -58,7 +59,7 @@ public func matvecRows(_ w: WeightMatrix, _ x: UnsafePointer<Float>, rows n: Int
         tiled { range, i in
             ck_matvec_bf16(data, rowBytes, range.lowerBound, range.upperBound, x + i * cols, cols, y + i * outputs)
         }
-    case .q8_0 where useIntrinsicDots, .q4_0 where useIntrinsicDots, .q4_1, .q5_0, .q5_1, .q4_K, .q5_K, .q6_K:
+    case .q4_0 where useIntrinsicDots, .q5_0, .q5_1, .q4_K, .q5_K, .q6_K:
         let activation = activationType(for: w.type)
         let stride = (activation.rowBytes(cols)! + 63) & ~63
         let xq = pool.sharedScratch.reserve(n * stride)
