@@ -51,5 +51,30 @@ extension LanguageServerModuleTests {
             let text = message.withLock { $0 } ?? ""
             #expect(text.contains("vocabulary mismatch") && text.contains("\"draft\": \"none\""), "\(text)")
         }
+
+        /// A separate teacher drafts with the completion model when that is a student of it (the same
+        /// vocabulary here), and with prompt lookup alone when it is not; neither is a failure.
+        @Test func aTeacherDraftsWithItsStudentOrByLookupAlone() throws {
+            let worker = ModelWorker()
+            var configuration = TestModel.configuration()
+            configuration.modelPath = Fixtures.otherLettersModelPath
+            configuration.teacherPath = Fixtures.lettersModelPath
+            let seen = Mutex<[String]>([])
+            for teacher in [Fixtures.lettersModelPath, Fixtures.chatLettersModelPath] {
+                configuration.teacherPath = teacher
+                worker.submit(configuration: configuration, role: .teacher) { result in
+                    let line: String
+                    switch result {
+                    case .success(let pipeline):
+                        line = "\(pipeline.speculation?.promptLookup == true) \(pipeline.draft?.model.path ?? "none")"
+                    case .failure(let problem):
+                        line = "\(problem)"
+                    }
+                    seen.withLock { $0.append(line) }
+                }
+            }
+            worker.drain()
+            #expect(seen.withLock { $0 } == ["true \(Fixtures.otherLettersModelPath)", "true none"])
+        }
     }
 }

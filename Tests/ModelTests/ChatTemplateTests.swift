@@ -199,4 +199,17 @@ import Testing
         let student = CompletionPipeline(model: Fixtures.lettersModel, threads: 1, promptTokens: 128)
         #expect(throws: InstructionError.template(.noTemplate)) { try student.instruct(e) }
     }
+
+    @Test func draftingLeavesTheInstructAnswerUnchanged() throws {
+        let model = try LlamaModel(path: Fixtures.chatLettersModelPath)
+        let plain = CompletionPipeline(model: model, threads: 1, promptTokens: 512)
+        // The model as its own draft model, and prompt lookup: whatever they propose, the answer is the model's.
+        let drafting = try CompletionPipeline(model: model, threads: 1, promptTokens: 512,
+                                              speculation: SpeculationSettings(promptLookup: true), draftModel: model)
+        let e = edit("", "abcabc = abcabc + abcabc\n")
+        let alone = try plain.instruct(e, maxNewTokens: 24)
+        let drafted = try drafting.instruct(e, maxNewTokens: 24)
+        #expect(drafted.answer == alone.answer && drafted.generatedTokens == alone.generatedTokens)
+        #expect(drafted.drafting.total.drafted > 0 && alone.drafting.total.drafted == 0)
+    }
 }

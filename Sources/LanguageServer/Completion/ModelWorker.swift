@@ -143,10 +143,22 @@ public final class ModelWorker: @unchecked Sendable {
         guard let path = role.path(in: configuration) else { return .failure(.noModel) }
         // A teacher that is the completion model shares its pipeline (and KV cache).
         let role = path == configuration.resolvedModelPath ? .completion : role
-        // Drafting speeds up the completion model; a separate teacher, and the draft model answering
-        // alone, run without drafts.
-        let speculation = role == .completion ? configuration.speculation : nil
-        let draftPath = speculation == nil ? nil : configuration.draftPath
+        // Drafting speeds up the completion model with the configured draft model, and a separate
+        // teacher with the completion model when that is a student of it (the same or a cut
+        // vocabulary; else prompt lookup alone). The draft model answering alone does not draft.
+        let speculation: SpeculationSettings?
+        let draftPath: String?
+        switch role {
+        case .completion:
+            speculation = configuration.speculation
+            draftPath = speculation == nil ? nil : configuration.draftPath
+        case .teacher:
+            speculation = SpeculationSettings(promptLookup: configuration.lookup ?? true)
+            draftPath = configuration.resolvedModelPath
+        case .draft:
+            speculation = nil
+            draftPath = nil
+        }
         let key = LoadedKey(path: path, threads: configuration.threads, contextTokens: configuration.contextTokens,
                             draftPath: draftPath, speculation: speculation)
         let failureKey = path + "|" + (draftPath ?? "")
@@ -161,7 +173,16 @@ public final class ModelWorker: @unchecked Sendable {
             let model: LlamaModel
             if let current = previous?.model, current.path == path { model = current } else { model = try LlamaModel(path: path) }
             let created: CompletionPipeline
-            if let speculation {
+            if let speculation, role == .teacher {
+                // The completion model drafts for a teacher it is a student of; otherwise (another
+                // vocabulary, or it cannot be loaded: the completion role reports that) prompt lookup alone.
+                let student = draftPath.flatMap { path in previous?.draft?.model.path == path ? previous?.draft?.model : try? LlamaModel(path: path) }
+                created = (try? CompletionPipeline(model: model, threads: configuration.threads, promptTokens: configuration.contextTokens,
+                                                   speculation: speculation, draftModel: student))
+                    // Without a draft model the initializer cannot throw.
+                    ?? (try! CompletionPipeline(model: model, threads: configuration.threads, promptTokens: configuration.contextTokens,
+                                                speculation: speculation, draftModel: nil))
+            } else if let speculation {
                 let draftModel: LlamaModel?
                 do {
                     if let draftPath {

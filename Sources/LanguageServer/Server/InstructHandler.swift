@@ -113,7 +113,7 @@ extension LanguageServer {
                 throw ResponseError(code: Self.requestFailed, message: error.description)
             }
             if flag.isCancelled { throw ResponseError.requestCancelled }
-            logger.info("\(command): \(outcome.promptTokens) prompt tokens, \(outcome.generatedTokens) generated in \(outcome.elapsed) (\(outcome.stopReason))")
+            logger.info("\(command): \(outcome.promptTokens) prompt tokens, \(outcome.generatedTokens) generated in \(outcome.elapsed) (\(outcome.stopReason)); \(outcome.drafting.total.accepted) of \(outcome.drafting.total.drafted) drafted tokens accepted")
             guard let text = outcome.replacement else {
                 throw ResponseError(code: Self.requestFailed, message: "the model wrote no code for \"\(instruction)\"")
             }

@@ -162,6 +162,8 @@ public struct InstructionOutcome: Sendable {
     public var generatedTokens: Int
     public var elapsed: Duration
     public var stopReason: StopReason
+    /// What was drafted and accepted (a pipeline that drafts).
+    public var drafting = DraftStatistics()
 }
 
 extension CompletionPipeline {
@@ -173,9 +175,9 @@ extension CompletionPipeline {
     /// Runs `edit` through the model's chat template: greedy, up to `maxNewTokens` (fewer for a short
     /// selection), within `timeBudget`. `shouldStop` is polled between tokens with the count so far.
     ///
-    /// The generation goes through `InferenceContext.generate(prompt:options:isCancelled:)`, the entry
-    /// point a draft model (speculative decoding) plugs into, so a teacher with a draft speeds this up
-    /// without changes here.
+    /// A pipeline that drafts (`speculation`) checks drafts here too: prompt lookup over the prompt,
+    /// which holds the selection an edit mostly copies, and its draft model prompted with the same chat
+    /// text in its own tokens. The answer is the model's own either way.
     public func instruct(_ edit: InstructionEdit, maxNewTokens: Int = 1024, timeBudget: Duration? = nil,
                          shouldStop: (Int) -> Bool = { _ in false }) throws -> InstructionOutcome {
         let started = ContinuousClock.now
@@ -191,13 +193,33 @@ extension CompletionPipeline {
         let options = GenerationOptions(maxTokens: limit, timeBudget: timeBudget, singleLine: false,
                                         sampling: .greedy, stopSequences: edit.stopSequences(template: template))
         var generated = 0
-        let generation = try context.generate(prompt: prompt, options: options) {
+        let generation = try context.generate(prompt: prompt, options: options, drafter: chatDrafter(prompt: prompt)) {
             defer { generated += 1 }
             return shouldStop(generated)
         }
         let answer = generation.text
         return InstructionOutcome(replacement: generation.stopReason == .cancelled ? nil : edit.replacement(from: answer),
                                   answer: answer, promptTokens: prompt.count, generatedTokens: generation.tokens.count,
-                                  elapsed: ContinuousClock.now - started, stopReason: generation.stopReason)
+                                  elapsed: ContinuousClock.now - started, stopReason: generation.stopReason,
+                                  drafting: generation.drafting)
+    }
+
+    /// The drafter for a chat prompt, or nil when the pipeline does not draft.
+    func chatDrafter(prompt: [Int32]) -> CombinedDrafter? {
+        guard let speculation else { return nil }
+        let lookup = speculation.promptLookup ? PromptLookup(minNgram: speculation.minNgram, maxNgram: speculation.maxNgram) : nil
+        var modelDrafter: ModelDrafter?
+        if let draft, let draftVocabulary {
+            // The chat text in the draft model's tokens (its vocabulary may lack the template's markers:
+            // then they are spelled out, which is still the text the model reads).
+            // Its last half-context only, so that it has room to follow the answer (a small student's
+            // context is short; it stops drafting when the answer fills the rest).
+            let tokens = Array(draft.model.tokenizer.encode(bytes: model.tokenizer.decode(prompt)).suffix(draft.context.contextSize / 2))
+            let draftPrompt = FIMPrompt(tokens: tokens, prefixTokenStart: 0, prefixBytes: 0, suffixBytes: 0)
+            modelDrafter = ModelDrafter(context: draft.context, prompt: draftPrompt, vocabulary: draftVocabulary,
+                                        maxTokens: speculation.modelTokens, minProbability: speculation.minProbability)
+        }
+        guard lookup != nil || modelDrafter != nil else { return nil }
+        return CombinedDrafter(lookup: lookup, lookupTokens: speculation.lookupTokens, model: modelDrafter)
     }
 }

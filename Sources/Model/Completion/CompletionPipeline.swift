@@ -103,7 +103,7 @@ public final class CompletionPipeline: @unchecked Sendable {
     public let speculation: SpeculationSettings?
     /// The draft model's own pipeline (its prompt style and KV cache), sharing this one's threads.
     public let draft: CompletionPipeline?
-    private let draftVocabulary: DraftVocabulary?
+    let draftVocabulary: DraftVocabulary?
     private var lastHeader: (key: HeaderKey, tokens: [Int32])?
 
     private struct HeaderKey: Equatable {
