@@ -1,10 +1,11 @@
+import CKernels
 import COpenBLAS
 
 // Scaled dot-product attention over a KV cache laid out [position][kvHeads * headDim], with grouped
 // query heads (query head h reads kv head h / (heads / kvHeads)). Score rows live in the pool's
-// per-thread scratch, so no call allocates once the scratch has grown to the longest context seen.
+// scratch buffers, so no call allocates once they have grown to the longest context seen.
 
-/// Below this many multiply-adds (length * heads * headDim) single-token attention stays on the
+/// Below this many multiply-adds (rows * length * heads * headDim) attention of a few rows stays on the
 /// calling thread.
 let attentionParallelThreshold = 32_768
 
@@ -19,36 +20,82 @@ let causalBlockRows = 64
 public func attention(query q: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>, length: Int,
                       heads: Int, kvHeads: Int, headDim: Int, into out: UnsafeMutablePointer<Float>, pool: ThreadPool) {
     checkHeads(heads: heads, kvHeads: kvHeads, caller: "attention")
-    let group = heads / kvHeads, kvDim = kvHeads * headDim
+    guard length > 0 else { return out.update(repeating: 0, count: heads * headDim) }
+    attentionRows(queries: q, count: 1, start: length - 1, keys: keys, values: values, heads: heads, kvHeads: kvHeads,
+                  headDim: headDim, into: out, pool: pool)
+}
+
+/// Positions per work item when the scores of a few query rows are split over the pool.
+let attentionScoreChunk = 256
+
+/// Attention of `count` query rows at positions start..<start+count over the cache (row i sees positions
+/// 0...start+i). queries/out: [count][heads*headDim]; keys/values: [start+count][kvHeads*headDim].
+///
+/// Each row gets the very bits it gets alone (`count` 1), which is what lets a verification pass of
+/// drafted tokens reproduce token-by-token generation (`ck_attention_scores`/`ck_attention_values`
+/// compute every score and output lane in a fixed order). Keys and values are read once per kv head
+/// for all its query heads and all rows. Three steps, each split over the pool: scores per (kv head,
+/// 256 positions), softmax per (row, head), weighted values per (kv head, 32 lanes of the head).
+public func attentionRows(queries q: UnsafePointer<Float>, count n: Int, start: Int, keys: UnsafePointer<Float>,
+                          values: UnsafePointer<Float>, heads: Int, kvHeads: Int, headDim: Int,
+                          into out: UnsafeMutablePointer<Float>, pool: ThreadPool) {
+    checkHeads(heads: heads, kvHeads: kvHeads, caller: "attentionRows")
+    precondition(n >= 0 && start >= 0, "attentionRows: count \(n) and start \(start) must be non-negative")
+    guard n > 0 else { return }
+    let group = heads / kvHeads, qDim = heads * headDim, kvDim = kvHeads * headDim
+    let length = start + n
     let scale = 1 / Float(headDim).squareRoot()
-    func attendHead(_ h: Int, _ scratch: ScratchBuffer) {
-        let offset = (h / group) * headDim
-        let query = q + h * headDim
-        let output = out + h * headDim
-        output.update(repeating: 0, count: headDim)
-        guard length > 0 else { return }
-        let scores = scratch.floats(length)
-        // sgemv over the strided cache rows measured 1.3x faster than a dot product per position
-        // (134 -> 102 µs for 6 heads x 48 over 512 positions, one thread).
-        cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(length), Int32(headDim), scale, keys + offset,
-                    Int32(kvDim), query, 1, 0, scores, 1)
-        softmax(scores, count: length)
-        cblas_sgemv(CblasRowMajor, CblasTrans, Int32(length), Int32(headDim), 1, values + offset,
-                    Int32(kvDim), scores, 1, 0, output, 1)
-    }
-    if length * heads * headDim >= attentionParallelThreshold {
-        pool.parallelFor(heads) { range, thread in
-            for h in range { attendHead(h, pool.threadScratch[thread]) }
+    // Score rows [row][head][length], shared by the threads (each item writes its own part).
+    let scores = pool.sharedScratch.floats(n * heads * length)
+    let chunks = (length + attentionScoreChunk - 1) / attentionScoreChunk
+    func scoreItem(_ item: Int) {
+        let g = item / chunks, first = (item % chunks) * attentionScoreChunk
+        for i in 0..<n {
+            let visible = min(first + attentionScoreChunk, start + i + 1) - first
+            guard visible > 0 else { continue }
+            ck_attention_scores(q + i * qDim + g * group * headDim, group, headDim, keys + first * kvDim + g * headDim, kvDim,
+                                visible, headDim, scale, scores + (i * heads + g * group) * length + first, length)
         }
+    }
+    func softmaxItem(_ item: Int) { softmax(scores + item * length, count: start + item / heads + 1) }
+    // The lanes of a head split the same way for any row count, so a lane's arithmetic never depends on it.
+    let slice = headDim >= 64 && headDim % 32 == 0 ? 32 : headDim
+    let slices = headDim / slice
+    func valueItem(_ item: Int) {
+        let g = item / slices, lanes = (item % slices) * slice
+        let queries = n * group
+        withUnsafeTemporaryAllocation(of: UnsafePointer<Float>?.self, capacity: queries) { weights in
+            withUnsafeTemporaryAllocation(of: UnsafeMutablePointer<Float>?.self, capacity: queries) { outs in
+                withUnsafeTemporaryAllocation(of: Int.self, capacity: queries) { lengths in
+                    for i in 0..<n {
+                        for k in 0..<group {
+                            let h = g * group + k, j = i * group + k
+                            weights[j] = UnsafePointer(scores + (i * heads + h) * length)
+                            outs[j] = out + i * qDim + h * headDim
+                            lengths[j] = start + i + 1
+                        }
+                    }
+                    ck_attention_values(weights.baseAddress, lengths.baseAddress, outs.baseAddress, queries,
+                                        values + g * headDim, kvDim, lanes, lanes + slice)
+                }
+            }
+        }
+    }
+    if n * length * heads * headDim >= attentionParallelThreshold {
+        pool.parallelFor(kvHeads * chunks) { range, _ in for item in range { scoreItem(item) } }
+        pool.parallelFor(n * heads) { range, _ in for item in range { softmaxItem(item) } }
+        pool.parallelFor(kvHeads * slices) { range, _ in for item in range { valueItem(item) } }
     } else {
-        for h in 0..<heads { attendHead(h, pool.threadScratch[0]) }
+        for item in 0..<(kvHeads * chunks) { scoreItem(item) }
+        for item in 0..<(n * heads) { softmaxItem(item) }
+        for item in 0..<(kvHeads * slices) { valueItem(item) }
     }
 }
 
 /// Causal attention for a batch of n query tokens at positions start..<start+n over keys/values 0..<start+n
 /// (token i sees positions 0...start+i). queries/out: [n][heads*headDim]. Uses sgemm per head for large batches.
 ///
-/// Batches under 8 tokens run token by token through `attention`; larger ones compute, per head and per
+/// Batches under 8 tokens run through `attentionRows`; larger ones compute, per head and per
 /// block of 64 query rows, scores = Q·Kᵀ with sgemm, mask and softmax each row, then out = P·V with sgemm.
 /// (head, block) items are split over the pool head-major, so threads get whole heads and equal work.
 public func causalAttention(queries: UnsafePointer<Float>, count n: Int, start: Int, keys: UnsafePointer<Float>,
@@ -58,11 +105,8 @@ public func causalAttention(queries: UnsafePointer<Float>, count n: Int, start: 
     precondition(n >= 0 && start >= 0, "causalAttention: count \(n) and start \(start) must be non-negative")
     let qDim = heads * headDim, kvDim = kvHeads * headDim, group = heads / kvHeads
     if n < 8 {
-        for i in 0..<n {
-            attention(query: queries + i * qDim, keys: keys, values: values, length: start + i + 1,
-                      heads: heads, kvHeads: kvHeads, headDim: headDim, into: out + i * qDim, pool: pool)
-        }
-        return
+        return attentionRows(queries: queries, count: n, start: start, keys: keys, values: values, heads: heads,
+                             kvHeads: kvHeads, headDim: headDim, into: out, pool: pool)
     }
     let scale = 1 / Float(headDim).squareRoot()
     let blocks = (n + causalBlockRows - 1) / causalBlockRows

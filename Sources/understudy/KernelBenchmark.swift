@@ -97,6 +97,21 @@ struct BenchKernels: ParsableCommand {
                           headDim: headDim, into: y, pool: p)
             }
         }
+        // SmolLM2-135M's attention (9 query heads over 3 kv heads of 64) at a served prompt's length:
+        // one generated token, and 8 drafted rows verified at once.
+        let cached = 1024, smolKV = 3 * 64, smolQ = 9 * 64
+        let smolKeys = randomFloats((cached + 8) * smolKV), smolValues = randomFloats((cached + 8) * smolKV)
+        let smolQueries = randomFloats(8 * smolQ)
+        var smolOut = [Float](repeating: 0, count: 8 * smolQ)
+        for rows in [1, 8] {
+            for p in [single, pool] where p === single || threads > 1 {
+                report("attention \(rows) row(s) over \(cached) (9/3x64)", p.threadCount,
+                       flops: 4 * 9 * 64 * (rows * cached + rows * (rows + 1) / 2)) {
+                    attentionRows(queries: smolQueries, count: rows, start: cached, keys: smolKeys, values: smolValues,
+                                  heads: 9, kvHeads: 3, headDim: 64, into: &smolOut, pool: p)
+                }
+            }
+        }
         report("empty parallelFor dispatch", threads, flops: 0) {
             pool.parallelFor(threads) { _, _ in }
         }

@@ -46,3 +46,33 @@ func causalAttentionMatchesReference(batch: (Int, Int), heads shape: (Int, Int))
               headDim: 4, into: &out, pool: ThreadPool(threads: 1))
     #expect(out == [Float](repeating: 0, count: 8))
 }
+
+/// A few rows at once (verification of drafted tokens) give each row the bits it gets alone, for head
+/// sizes on and off the vector paths, contexts over several score chunks, and both sides of the
+/// parallel threshold; and they match the reference.
+@Test(arguments: [(9, 3, 64), (4, 2, 16), (6, 6, 12)], [(1, 0), (5, 3), (8, 700), (11, 260)])
+func attentionRowsGiveEachRowItsOwnBits(shape: (Int, Int, Int), rows: (Int, Int)) {
+    let (heads, kvHeads, headDim) = shape
+    let (n, start) = rows
+    let qDim = heads * headDim, kvDim = kvHeads * headDim, total = start + n
+    var random = TestRandom(seed: UInt64(heads * 1000 + n * 10 + start))
+    let queries = random.floats(n * qDim, scale: 2)
+    let keys = random.floats(total * kvDim, scale: 2)
+    let values = random.floats(total * kvDim)
+    let pool = ThreadPool(threads: 2)
+    var together = [Float](repeating: .nan, count: n * qDim)
+    attentionRows(queries: queries, count: n, start: start, keys: keys, values: values, heads: heads, kvHeads: kvHeads,
+                  headDim: headDim, into: &together, pool: pool)
+    for i in 0..<n {
+        var alone = [Float](repeating: .nan, count: qDim)
+        queries.withUnsafeBufferPointer { q in
+            attention(query: q.baseAddress! + i * qDim, keys: keys, values: values, length: start + i + 1, heads: heads,
+                      kvHeads: kvHeads, headDim: headDim, into: &alone, pool: pool)
+        }
+        let row = Array(together[(i * qDim)..<((i + 1) * qDim)])
+        #expect(row.map(\.bitPattern) == alone.map(\.bitPattern), "row \(i)")
+        let expected = referenceAttention(query: queries, queryOffset: i * qDim, keys: keys, values: values,
+                                          length: start + i + 1, heads: heads, kvHeads: kvHeads, headDim: headDim)
+        #expect(maxDifference(row, expected) <= 2e-5, "row \(i)")
+    }
+}

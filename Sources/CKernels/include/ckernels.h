@@ -120,4 +120,16 @@ void ck_matvec_rows_q4_1(const void *w, size_t row_bytes, size_t row_begin, size
 void ck_matvec_rows_q8_0(const void *w, size_t row_bytes, size_t row_begin, size_t row_end, const void *x, size_t x_stride,
                          size_t n, size_t blocks, float *y, size_t y_stride);
 
+// ---- Attention of a few query rows over the KV cache (attention.c) ----
+// A query's results are the same bits whatever else one call processes with it.
+
+// scores[j * scores_stride + p] = scale * (q_j · k_p) for queries j < queries (q_j = q + j * q_stride)
+// and positions p < positions (k_p = k + p * k_stride), each a dot product of head_dim in a fixed order.
+void ck_attention_scores(const float *q, size_t queries, size_t q_stride, const float *k, size_t k_stride,
+                         size_t positions, size_t head_dim, float scale, float *scores, size_t scores_stride);
+// outs[j][d] = Σ_{p < lengths[j]} weights[j][p] · v[p * v_stride + d] for queries j and lanes
+// dim_begin <= d < dim_end, each lane summing its positions in order.
+void ck_attention_values(const float *const *weights, const size_t *lengths, float *const *outs, size_t queries,
+                         const float *v, size_t v_stride, size_t dim_begin, size_t dim_end);
+
 #endif

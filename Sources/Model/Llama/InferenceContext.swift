@@ -235,10 +235,9 @@ public final class InferenceContext: @unchecked Sendable {
                 rope.rotate(query, heads: c.heads, position: start + i)
                 rope.rotate(keyRow, heads: c.kvHeads, position: start + i)
             }
-            for i in 0..<n {
-                attention(query: q + i * c.dim, keys: keys[l], values: values[l], length: start + i + 1,
-                          heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, into: att + i * c.dim, pool: pool)
-            }
+            // Each row's attention is the bits `forwardOne` computes for it (`attentionRows`).
+            attentionRows(queries: q, count: n, start: start, keys: keys[l], values: values[l],
+                          heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, into: att, pool: pool)
             matvecRows(layer.attentionOutput, att, rows: n, into: xb2, pool: pool)
             for i in 0..<n { add(x + i * c.dim, xb2 + i * c.dim, count: c.dim, into: x + i * c.dim) }
 
