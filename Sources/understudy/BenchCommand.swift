@@ -63,6 +63,9 @@ struct Bench: ParsableCommand {
     @Option(help: "With --data: most tokens of a single line (\"Continue from here\" gets four times as many, at most 512).")
     var maxTokens = 48
 
+    @Option(help: ArgumentHelp("With --data: write each position's prompt as JSON lines (task, prompt token ids, the bytes token healing took back, tokens the model generated alone, its text), for replaying the positions in another engine (scripts/llamacpp-lookup-bench.py).", valueName: "file"))
+    var dumpPrompts: String?
+
     func validate() throws {
         guard (0...65536).contains(promptTokens) else { throw ValidationError("-p must be in 0...65536") }
         guard (0...65536).contains(generateTokens) else { throw ValidationError("-n must be in 0...65536") }
@@ -127,7 +130,18 @@ struct Bench: ParsableCommand {
         if draftOptions.usesLookup { configurations.append(.init(name: "lookup", kinds: [.ngram])) }
         if pipeline.draft != nil { configurations.append(.init(name: "draft", kinds: [.model])) }
         if draftOptions.usesLookup && pipeline.draft != nil { configurations.append(.init(name: "both", kinds: [.ngram, .model])) }
-        let benchmark = SpeculativeBenchmark(pipeline: pipeline, configurations: configurations, maxTokens: maxTokens)
+        var benchmark = SpeculativeBenchmark(pipeline: pipeline, configurations: configurations, maxTokens: maxTokens)
+        if let dumpPrompts {
+            guard FileManager.default.createFile(atPath: dumpPrompts, contents: nil),
+                  let handle = FileHandle(forWritingAtPath: dumpPrompts) else { throw CLIError("cannot write \(dumpPrompts)") }
+            benchmark.record = { task, prompt, outcome in
+                let line: [String: Any] = [
+                    "task": task.rawValue, "prompt": prompt.tokens.map(Int.init), "healing": prompt.healing.map(Int.init),
+                    "generatedTokens": outcome.generatedTokens, "text": outcome.candidates.first ?? "",
+                ]
+                try handle.write(contentsOf: JSONSerialization.data(withJSONObject: line, options: [.sortedKeys]) + Data("\n".utf8))
+            }
+        }
         let contents = files.map(\.contents)
         var results: [(task: SpeculativeBenchmark.Task, totals: [String: SpeculativeBenchmark.Totals])] = []
         for task in SpeculativeBenchmark.Task.allCases {

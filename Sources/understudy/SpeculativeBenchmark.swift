@@ -49,6 +49,9 @@ struct SpeculativeBenchmark {
     let pipeline: CompletionPipeline
     let configurations: [Configuration]
     let maxTokens: Int
+    /// Called at each position with the model's prompt and the tokens it generated alone (`--dump-prompts`:
+    /// other engines replay the same prompts).
+    var record: ((Task, FIMPrompt, CompletionOutcome) throws -> Void)?
 
     /// The tasks measured: name, settings and where the cursor goes.
     enum Task: String, CaseIterable { case line, continueHere = "continue" }
@@ -88,7 +91,10 @@ struct SpeculativeBenchmark {
                 let start = clock.now
                 let outcome = try pipeline.complete(input, settings: settings)
                 let wall = (clock.now - start).seconds * 1000
-                if reference == nil { reference = outcome.candidates }
+                if reference == nil {
+                    reference = outcome.candidates
+                    try record?(task, try pipeline.prompt(for: input, maxNewTokens: settings.maxNewTokens), outcome)
+                }
                 totals[configuration.name, default: Totals()].add(outcome, wallMs: wall, matches: outcome.candidates == reference)
             }
             progress(index + 1, positions.count)
