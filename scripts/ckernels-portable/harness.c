@@ -56,5 +56,31 @@ int main(void) {
         }
         printf("bf16 %d %.9g %.9g\n", r, y[r], magnitude);
     }
+
+    // Attention: 3 queries of 72 (not a multiple of 8: the tails run too) over 70 positions, then the
+    // weighted values over lanes 0..72 for 70 and 41 positions. Magnitudes as for bf16.
+    enum { HD = 72, POS = 70, Q = 3 };
+    static float q[Q * HD], keys[POS * HD], scores[Q * POS], vals[POS * HD], outs[2][HD];
+    for (int i = 0; i < Q * HD; i++) q[i] = (float)((int)(next() % 2001) - 1000) / 500.0f;
+    for (int i = 0; i < POS * HD; i++) keys[i] = (float)((int)(next() % 2001) - 1000) / 500.0f;
+    for (int i = 0; i < POS * HD; i++) vals[i] = (float)((int)(next() % 2001) - 1000) / 500.0f;
+    ck_attention_scores(q, Q, HD, keys, HD, POS, HD, 0.125f, scores, POS);
+    for (int j = 0; j < Q; j++)
+        for (int p = 0; p < POS; p += 7) {
+            double magnitude = 0;
+            for (int d = 0; d < HD; d++) magnitude += 0.125 * (q[j * HD + d] < 0 ? -q[j * HD + d] : q[j * HD + d]) * (keys[p * HD + d] < 0 ? -keys[p * HD + d] : keys[p * HD + d]);
+            printf("attention-scores %d %.9g %.9g\n", j * POS + p, scores[j * POS + p], magnitude);
+        }
+    for (int p = 0; p < POS; p++) scores[p] = (float)(next() % 1000) / 70000.0f;
+    const float *weights[2] = {scores, scores};
+    float *out_pointers[2] = {outs[0], outs[1]};
+    const size_t lengths[2] = {POS, 41};
+    ck_attention_values(weights, lengths, out_pointers, 2, vals, HD, 0, HD);
+    for (int j = 0; j < 2; j++)
+        for (int d = 0; d < HD; d += 5) {
+            double magnitude = 0;
+            for (size_t p = 0; p < lengths[j]; p++) magnitude += scores[p] * (vals[p * HD + d] < 0 ? -vals[p * HD + d] : vals[p * HD + d]);
+            printf("attention-values %d %.9g %.9g\n", j * HD + d, outs[j][d], magnitude);
+        }
     return 0;
 }
