@@ -8,6 +8,6 @@ struct Understudy: ParsableCommand {
         version: "0.1.0",
         subcommands: [
             Serve.self, Complete.self, Info.self, Bench.self, CorpusCommand.self, TokenizerCommand.self, Train.self, Distill.self, TeacherPassCommand.self, Eval.self,
-            InitModel.self, Quantize.self, DumpLogits.self, BenchKernels.self, BenchLSP.self,
+            InitModel.self, Quantize.self, Export.self, DumpLogits.self, BenchKernels.self, BenchLSP.self,
         ])
 }

@@ -128,6 +128,31 @@ struct FixtureError: Error, CustomStringConvertible {
         #expect(leftovers.isEmpty, "\(leftovers)")
     }
 
+    /// `export` writes a checkpoint's model: at the run's last step, the tensors of the run's own model.gguf.
+    @Test func exportWritesTheCheckpointsModel() throws {
+        let (tokenizer, shard) = try TrainFixtures.corpus()
+        let out = Fixtures.temporaryPath("export-run")
+        let trained = try CommandLineTests.run(["train"] + TrainFixtures.trainArguments(tokenizer: tokenizer, shard: shard, out: out, steps: 5))
+        #expect(trained.status == 0, "\(trained.stderr)")
+        let exported = Fixtures.temporaryPath("exported.gguf")
+        let export = try CommandLineTests.run(["export", out + "/checkpoint.bin", "--tokenizer", tokenizer, "-o", exported])
+        #expect(export.status == 0, "\(export.stderr)")
+        let final = try GGUFFile(path: out + "/model.gguf"), copy = try GGUFFile(path: exported)
+        #expect(final.tensors.map(\.name) == copy.tensors.map(\.name))
+        for (a, b) in zip(final.tensors, copy.tensors) {
+            #expect(Array(final.data(for: a)) == Array(copy.data(for: b)), "\(a.name)")
+        }
+        // Another vocabulary is a clear error, and nothing is written.
+        let other = Fixtures.temporaryPath("other-vocabulary.gguf")
+        let vocabulary = Fixtures.byteVocabulary(merges: ["ab"])
+        let config = LlamaConfig(vocabularySize: vocabulary.tokens.count, dim: 64, hiddenDim: 96, layers: 2, heads: 4, kvHeads: 2, contextLength: 64)
+        try LlamaFileWriter.write(config: config, tokenizer: vocabulary, tiedOutput: false, matrixType: .f32, name: "other",
+                                  tensor: RandomLlamaWeights(config: config, seed: 1, scale: 0.1).tensor, to: other)
+        let refused = try CommandLineTests.run(["export", out + "/checkpoint.bin", "--tokenizer", other, "-o", exported + "2"])
+        #expect(refused.status != 0 && refused.stderr.contains("vocabulary size"), "\(refused.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: exported + "2"))
+    }
+
     @Test func sigintSavesACheckpointAndExitsZero() throws {
         let (tokenizer, shard) = try TrainFixtures.corpus()
         let out = Fixtures.temporaryPath("train-int")

@@ -190,6 +190,31 @@ public final class Trainer: @unchecked Sendable {
 
     /// Writes the current parameters as an F32 (or `matrixType`) GGUF with `tokenizer`'s vocabulary.
     public func exportGGUF(to path: String, tokenizer: TokenizerMetadata, name: String, matrixType: GGMLType = .f32) throws {
+        try Self.writeGGUF(model: model, step: step, options: options, to: path, tokenizer: tokenizer, name: name, matrixType: matrixType)
+    }
+
+    /// Writes the model a checkpoint holds as GGUF (a run's model before it ends, e.g. to try it as a draft
+    /// model while it trains); the run is not touched.
+    public static func exportCheckpoint(_ checkpointPath: String, to path: String, tokenizer: TokenizerMetadata,
+                                        name: String, matrixType: GGMLType = .f32) throws {
+        let saved = try Checkpoint.read(path: checkpointPath)
+        guard saved.state.vocabularySize == tokenizer.tokens.count else {
+            throw TrainerError.checkpointMismatch(path: checkpointPath, what: "vocabulary size",
+                                                  expected: "\(tokenizer.tokens.count) (the tokenizer's)", found: "\(saved.state.vocabularySize)")
+        }
+        let model = try LlamaTrainingModel(config: saved.state.config, tiedOutput: saved.state.tiedOutput, batch: 1,
+                                           sequence: saved.state.options.sequence, threads: 1)
+        guard model.layout.totalCount == saved.state.parameterCount else {
+            throw TrainerError.checkpointMismatch(path: checkpointPath, what: "parameter count",
+                                                  expected: "\(model.layout.totalCount)", found: "\(saved.state.parameterCount)")
+        }
+        model.parameters.update(from: saved.parameters, count: saved.parameters.count)
+        try writeGGUF(model: model, step: saved.state.step, options: saved.state.options, to: path, tokenizer: tokenizer,
+                      name: name, matrixType: matrixType)
+    }
+
+    private static func writeGGUF(model: LlamaTrainingModel, step: Int, options: TrainingOptions, to path: String,
+                                  tokenizer: TokenizerMetadata, name: String, matrixType: GGMLType) throws {
         var metadata: [(String, GGUFValue)] = [("understudy.training.steps", .uint32(UInt32(step)))]
         if let d = options.distillation {
             metadata += [("understudy.distillation.teacher", .string(d.teacherFile)),
@@ -198,6 +223,6 @@ public final class Trainer: @unchecked Sendable {
         }
         try LlamaFileWriter.write(config: model.config, tokenizer: tokenizer, tiedOutput: model.layout.tiedOutput,
                                   matrixType: matrixType, name: name, metadata: metadata,
-                                  tensor: { self.model.tensor($0) }, to: path)
+                                  tensor: { model.tensor($0) }, to: path)
     }
 }
