@@ -118,7 +118,8 @@ struct Distill: ParsableCommand {
             }
             return try passes.map { pass in try pass?.coveredDocuments() ?? [] }
         }
-        let studentToTeacher = try Self.teacherIDs(student: run.vocabulary, teacher: teacherVocabulary, teacherName: teacher)
+        let studentToTeacher = try Self.teacherIDs(student: run.vocabulary, teacher: teacherVocabulary,
+                                                   teacherTokenizer: teacherTokenizer, teacherName: teacher)
         let targets: TeacherPassTargets
         do {
             targets = try TeacherPassTargets(passes: passes, teacherTokenBytes: teacherTokenizer.tokenBytes,
@@ -158,25 +159,23 @@ struct Distill: ParsableCommand {
                        + "cuts the two tokenizers make differently)", 100 * Double(matched) / Double(max(1, positions))))
     }
 
-    /// Student token id → teacher token id (-1: none): the mapping a subset vocabulary carries (checked
-    /// token by token against the teacher's), else the identity when the two vocabularies are equal.
-    static func teacherIDs(student: TokenizerMetadata, teacher: TokenizerMetadata, teacherName: String) throws -> [Int32] {
-        if let map = student.teacherTokenIDs {
-            guard student.teacherVocabularySize == teacher.tokens.count else {
-                throw CLIError("the student's vocabulary was cut from a teacher of \(student.teacherVocabularySize ?? 0) tokens; "
-                               + "\(teacherName) has \(teacher.tokens.count)")
-            }
-            for (id, teacherID) in map.enumerated() where teacherID >= 0 && student.tokens[id] != teacher.tokens[Int(teacherID)] {
-                throw CLIError("student token \(id) \(student.tokens[id].debugDescription) maps to teacher token \(teacherID), "
-                               + "which is \(teacher.tokens[Int(teacherID)].debugDescription) in \(teacherName)")
-            }
-            return map
-        }
+    /// Student token id → teacher token id (-1: none): the map a drafting student uses too (`DraftVocabulary`),
+    /// from the ids a cut vocabulary records (checked token by token against the teacher's), else the
+    /// identity when the two vocabularies and their merges are equal.
+    static func teacherIDs(student: TokenizerMetadata, teacher: TokenizerMetadata, teacherTokenizer: BPETokenizer,
+                           teacherName: String) throws -> [Int32] {
         do {
-            try Teacher.checkVocabulary(teacher: teacher, student: student, teacherName: teacherName)
+            let studentTokenizer = try student.makeTokenizer()
+            if student.teacherTokenIDs == nil {
+                try Teacher.checkVocabulary(teacher: teacher, student: student, teacherName: teacherName)
+            }
+            return try DraftVocabulary(draft: studentTokenizer, teacherIDs: student.teacherTokenIDs,
+                                       teacherVocabularySize: student.teacherVocabularySize, teacher: teacherTokenizer,
+                                       draftName: "the student's vocabulary", teacherName: teacherName).teacherIDsOfDraftTokens
+        } catch let error as SpeculativeError {
+            throw CLIError("the student's vocabulary does not fit the teacher \(teacherName): \(error.detail)")
         } catch {
             throw CLIError("\(error)")
         }
-        return (0..<Int32(student.tokens.count)).map { $0 }
     }
 }

@@ -10,6 +10,13 @@ public enum SpeculativeError: Error, CustomStringConvertible, Equatable {
                 + "token's teacher id under \(TokenizerMetadata.teacherTokenIDsKey)); use --draft none to run without one"
         }
     }
+
+    /// What does not fit, without the advice for draft models.
+    public var detail: String {
+        switch self {
+        case .vocabularyMismatch(_, _, let detail): return detail
+        }
+    }
 }
 
 /// How a draft model's token ids translate to the generating (teacher) model's and back: the identity
@@ -26,7 +33,24 @@ public struct DraftVocabulary: Sendable {
     /// The map from `draft`'s vocabulary to `teacher`'s, or `SpeculativeError.vocabularyMismatch`.
     public init(draft: LlamaModel, teacher: LlamaModel) throws(SpeculativeError) {
         let draftName = draft.path ?? draft.name, teacherName = teacher.path ?? teacher.name
-        let d = draft.tokenizer, t = teacher.tokenizer
+        var recorded: TokenizerMetadata?
+        if draft.tokenizer.tokens != teacher.tokenizer.tokens {
+            do { recorded = try TokenizerMetadata(gguf: draft.file) } catch {
+                throw .vocabularyMismatch(draft: "\(draftName) (\(draft.tokenizer.vocabularySize) tokens)",
+                                          teacher: "\(teacherName) (\(teacher.tokenizer.vocabularySize) tokens)",
+                                          detail: "its vocabulary cannot be read: \(error)")
+            }
+        }
+        try self.init(draft: draft.tokenizer, teacherIDs: recorded?.teacherTokenIDs, teacherVocabularySize: recorded?.teacherVocabularySize,
+                      teacher: teacher.tokenizer, draftName: draftName, teacherName: teacherName)
+    }
+
+    /// The map from the `draft` tokenizer to `teacher`'s: the identity for the same tokens, else
+    /// `teacherIDs`, the teacher id of each draft token that `understudy tokenizer subset` recorded
+    /// (with `teacherVocabularySize`, the size of the vocabulary it was cut from). The distillation of a
+    /// student on a cut vocabulary uses the same map.
+    public init(draft d: BPETokenizer, teacherIDs recorded: [Int32]?, teacherVocabularySize recordedSize: Int?,
+                teacher t: BPETokenizer, draftName: String, teacherName: String) throws(SpeculativeError) {
         func mismatch(_ detail: String) -> SpeculativeError {
             .vocabularyMismatch(draft: "\(draftName) (\(d.vocabularySize) tokens)",
                                 teacher: "\(teacherName) (\(t.vocabularySize) tokens)", detail: detail)
@@ -37,12 +61,10 @@ public struct DraftVocabulary: Sendable {
             isIdentity = true
             return
         }
-        let metadata: TokenizerMetadata
-        do { metadata = try TokenizerMetadata(gguf: draft.file) } catch { throw mismatch("its vocabulary cannot be read: \(error)") }
-        guard let ids = metadata.teacherTokenIDs else {
+        guard let ids = recorded else {
             throw mismatch("the vocabularies differ and the draft model records no teacher token ids")
         }
-        if let size = metadata.teacherVocabularySize, size != t.vocabularySize {
+        if let size = recordedSize, size != t.vocabularySize {
             throw mismatch("it was cut from a vocabulary of \(size) tokens")
         }
         guard ids.count == d.vocabularySize else {
@@ -63,6 +85,9 @@ public struct DraftVocabulary: Sendable {
         draftIDs = back
         isIdentity = false
     }
+
+    /// The teacher id of every draft token, -1 where the teacher lacks it.
+    public var teacherIDsOfDraftTokens: [Int32] { teacherIDs }
 
     /// The teacher's id of a draft token; nil where the teacher lacks it.
     @inline(__always)

@@ -131,7 +131,8 @@ public struct WindowLoader: Sendable {
             let begin = shard.tokenOffsets[document] + skip
             let end = shard.tokenOffsets[document + 1]
             // The byte where the window's part of the document starts.
-            let base = annotated ? tokenizer!.decode(shard.tokens(shard.tokenOffsets[document]..<begin)).count : 0
+            let base = annotated
+                ? shard.tokens(shard.tokenOffsets[document]..<begin).reduce(0) { $0 + tokenizer!.tokenBytes($1).count } : 0
             // The span a FIM example is cut from leaves room for its four special tokens and for the few
             // extra tokens that tokenizing three pieces separately can cost; its end-of-text is left out.
             let spanEnd = min(end - 1, begin + need - Self.fimReserve)
