@@ -1,9 +1,11 @@
 import CKernels
 import COpenBLAS
 
-// Scaled dot-product attention over a KV cache laid out [position][kvHeads * headDim], with grouped
-// query heads (query head h reads kv head h / (heads / kvHeads)). Score rows live in the pool's
-// scratch buffers, so no call allocates once they have grown to the longest context seen.
+// Scaled dot-product attention over a KV cache laid out [position][kvHeads * headDim] in IEEE half
+// floats (UInt16 bits, as llama.cpp's cache by default: half the memory and half the bytes read), with
+// grouped query heads (query head h reads kv head h / (heads / kvHeads)). Queries, scores and outputs
+// are Float. Score rows live in the pool's scratch buffers, so no call allocates once they have grown to
+// the longest context seen.
 
 /// Below this many multiply-adds (rows * length * heads * headDim) attention of a few rows stays on the
 /// calling thread.
@@ -17,7 +19,7 @@ let causalBlockRows = 64
 /// (grouped-query: head h uses kv head h / (heads/kvHeads)); scores scaled by 1/sqrt(headDim); out: heads*headDim.
 ///
 /// With length 0 the output is all zeros.
-public func attention(query q: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>, length: Int,
+public func attention(query q: UnsafePointer<Float>, keys: UnsafePointer<UInt16>, values: UnsafePointer<UInt16>, length: Int,
                       heads: Int, kvHeads: Int, headDim: Int, into out: UnsafeMutablePointer<Float>, pool: ThreadPool) {
     checkHeads(heads: heads, kvHeads: kvHeads, caller: "attention")
     guard length > 0 else { return out.update(repeating: 0, count: heads * headDim) }
@@ -36,8 +38,8 @@ let attentionScoreChunk = 256
 /// compute every score and output lane in a fixed order). Keys and values are read once per kv head
 /// for all its query heads and all rows. Three steps, each split over the pool: scores per (kv head,
 /// 256 positions), softmax per (row, head), weighted values per (kv head, 32 lanes of the head).
-public func attentionRows(queries q: UnsafePointer<Float>, count n: Int, start: Int, keys: UnsafePointer<Float>,
-                          values: UnsafePointer<Float>, heads: Int, kvHeads: Int, headDim: Int,
+public func attentionRows(queries q: UnsafePointer<Float>, count n: Int, start: Int, keys: UnsafePointer<UInt16>,
+                          values: UnsafePointer<UInt16>, heads: Int, kvHeads: Int, headDim: Int,
                           into out: UnsafeMutablePointer<Float>, pool: ThreadPool) {
     checkHeads(heads: heads, kvHeads: kvHeads, caller: "attentionRows")
     precondition(n >= 0 && start >= 0, "attentionRows: count \(n) and start \(start) must be non-negative")
@@ -93,21 +95,28 @@ public func attentionRows(queries q: UnsafePointer<Float>, count n: Int, start: 
 }
 
 /// Causal attention for a batch of n query tokens at positions start..<start+n over keys/values 0..<start+n
-/// (token i sees positions 0...start+i). queries/out: [n][heads*headDim]. Uses sgemm per head for large batches.
+/// (token i sees positions 0...start+i). queries/out: [n][heads*headDim]. Uses sgemm per head for large batches
+/// (on a float copy of the visible cache).
 ///
 /// Batches under 8 tokens run through `attentionRows`; larger ones compute, per head and per
 /// block of 64 query rows, scores = Q·Kᵀ with sgemm, mask and softmax each row, then out = P·V with sgemm.
 /// (head, block) items are split over the pool head-major, so threads get whole heads and equal work.
-public func causalAttention(queries: UnsafePointer<Float>, count n: Int, start: Int, keys: UnsafePointer<Float>,
-                            values: UnsafePointer<Float>, heads: Int, kvHeads: Int, headDim: Int,
+public func causalAttention(queries: UnsafePointer<Float>, count n: Int, start: Int, keys halfKeys: UnsafePointer<UInt16>,
+                            values halfValues: UnsafePointer<UInt16>, heads: Int, kvHeads: Int, headDim: Int,
                             into out: UnsafeMutablePointer<Float>, pool: ThreadPool) {
     checkHeads(heads: heads, kvHeads: kvHeads, caller: "causalAttention")
     precondition(n >= 0 && start >= 0, "causalAttention: count \(n) and start \(start) must be non-negative")
     let qDim = heads * headDim, kvDim = kvHeads * headDim, group = heads / kvHeads
     if n < 8 {
-        return attentionRows(queries: queries, count: n, start: start, keys: keys, values: values, heads: heads,
+        return attentionRows(queries: queries, count: n, start: start, keys: halfKeys, values: halfValues, heads: heads,
                              kvHeads: kvHeads, headDim: headDim, into: out, pool: pool)
     }
+    // sgemm wants floats: the visible cache rows, converted once for all heads and blocks.
+    let total = (start + n) * kvDim
+    let floats = pool.sharedScratch.floats(2 * total)
+    let keys = UnsafePointer(floats), values = UnsafePointer(floats + total)
+    ck_halves_to_floats(halfKeys, floats, total)
+    ck_halves_to_floats(halfValues, floats + total, total)
     let scale = 1 / Float(headDim).squareRoot()
     let blocks = (n + causalBlockRows - 1) / causalBlockRows
     func attendBlock(_ item: Int, _ scratch: ScratchBuffer) {

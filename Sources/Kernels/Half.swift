@@ -1,3 +1,5 @@
+import CKernels
+
 // IEEE 754 half-precision conversions. ggml stores block scales and f16 tensors as raw half bits;
 // Swift's Float16 does the rounding (nearest-even) and, with F16C enabled, compiles to vcvtph2ps/vcvtps2ph.
 
@@ -11,4 +13,10 @@ public func halfToFloat(_ bits: UInt16) -> Float {
 @inlinable
 public func floatToHalf(_ value: Float) -> UInt16 {
     Float16(value).bitPattern
+}
+
+/// Rounds `count` floats to half bits (nearest-even), eight at a time with F16C: how the KV cache
+/// stores keys and values.
+public func convertToHalves(_ x: UnsafePointer<Float>, count: Int, into out: UnsafeMutablePointer<UInt16>) {
+    ck_floats_to_halves(x, out, count)
 }

@@ -84,7 +84,8 @@ struct BenchKernels: ParsableCommand {
         setBLASThreads(1)
 
         let heads = 6, headDim = 48, dim = heads * headDim
-        let keys = randomFloats(512 * dim), values = randomFloats(512 * dim)
+        // The KV cache holds half floats.
+        let keys = randomFloats(512 * dim).map(floatToHalf), values = randomFloats(512 * dim).map(floatToHalf)
         // Useful work only: the causal mask halves QKᵀ and PV.
         let causalFlops = 2 * 2 * heads * headDim * 512 * 513 / 2
         report("causal attention 512 tokens (6x48)", threads, flops: causalFlops) {
@@ -100,7 +101,7 @@ struct BenchKernels: ParsableCommand {
         // SmolLM2-135M's attention (9 query heads over 3 kv heads of 64) at a served prompt's length:
         // one generated token, and 8 drafted rows verified at once.
         let cached = 1024, smolKV = 3 * 64, smolQ = 9 * 64
-        let smolKeys = randomFloats((cached + 8) * smolKV), smolValues = randomFloats((cached + 8) * smolKV)
+        let smolKeys = randomFloats((cached + 8) * smolKV).map(floatToHalf), smolValues = randomFloats((cached + 8) * smolKV).map(floatToHalf)
         let smolQueries = randomFloats(8 * smolQ)
         var smolOut = [Float](repeating: 0, count: 8 * smolQ)
         for rows in [1, 8] {

@@ -6,11 +6,11 @@ func attentionMatchesReference(shape: (Int, Int, Int), length: Int) {
     let (heads, kvHeads, headDim) = shape
     var random = TestRandom(seed: UInt64(heads * 100 + kvHeads * 10 + length))
     let q = random.floats(heads * headDim, scale: 2)
-    let keys = random.floats(length * kvHeads * headDim, scale: 2)
-    let values = random.floats(length * kvHeads * headDim)
+    let (keyBits, keys) = halves(random.floats(length * kvHeads * headDim, scale: 2))
+    let (valueBits, values) = halves(random.floats(length * kvHeads * headDim))
     var out = [Float](repeating: .nan, count: heads * headDim)
     let pool = ThreadPool(threads: 2)
-    attention(query: q, keys: keys, values: values, length: length, heads: heads, kvHeads: kvHeads,
+    attention(query: q, keys: keyBits, values: valueBits, length: length, heads: heads, kvHeads: kvHeads,
               headDim: headDim, into: &out, pool: pool)
     let expected = referenceAttention(query: q, keys: keys, values: values, length: length,
                                       heads: heads, kvHeads: kvHeads, headDim: headDim)
@@ -25,11 +25,11 @@ func causalAttentionMatchesReference(batch: (Int, Int), heads shape: (Int, Int))
     let qDim = heads * headDim, kvDim = kvHeads * headDim
     var random = TestRandom(seed: UInt64(n * 31 + start))
     let queries = random.floats(n * qDim, scale: 2)
-    let keys = random.floats(total * kvDim, scale: 2)
-    let values = random.floats(total * kvDim)
+    let (keyBits, keys) = halves(random.floats(total * kvDim, scale: 2))
+    let (valueBits, values) = halves(random.floats(total * kvDim))
     var out = [Float](repeating: .nan, count: n * qDim)
     let pool = ThreadPool(threads: 2)
-    causalAttention(queries: queries, count: n, start: start, keys: keys, values: values,
+    causalAttention(queries: queries, count: n, start: start, keys: keyBits, values: valueBits,
                     heads: heads, kvHeads: kvHeads, headDim: headDim, into: &out, pool: pool)
     for i in 0..<n {
         // Token i may see positions 0...start+i only.
@@ -42,7 +42,7 @@ func causalAttentionMatchesReference(batch: (Int, Int), heads shape: (Int, Int))
 
 @Test func attentionOverNothingIsZero() {
     var out = [Float](repeating: .nan, count: 8)
-    attention(query: [Float](repeating: 1, count: 8), keys: [], values: [], length: 0, heads: 2, kvHeads: 1,
+    attention(query: [Float](repeating: 1, count: 8), keys: [UInt16](), values: [UInt16](), length: 0, heads: 2, kvHeads: 1,
               headDim: 4, into: &out, pool: ThreadPool(threads: 1))
     #expect(out == [Float](repeating: 0, count: 8))
 }
@@ -57,16 +57,16 @@ func attentionRowsGiveEachRowItsOwnBits(shape: (Int, Int, Int), rows: (Int, Int)
     let qDim = heads * headDim, kvDim = kvHeads * headDim, total = start + n
     var random = TestRandom(seed: UInt64(heads * 1000 + n * 10 + start))
     let queries = random.floats(n * qDim, scale: 2)
-    let keys = random.floats(total * kvDim, scale: 2)
-    let values = random.floats(total * kvDim)
+    let (keyBits, keys) = halves(random.floats(total * kvDim, scale: 2))
+    let (valueBits, values) = halves(random.floats(total * kvDim))
     let pool = ThreadPool(threads: 2)
     var together = [Float](repeating: .nan, count: n * qDim)
-    attentionRows(queries: queries, count: n, start: start, keys: keys, values: values, heads: heads, kvHeads: kvHeads,
+    attentionRows(queries: queries, count: n, start: start, keys: keyBits, values: valueBits, heads: heads, kvHeads: kvHeads,
                   headDim: headDim, into: &together, pool: pool)
     for i in 0..<n {
         var alone = [Float](repeating: .nan, count: qDim)
         queries.withUnsafeBufferPointer { q in
-            attention(query: q.baseAddress! + i * qDim, keys: keys, values: values, length: start + i + 1, heads: heads,
+            attention(query: q.baseAddress! + i * qDim, keys: keyBits, values: valueBits, length: start + i + 1, heads: heads,
                       kvHeads: kvHeads, headDim: headDim, into: &alone, pool: pool)
         }
         let row = Array(together[(i * qDim)..<((i + 1) * qDim)])
@@ -75,4 +75,10 @@ func attentionRowsGiveEachRowItsOwnBits(shape: (Int, Int, Int), rows: (Int, Int)
                                           length: start + i + 1, heads: heads, kvHeads: kvHeads, headDim: headDim)
         #expect(maxDifference(row, expected) <= 2e-5, "row \(i)")
     }
+}
+
+/// Half bits of `values` (as the KV cache stores them) and the floats they stand for (the reference's input).
+private func halves(_ values: [Float]) -> (bits: [UInt16], floats: [Float]) {
+    let bits = values.map(floatToHalf)
+    return (bits, bits.map(halfToFloat))
 }

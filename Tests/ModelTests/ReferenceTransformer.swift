@@ -1,3 +1,4 @@
+import Kernels
 import Foundation
 @testable import Model
 
@@ -28,7 +29,8 @@ struct ReferenceTransformer {
                     v = zip(v, tensor(p + "attn_v.bias")).map(+)
                 }
                 rope(&q, pos); rope(&k, pos)
-                keys[l].append(k); values[l].append(v)
+                // The engine's cache stores keys and values as half floats.
+                keys[l].append(k.map { halfToFloat(floatToHalf($0)) }); values[l].append(v.map { halfToFloat(floatToHalf($0)) })
                 var att = [Float](repeating: 0, count: d)
                 for h in 0..<c.heads {
                     let kv = h / (c.heads / c.kvHeads)

@@ -89,9 +89,12 @@ private func expectSameOutcomes(_ pipeline: CompletionPipeline, count: Int = 40,
     let statistics = try expectSameOutcomes(pipeline)
     for kind in DraftKind.allCases {
         let counts = statistics[kind]
-        #expect(counts.rounds > 0 && counts.accepted > 0, "\(kind): \(counts)")
+        #expect(counts.rounds > 0, "\(kind): \(counts)")
         #expect(counts.accepted < counts.drafted, "\(kind): some drafts rejected and rolled back: \(counts)")
     }
+    // A random teacher repeats its prompt only by chance (prompt lookup's acceptance: `promptLookupAloneKeepsTheOutput`);
+    // the student, trained or not, shares its vocabulary and agrees with it on some tokens.
+    #expect(statistics.model.accepted > 0, "\(statistics.model)")
     #expect(statistics.resynchronisations > 0, "the teacher picked tokens outside the student's vocabulary")
 }
 

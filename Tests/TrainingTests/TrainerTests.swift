@@ -35,7 +35,9 @@ enum TrainerFixtures {
             let rows = try context.appendReturningAllLogits(Array(inputs[(b * 8)..<(b * 8 + 8)]))
             for t in 0..<8 { for v in 0..<256 { worst = max(worst, abs(rows[t][v] - training[(b * 8 + t) * 256 + v])) } }
         }
-        #expect(worst < 1e-3, "largest logit difference \(worst)")
+        // The inference cache stores keys and values as half floats (relative rounding 2^-11); the training
+        // forward keeps them in float.
+        #expect(worst < 2e-2, "largest logit difference \(worst)")
     }
 
     @Test func scheduleWarmsUpThenDecaysToTheFloor() {

@@ -61,10 +61,19 @@ int main(void) {
     // weighted values over lanes 0..72 for 70 and 41 positions. Magnitudes as for bf16.
     enum { HD = 72, POS = 70, Q = 3 };
     static float q[Q * HD], keys[POS * HD], scores[Q * POS], vals[POS * HD], outs[2][HD];
+    static uint16_t key_halves[POS * HD], value_halves[POS * HD];
     for (int i = 0; i < Q * HD; i++) q[i] = (float)((int)(next() % 2001) - 1000) / 500.0f;
     for (int i = 0; i < POS * HD; i++) keys[i] = (float)((int)(next() % 2001) - 1000) / 500.0f;
     for (int i = 0; i < POS * HD; i++) vals[i] = (float)((int)(next() % 2001) - 1000) / 500.0f;
-    ck_attention_scores(q, Q, HD, keys, HD, POS, HD, 0.125f, scores, POS);
+    // The cache's half floats: both builds round the same (the check compares the conversions too).
+    ck_floats_to_halves(keys, key_halves, POS * HD);
+    ck_floats_to_halves(vals, value_halves, POS * HD);
+    uint32_t halves_hash = 2166136261u;
+    for (int i = 0; i < POS * HD; i++) halves_hash = (halves_hash ^ key_halves[i] ^ (uint32_t)value_halves[i] << 16) * 16777619u;
+    printf("kv-halves activations %08x\n", halves_hash);
+    ck_halves_to_floats(key_halves, keys, POS * HD);
+    ck_halves_to_floats(value_halves, vals, POS * HD);
+    ck_attention_scores(q, Q, HD, key_halves, HD, POS, HD, 0.125f, scores, POS);
     for (int j = 0; j < Q; j++)
         for (int p = 0; p < POS; p += 7) {
             double magnitude = 0;
@@ -75,7 +84,7 @@ int main(void) {
     const float *weights[2] = {scores, scores};
     float *out_pointers[2] = {outs[0], outs[1]};
     const size_t lengths[2] = {POS, 41};
-    ck_attention_values(weights, lengths, out_pointers, 2, vals, HD, 0, HD);
+    ck_attention_values(weights, lengths, out_pointers, 2, value_halves, HD, 0, HD);
     for (int j = 0; j < 2; j++)
         for (int d = 0; d < HD; d += 5) {
             double magnitude = 0;

@@ -121,15 +121,19 @@ void ck_matvec_rows_q8_0(const void *w, size_t row_bytes, size_t row_begin, size
                          size_t n, size_t blocks, float *y, size_t y_stride);
 
 // ---- Attention of a few query rows over the KV cache (attention.c) ----
-// A query's results are the same bits whatever else one call processes with it.
+// A query's results are the same bits whatever else one call processes with it. Keys and values are
+// IEEE half floats (uint16_t bits).
 
 // scores[j * scores_stride + p] = scale * (q_j · k_p) for queries j < queries (q_j = q + j * q_stride)
 // and positions p < positions (k_p = k + p * k_stride), each a dot product of head_dim in a fixed order.
-void ck_attention_scores(const float *q, size_t queries, size_t q_stride, const float *k, size_t k_stride,
+void ck_attention_scores(const float *q, size_t queries, size_t q_stride, const uint16_t *k, size_t k_stride,
                          size_t positions, size_t head_dim, float scale, float *scores, size_t scores_stride);
 // outs[j][d] = Σ_{p < lengths[j]} weights[j][p] · v[p * v_stride + d] for queries j and lanes
 // dim_begin <= d < dim_end, each lane summing its positions in order.
 void ck_attention_values(const float *const *weights, const size_t *lengths, float *const *outs, size_t queries,
-                         const float *v, size_t v_stride, size_t dim_begin, size_t dim_end);
+                         const uint16_t *v, size_t v_stride, size_t dim_begin, size_t dim_end);
+// Half-float conversions (round to nearest even), for writing and reading the cache.
+void ck_floats_to_halves(const float *x, uint16_t *out, size_t n);
+void ck_halves_to_floats(const uint16_t *x, float *out, size_t n);
 
 #endif

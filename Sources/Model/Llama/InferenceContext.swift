@@ -16,9 +16,12 @@ public final class InferenceContext: @unchecked Sendable {
     /// How many prompt tokens the last `evaluate(prompt:)` found already in the cache.
     public private(set) var lastReusedCount = 0
 
-    private let keys: [UnsafeMutablePointer<Float>]    // per layer: [contextSize][kvDim]
+    // Per layer: [contextSize][kvDim] in half floats (as llama.cpp's cache): half the memory, and half
+    // the bytes every generated token's attention reads. Keys and values are computed in float and
+    // rounded once, when they are stored.
+    private let keys: [UnsafeMutablePointer<UInt16>]
     private let rope: RoPETable                         // every position of the context
-    private let values: [UnsafeMutablePointer<Float>]
+    private let values: [UnsafeMutablePointer<UInt16>]
     private let x, xb, xb2, q, k, v, att, gate, up: UnsafeMutablePointer<Float>
     private var logitsBuffer: UnsafeMutablePointer<Float>
     private var logitsRows: Int
@@ -58,7 +61,8 @@ public final class InferenceContext: @unchecked Sendable {
     }
 
     deinit {
-        for p in keys + values + [x, xb, xb2, q, k, v, att, gate, up, logitsBuffer] { p.deallocate() }
+        for p in keys + values { p.deallocate() }
+        for p in [x, xb, xb2, q, k, v, att, gate, up, logitsBuffer] { p.deallocate() }
     }
 
     /// Forgets every cached token after the first `count`.
@@ -186,14 +190,15 @@ public final class InferenceContext: @unchecked Sendable {
         for (l, layer) in w.layers.enumerated() {
             rmsNorm(x, weight: layer.attentionNorm, count: c.dim, epsilon: c.normEpsilon, into: xb)
             matvec(layer.query, xb, into: q, pool: pool)
-            let keyRow = keys[l] + position * c.kvDim, valueRow = values[l] + position * c.kvDim
-            matvec(layer.key, xb, into: keyRow, pool: pool)
-            matvec(layer.value, xb, into: valueRow, pool: pool)
+            matvec(layer.key, xb, into: k, pool: pool)
+            matvec(layer.value, xb, into: v, pool: pool)
             addBias(layer.queryBias, to: q, rows: 1)
-            addBias(layer.keyBias, to: keyRow, rows: 1)
-            addBias(layer.valueBias, to: valueRow, rows: 1)
+            addBias(layer.keyBias, to: k, rows: 1)
+            addBias(layer.valueBias, to: v, rows: 1)
             rope.rotate(q, heads: c.heads, position: position)
-            rope.rotate(keyRow, heads: c.kvHeads, position: position)
+            rope.rotate(k, heads: c.kvHeads, position: position)
+            convertToHalves(k, count: c.kvDim, into: keys[l] + position * c.kvDim)
+            convertToHalves(v, count: c.kvDim, into: values[l] + position * c.kvDim)
             attention(query: q, keys: keys[l], values: values[l], length: position + 1,
                       heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, into: att, pool: pool)
             matvec(layer.attentionOutput, att, into: xb2, pool: pool)
@@ -223,18 +228,19 @@ public final class InferenceContext: @unchecked Sendable {
         for (i, token) in batch.enumerated() { embed(token, into: x + i * c.dim) }
         for (l, layer) in w.layers.enumerated() {
             normRows(x, weight: layer.attentionNorm, rows: n, into: xb)
-            let keyRows = keys[l] + start * c.kvDim, valueRows = values[l] + start * c.kvDim
             matvecRows(layer.query, xb, rows: n, into: q, pool: pool)
-            matvecRows(layer.key, xb, rows: n, into: keyRows, pool: pool)
-            matvecRows(layer.value, xb, rows: n, into: valueRows, pool: pool)
+            matvecRows(layer.key, xb, rows: n, into: k, pool: pool)
+            matvecRows(layer.value, xb, rows: n, into: v, pool: pool)
             for i in 0..<n {
-                let query = q + i * c.dim, keyRow = keyRows + i * c.kvDim, valueRow = valueRows + i * c.kvDim
+                let query = q + i * c.dim, keyRow = k + i * c.kvDim, valueRow = v + i * c.kvDim
                 addBias(layer.queryBias, to: query, rows: 1)
                 addBias(layer.keyBias, to: keyRow, rows: 1)
                 addBias(layer.valueBias, to: valueRow, rows: 1)
                 rope.rotate(query, heads: c.heads, position: start + i)
                 rope.rotate(keyRow, heads: c.kvHeads, position: start + i)
             }
+            convertToHalves(k, count: n * c.kvDim, into: keys[l] + start * c.kvDim)
+            convertToHalves(v, count: n * c.kvDim, into: values[l] + start * c.kvDim)
             // Each row's attention is the bits `forwardOne` computes for it (`attentionRows`).
             attentionRows(queries: q, count: n, start: start, keys: keys[l], values: values[l],
                           heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, into: att, pool: pool)
@@ -276,8 +282,8 @@ public final class InferenceContext: @unchecked Sendable {
                 rope.rotate(q + i * c.dim, heads: c.heads, position: start + i)
                 rope.rotate(k + i * c.kvDim, heads: c.kvHeads, position: start + i)
             }
-            (keys[l] + start * c.kvDim).update(from: k, count: n * c.kvDim)
-            (values[l] + start * c.kvDim).update(from: v, count: n * c.kvDim)
+            convertToHalves(k, count: n * c.kvDim, into: keys[l] + start * c.kvDim)
+            convertToHalves(v, count: n * c.kvDim, into: values[l] + start * c.kvDim)
             causalAttention(queries: q, count: n, start: start, keys: keys[l], values: values[l],
                             heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, into: att, pool: pool)
             matmul(layer.attentionOutput, att, batch: n, into: xb2, pool: pool)
