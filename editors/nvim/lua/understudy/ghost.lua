@@ -179,6 +179,9 @@ function M.request(bufnr, kind, advance)
   if not client or not row or not st.enabled or not api.nvim_get_mode().mode:match('^i') then
     return false
   end
+  -- This request replaces the one the typing debounce may still have scheduled: under load that timer
+  -- could fire after an invoked request and replace its candidates with one.
+  stop_timer(st)
   cancel_inflight(st)
   local enc = client.offset_encoding or 'utf-16'
   local params = {
