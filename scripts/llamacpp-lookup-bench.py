@@ -47,7 +47,11 @@ def main():
     common = dict(model_path=arguments.model, n_ctx=max(2048, longest), n_threads=arguments.threads,
                   n_threads_batch=arguments.threads, n_batch=512, verbose=False)
     engines = {"alone": Llama(**common),
-               "lookup": Llama(**common, draft_model=LlamaPromptLookupDecoding(max_ngram_size=2, num_pred_tokens=10))}
+               # logits_all=True by hand: with a draft model llama-cpp-python 0.3.36 keeps every row's logits but
+               # sizes its score array from the logits_all argument (n_batch rows), and the first long prompt
+               # overflows it ("could not broadcast input array ... into shape (0,)").
+               "lookup": Llama(**common, logits_all=True,
+                               draft_model=LlamaPromptLookupDecoding(max_ngram_size=2, num_pred_tokens=10))}
     totals = {}
     for index, record in enumerate(records):
         count = record["generatedTokens"]
