@@ -204,6 +204,31 @@ struct CommandLineTests {
         #expect(result.stdout.contains("Q4_0"))
     }
 
+    /// `bench --data --lookup --dump-prompts`: the table, and one JSON line per position with the prompt's ids and
+    /// the model's own token count (what scripts/llamacpp-lookup-bench.py replays).
+    @Test func benchDataDumpsItsPrompts() throws {
+        let model = try Self.tinyModel(type: .q8_0)
+        let sources = Fixtures.temporaryPath("bench-data")
+        try FileManager.default.createDirectory(atPath: sources, withIntermediateDirectories: true)
+        for f in 0..<3 {
+            try (0..<12).map { "func f\(f)_\($0)(x: Int) -> Int {\n    return x + \($0)\n}\n" }.joined()
+                .write(toFile: sources + "/file\(f).swift", atomically: true, encoding: .utf8)
+        }
+        let dump = Fixtures.temporaryPath("prompts.jsonl")
+        let result = try Self.run(["bench", "--model", model, "--data", sources, "--lang", "swift", "--lookup", "--samples", "3",
+                                   "--continue-samples", "2", "--max-tokens", "6", "--threads", "1", "--dump-prompts", dump])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("| line | lookup |") && result.stdout.contains("| continue | alone |"), "\(result.stdout)")
+        let lines = try String(contentsOfFile: dump, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 5)
+        for line in lines {
+            let record = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            #expect(["line", "continue"].contains(record["task"] as? String))
+            #expect(((record["prompt"] as? [Int]) ?? []).count > 0)
+            #expect(record["generatedTokens"] is Int && record["text"] is String && record["healing"] is [Int])
+        }
+    }
+
     @Test func quantizeThenEncodeRoundTrips() throws {
         let model = try Self.tinyModel(type: .f32)
         let quantized = Fixtures.temporaryPath("q4.gguf")
