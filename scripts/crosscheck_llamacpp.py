@@ -152,7 +152,7 @@ def tokenize_check(us, work, model, count):
 
 def logits_check(us, work, tok, models, n_tokens):
     args_tokens = n_tokens
-    print(f"\n== (c) next-token logits over {args_tokens} tokens of real code (llama.cpp with an F32 KV cache, as ours)")
+    print(f"\n== (c) next-token logits over {args_tokens} tokens of real code (llama.cpp with its default F16 KV cache, as ours)")
     print("  'decisive' positions: llama.cpp's top two logits differ by more than twice the largest logit difference")
     name, data = sample_files(4, seed=11)[0]
     path = os.path.join(work, "logits-source.txt")
@@ -166,8 +166,7 @@ def logits_check(us, work, tok, models, n_tokens):
             theirs_path = os.path.join(work, f"theirs-{label}-{mode}.f32")
             extra = ["--sequential"] if mode == "sequential" else []
             run(us, "dump-logits", "--model", model, "--tokens", ids_path, "-o", ours_path, "--threads", 2, *extra)
-            run(sys.executable, os.path.join(HERE, "llamacpp_peer.py"), "logits", model, ids_path, theirs_path,
-                "--kv-f32", *extra)
+            run(sys.executable, os.path.join(HERE, "llamacpp_peer.py"), "logits", model, ids_path, theirs_path, *extra)
             ours = np.fromfile(ours_path, dtype=np.float32).reshape(len(ids), -1)
             theirs = np.fromfile(theirs_path, dtype=np.float32).reshape(len(ids), -1)
             spread = theirs.max(1) - theirs.min(1)

@@ -146,7 +146,7 @@ def main():
     a = sub.add_parser("read-gguf"); a.add_argument("paths", nargs="+")
     a = sub.add_parser("tokenize"); a.add_argument("model"); a.add_argument("files", nargs="+")
     a = sub.add_parser("logits"); a.add_argument("model"); a.add_argument("ids"); a.add_argument("out")
-    a.add_argument("--kv-f32", action="store_true", help="F32 KV cache, as Understudy's")
+    a.add_argument("--kv-f32", action="store_true", help="F32 KV cache (Understudy's cache is F16, llama.cpp's default, since session 8)")
     a.add_argument("--sequential", action="store_true", help="one token per decode (the generation path)")
     a = sub.add_parser("bench"); a.add_argument("model")
     a.add_argument("-p", type=int, default=512); a.add_argument("-n", type=int, default=128)
