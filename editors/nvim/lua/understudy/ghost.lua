@@ -7,13 +7,13 @@
 -- visible without asking the server again; so does accepting its next word or line.
 
 local partial = require('understudy.partial')
+local lsp_client = require('understudy.client')
 local position = require('understudy.position')
 
 local M = {}
 
 local api = vim.api
 local ns = api.nvim_create_namespace('understudy.ghost')
-local has_011 = vim.fn.has('nvim-0.11') == 1
 
 local TRIGGER_AUTOMATIC = 2
 local REQUEST_CANCELLED = -32800
@@ -21,22 +21,6 @@ local REQUEST_CANCELLED = -32800
 --- Per-buffer state, created by attach() and dropped by detach().
 ---@type table<integer, table>
 local buffers = {}
-
--- Client methods became `client:method()` in 0.11; 0.10 only has closures.
-local function client_request(client, method, params, handler, bufnr)
-  if has_011 then
-    return client:request(method, params, handler, bufnr)
-  end
-  return client.request(method, params, handler, bufnr)
-end
-
-local function client_cancel(client, id)
-  if has_011 then
-    client:cancel_request(id)
-  else
-    client.cancel_request(id)
-  end
-end
 
 local function cursor_of(bufnr)
   local win = api.nvim_get_current_win()
@@ -146,7 +130,7 @@ local function cancel_inflight(st)
   if inflight then
     local client = vim.lsp.get_client_by_id(inflight.client_id)
     if client then
-      client_cancel(client, inflight.id)
+      lsp_client.cancel(client, inflight.id)
     end
   end
 end
@@ -192,7 +176,7 @@ function M.request(bufnr, kind, advance)
   local tick = api.nvim_buf_get_changedtick(bufnr)
   st.last_request = { row, col, tick }
   local id
-  local ok, request_id = client_request(client, 'textDocument/inlineCompletion', params, function(err, result)
+  local ok, request_id = lsp_client.request(client, 'textDocument/inlineCompletion', params, function(err, result)
     if not st.inflight or st.inflight.id ~= id then
       return -- a newer request replaced this one
     end
@@ -288,7 +272,7 @@ local function apply(bufnr, st, s)
   end
   local client = vim.lsp.get_client_by_id(st.client_id)
   if s.command and client then
-    client_request(client, 'workspace/executeCommand', {
+    lsp_client.request(client, 'workspace/executeCommand', {
       command = s.command.command,
       arguments = s.command.arguments,
     }, function() end, bufnr)

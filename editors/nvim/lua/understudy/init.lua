@@ -108,10 +108,7 @@ function M.instruct(opts)
 end
 
 function M.clients()
-  if vim.lsp.get_clients then
-    return vim.lsp.get_clients({ name = NAME })
-  end
-  return vim.lsp.get_active_clients({ name = NAME })
+  return require('understudy.client').find(NAME)
 end
 
 local function native_visible(bufnr)
@@ -523,11 +520,7 @@ local function set_enabled(enabled)
   for _, client in ipairs(M.clients()) do
     -- Neovim answers workspace/configuration from client.settings, so keep it current.
     client.settings = vim.tbl_deep_extend('force', client.settings or {}, settings)
-    if vim.fn.has('nvim-0.11') == 1 then
-      client:notify('workspace/didChangeConfiguration', { settings = settings })
-    else
-      client.notify('workspace/didChangeConfiguration', { settings = settings })
-    end
+    require('understudy.client').notify(client, 'workspace/didChangeConfiguration', { settings = settings })
   end
   local mode = inline_mode()
   each_attached_buffer(function(bufnr)

@@ -2,6 +2,7 @@
 -- the server's `understudy.instruct` command; the server answers with `workspace/applyEdit`, which
 -- Neovim applies (one undo step). Offered only when the server's model has a chat template.
 
+local lsp_client = require('understudy.client')
 local position = require('understudy.position')
 
 local M = {}
@@ -9,19 +10,9 @@ local M = {}
 local api = vim.api
 local NAME = 'understudy'
 local COMMAND = 'understudy.instruct'
-local has_011 = vim.fn.has('nvim-0.11') == 1
-
-local function client_request(client, method, params, handler, bufnr)
-  if has_011 then
-    return client:request(method, params, handler, bufnr)
-  end
-  return client.request(method, params, handler, bufnr)
-end
 
 local function attached_client(bufnr)
-  local clients = vim.lsp.get_clients and vim.lsp.get_clients({ name = NAME, bufnr = bufnr })
-    or vim.lsp.get_active_clients({ name = NAME, bufnr = bufnr })
-  return clients[1]
+  return lsp_client.find(NAME, bufnr)[1]
 end
 
 --- Whether the server offers the command; else nil and why.
@@ -101,7 +92,7 @@ function M.run(bufnr, instruction, srow, scol, erow, ecol, done)
       },
     },
   }
-  client_request(client, 'workspace/executeCommand', params, function(err)
+  lsp_client.request(client, 'workspace/executeCommand', params, function(err)
     if err then
       vim.notify('Understudy: ' .. (err.message or vim.inspect(err)), vim.log.levels.WARN)
     end
