@@ -87,14 +87,17 @@ public enum Fixtures {
     /// model that often writes other letters. Written once per test process.
     public static let otherLettersModelPath: String = writeLettersModel(seed: 12, name: "other-letters")
 
-    private static func writeLettersModel(seed: UInt64, name: String) -> String {
-        let vocabulary = byteVocabulary()
-        let config = Fixtures.config(vocabularySize: vocabulary.tokens.count, contextLength: 256)
+    /// Writes a letters model: `controls` before the bytes (the letters' rows follow them), its own context
+    /// length and extra metadata.
+    private static func writeLettersModel(seed: UInt64, name: String, controls: [String] = specialTexts, contextLength: Int = 256,
+                                          metadata: [(String, GGUFValue)] = []) -> String {
+        let vocabulary = byteVocabulary(controls: controls)
+        let config = Fixtures.config(vocabularySize: vocabulary.tokens.count, contextLength: contextLength)
         let weights = RandomLlamaWeights(config: config, seed: seed, scale: 0.3)
-        let letters = (Int(UInt8(ascii: "a"))...Int(UInt8(ascii: "z"))).map { $0 + specialTexts.count }
+        let letters = (Int(UInt8(ascii: "a"))...Int(UInt8(ascii: "z"))).map { $0 + controls.count }
         let path = temporaryDirectory(reuse: true) + "/\(name).gguf"
         try! LlamaFileWriter.write(config: config, tokenizer: vocabulary, tiedOutput: false, matrixType: .f32,
-                                   name: "\(name)-fixture", tensor: { name in
+                                   name: "\(name)-fixture", metadata: metadata, tensor: { name in
             var values = weights.tensor(name)
             guard name == "output.weight" else { return values }
             for row in 0..<config.vocabularySize where !letters.contains(row) {
@@ -120,22 +123,7 @@ public enum Fixtures {
     /// The letters model with a chat template: ChatML markers after the five control tokens and
     /// `chatMLTemplate` in `tokenizer.chat_template`, so the instruct action is offered. It writes
     /// letters until its token limit, never `<|im_end|>`. Written once per test process.
-    public static let chatLettersModelPath: String = {
-        let vocabulary = byteVocabulary(controls: specialTexts + ["<|im_start|>", "<|im_end|>"])
-        let config = Fixtures.config(vocabularySize: vocabulary.tokens.count, contextLength: 2048)
-        let weights = RandomLlamaWeights(config: config, seed: 11, scale: 0.3)
-        let letters = (Int(UInt8(ascii: "a"))...Int(UInt8(ascii: "z"))).map { $0 + specialTexts.count + 2 }
-        let path = temporaryDirectory(reuse: true) + "/chat-letters.gguf"
-        try! LlamaFileWriter.write(config: config, tokenizer: vocabulary, tiedOutput: false, matrixType: .f32,
-                                   name: "chat-letters-fixture", metadata: [("tokenizer.chat_template", .string(chatMLTemplate))],
-                                   tensor: { name in
-            var values = weights.tensor(name)
-            guard name == "output.weight" else { return values }
-            for row in 0..<config.vocabularySize where !letters.contains(row) {
-                for col in 0..<config.dim { values[row * config.dim + col] = 0 }
-            }
-            return values
-        }, to: path)
-        return path
-    }()
+    public static let chatLettersModelPath: String =
+        writeLettersModel(seed: 11, name: "chat-letters", controls: specialTexts + ["<|im_start|>", "<|im_end|>"],
+                          contextLength: 2048, metadata: [("tokenizer.chat_template", .string(chatMLTemplate))])
 }
