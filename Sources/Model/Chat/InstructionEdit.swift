@@ -206,20 +206,13 @@ extension CompletionPipeline {
 
     /// The drafter for a chat prompt, or nil when the pipeline does not draft.
     func chatDrafter(prompt: [Int32]) -> CombinedDrafter? {
-        guard let speculation else { return nil }
-        let lookup = speculation.promptLookup ? PromptLookup(minNgram: speculation.minNgram, maxNgram: speculation.maxNgram) : nil
-        var modelDrafter: ModelDrafter?
-        if let draft, let draftVocabulary {
+        drafter(lookupExtra: { [] }, draftPrompt: { draft in
             // The chat text in the draft model's tokens (its vocabulary may lack the template's markers:
-            // then they are spelled out, which is still the text the model reads).
-            // Its last half-context only, so that it has room to follow the answer (a small student's
-            // context is short; it stops drafting when the answer fills the rest).
-            let tokens = Array(draft.model.tokenizer.encode(bytes: model.tokenizer.decode(prompt)).suffix(draft.context.contextSize / 2))
-            let draftPrompt = FIMPrompt(tokens: tokens, prefixTokenStart: 0, prefixBytes: 0, suffixBytes: 0)
-            modelDrafter = ModelDrafter(context: draft.context, prompt: draftPrompt, vocabulary: draftVocabulary,
-                                        maxTokens: speculation.modelTokens, minProbability: speculation.minProbability)
-        }
-        guard lookup != nil || modelDrafter != nil else { return nil }
-        return CombinedDrafter(lookup: lookup, lookupTokens: speculation.lookupTokens, model: modelDrafter)
+            // then they are spelled out, which is still the text the model reads), its last half-context
+            // only, so that it has room to follow the answer (a small student's context is short; it
+            // stops drafting when the answer fills the rest).
+            let tokens = draft.model.tokenizer.encode(bytes: model.tokenizer.decode(prompt)).suffix(draft.context.contextSize / 2)
+            return FIMPrompt(tokens: Array(tokens), prefixTokenStart: 0, prefixBytes: 0, suffixBytes: 0)
+        })
     }
 }

@@ -103,7 +103,7 @@ public final class CompletionPipeline: @unchecked Sendable {
     public let speculation: SpeculationSettings?
     /// The draft model's own pipeline (its prompt style and KV cache), sharing this one's threads.
     public let draft: CompletionPipeline?
-    let draftVocabulary: DraftVocabulary?
+    private let draftVocabulary: DraftVocabulary?
     private var lastHeader: (key: HeaderKey, tokens: [Int32])?
 
     private struct HeaderKey: Equatable {
@@ -149,19 +149,27 @@ public final class CompletionPipeline: @unchecked Sendable {
     /// The drafter for one request at `input` using `kinds` of draft, or nil when there is none.
     public func drafter(for input: CompletionInput, prompt: FIMPrompt, maxNewTokens: Int,
                         kinds: Set<DraftKind> = Set(DraftKind.allCases)) throws -> CombinedDrafter? {
+        try drafter(kinds: kinds, lookupExtra: {
+            // A prefix-only prompt lacks the text after the cursor; search it too (a FIM prompt has it).
+            guard !promptStyle.isFIM, !input.suffix.isEmpty else { return [] }
+            return [model.tokenizer.encode(bytes: Array(input.suffix.prefix(Self.lookupSuffixBytes)))]
+        }, draftPrompt: { draft in try draft.prompt(for: input, maxNewTokens: maxNewTokens) })
+    }
+
+    /// Prompt lookup (searching `lookupExtra()` after the history) and the draft model (prompted with
+    /// `draftPrompt(draft)`), each when `speculation` and `kinds` ask for it; nil when neither drafts.
+    /// The two closures run only for the kinds in use.
+    func drafter(kinds: Set<DraftKind> = Set(DraftKind.allCases), lookupExtra: () -> [[Int32]],
+                 draftPrompt: (CompletionPipeline) throws -> FIMPrompt) rethrows -> CombinedDrafter? {
         guard let speculation else { return nil }
         var lookup: PromptLookup?
         if speculation.promptLookup && kinds.contains(.ngram) {
-            // A prefix-only prompt lacks the text after the cursor; search it too (a FIM prompt has it).
-            let suffix = promptStyle.isFIM || input.suffix.isEmpty ? [] : model.tokenizer.encode(bytes: Array(input.suffix.prefix(Self.lookupSuffixBytes)))
-            lookup = PromptLookup(minNgram: speculation.minNgram, maxNgram: speculation.maxNgram,
-                                  extra: suffix.isEmpty ? [] : [suffix])
+            lookup = PromptLookup(minNgram: speculation.minNgram, maxNgram: speculation.maxNgram, extra: lookupExtra())
         }
         var modelDrafter: ModelDrafter?
         if let draft, let draftVocabulary, kinds.contains(.model) {
-            modelDrafter = ModelDrafter(context: draft.context, prompt: try draft.prompt(for: input, maxNewTokens: maxNewTokens),
-                                        vocabulary: draftVocabulary, maxTokens: speculation.modelTokens,
-                                        minProbability: speculation.minProbability)
+            modelDrafter = ModelDrafter(context: draft.context, prompt: try draftPrompt(draft), vocabulary: draftVocabulary,
+                                        maxTokens: speculation.modelTokens, minProbability: speculation.minProbability)
         }
         guard lookup != nil || modelDrafter != nil else { return nil }
         return CombinedDrafter(lookup: lookup, lookupTokens: speculation.lookupTokens, model: modelDrafter)
