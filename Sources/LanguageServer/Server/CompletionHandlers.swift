@@ -115,10 +115,12 @@ extension LanguageServer {
             }
             return nil
         }
-        if let cached {
-            logger.debug("\(responder.id): answered from the typing cache\(tiered && !cached.fromDraft ? " (the model's answer, after the draft model's)" : "")")
-            return responder.reply(result(cached.candidates))
+        // bench-lsp counts these lines (and the model's answers among them, when tiered).
+        let fromCache: @Sendable (TypingCache.Hit) -> Request.Response = { [logger] hit in
+            logger.debug("\(responder.id): answered from the typing cache\(tiered && !hit.fromDraft ? " (the model's answer, after the draft model's)" : "")")
+            return result(hit.candidates)
         }
+        if let cached { return responder.reply(fromCache(cached)) }
         let job = ModelJob(responder: responder, flag: flag, uri: input.uri, progress: nil,
                            // A superseded request gets an empty answer: the client did not cancel it,
                            // and an error would be shown to the user.
@@ -130,8 +132,7 @@ extension LanguageServer {
         submit(job, configuration: configuration, role: tiered ? .draft : .completion) { [self] pipeline in
             // Work that ran before this job (a generation the user typed along) may have answered it.
             if usesCache, let hit = state.withLock({ $0.typingCache.lookup(uri: input.uri, prefix: input.prefix, suffix: input.suffix) }) {
-                logger.debug("\(responder.id): answered from the typing cache\(tiered && !hit.fromDraft ? " (the model's answer, after the draft model's)" : "")")
-                return result(hit.candidates)
+                return fromCache(hit)
             }
             let outcome = try pipeline.complete(input, settings: settings) { _ in flag.isStopped }
             if !flag.isStopped {
