@@ -78,13 +78,8 @@ public final class Trainer: @unchecked Sendable {
         let saved = try Checkpoint.read(path: checkpointPath, group: group)
         var options = saved.state.options
         if let totalSteps { options.schedule.totalSteps = totalSteps }
-        model = try LlamaTrainingModel(config: saved.state.config, tiedOutput: saved.state.tiedOutput,
-                                       batch: try Self.share(of: options.batch, group: group), sequence: options.sequence, threads: threads)
-        guard model.layout.totalCount == saved.state.parameterCount else {
-            throw TrainerError.checkpointMismatch(path: checkpointPath, what: "parameter count",
-                                                  expected: "\(model.layout.totalCount)", found: "\(saved.state.parameterCount)")
-        }
-        model.parameters.update(from: saved.parameters, count: saved.parameters.count)
+        model = try Self.model(of: saved.state, parameters: saved.parameters, path: checkpointPath,
+                               batch: try Self.share(of: options.batch, group: group), threads: threads)
         optimizer = AdamW(layout: model.layout, weightDecay: options.weightDecay, maxGradientNorm: options.maxGradientNorm)
         optimizer.m.update(from: saved.m, count: saved.m.count)
         optimizer.v.update(from: saved.v, count: saved.v.count)
@@ -93,6 +88,19 @@ public final class Trainer: @unchecked Sendable {
         self.options = options
         self.group = group
         step = saved.state.step
+    }
+
+    /// The model a checkpoint's state and parameters describe, for `batch` sequences per step.
+    private static func model(of state: TrainingState, parameters: [Float], path: String, batch: Int,
+                              threads: Int) throws -> LlamaTrainingModel {
+        let model = try LlamaTrainingModel(config: state.config, tiedOutput: state.tiedOutput, batch: batch,
+                                           sequence: state.options.sequence, threads: threads)
+        guard model.layout.totalCount == state.parameterCount else {
+            throw TrainerError.checkpointMismatch(path: path, what: "parameter count",
+                                                  expected: "\(model.layout.totalCount)", found: "\(state.parameterCount)")
+        }
+        model.parameters.update(from: parameters, count: parameters.count)
+        return model
     }
 
     /// Each rank's number of sequences per step.
@@ -202,13 +210,7 @@ public final class Trainer: @unchecked Sendable {
             throw TrainerError.checkpointMismatch(path: checkpointPath, what: "vocabulary size",
                                                   expected: "\(tokenizer.tokens.count) (the tokenizer's)", found: "\(saved.state.vocabularySize)")
         }
-        let model = try LlamaTrainingModel(config: saved.state.config, tiedOutput: saved.state.tiedOutput, batch: 1,
-                                           sequence: saved.state.options.sequence, threads: 1)
-        guard model.layout.totalCount == saved.state.parameterCount else {
-            throw TrainerError.checkpointMismatch(path: checkpointPath, what: "parameter count",
-                                                  expected: "\(model.layout.totalCount)", found: "\(saved.state.parameterCount)")
-        }
-        model.parameters.update(from: saved.parameters, count: saved.parameters.count)
+        let model = try Self.model(of: saved.state, parameters: saved.parameters, path: checkpointPath, batch: 1, threads: 1)
         try writeGGUF(model: model, step: saved.state.step, options: saved.state.options, to: path, tokenizer: tokenizer,
                       name: name, matrixType: matrixType)
     }
