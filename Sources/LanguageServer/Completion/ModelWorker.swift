@@ -172,33 +172,32 @@ public final class ModelWorker: @unchecked Sendable {
             // A thread-count change keeps the mapped model and only builds a new context.
             let model: LlamaModel
             if let current = previous?.model, current.path == path { model = current } else { model = try LlamaModel(path: path) }
+            // The draft model, reused from the previous pipeline when it is the same file.
+            func draftModel(_ path: String) throws -> LlamaModel {
+                if let current = previous?.draft?.model, current.path == path { return current }
+                return try LlamaModel(path: path)
+            }
+            func build(draft: LlamaModel?) throws(SpeculativeError) -> CompletionPipeline {
+                guard let speculation else {
+                    return CompletionPipeline(model: model, threads: configuration.threads, promptTokens: configuration.contextTokens)
+                }
+                return try CompletionPipeline(model: model, threads: configuration.threads, promptTokens: configuration.contextTokens,
+                                              speculation: speculation, draftModel: draft)
+            }
             let created: CompletionPipeline
-            if let speculation, role == .teacher {
+            if role == .teacher {
                 // The completion model drafts for a teacher it is a student of; otherwise (another
                 // vocabulary, or it cannot be loaded: the completion role reports that) prompt lookup alone.
-                let student = draftPath.flatMap { path in previous?.draft?.model.path == path ? previous?.draft?.model : try? LlamaModel(path: path) }
-                created = (try? CompletionPipeline(model: model, threads: configuration.threads, promptTokens: configuration.contextTokens,
-                                                   speculation: speculation, draftModel: student))
-                    // Without a draft model the initializer cannot throw.
-                    ?? (try! CompletionPipeline(model: model, threads: configuration.threads, promptTokens: configuration.contextTokens,
-                                                speculation: speculation, draftModel: nil))
-            } else if let speculation {
-                let draftModel: LlamaModel?
+                // Without a draft model building cannot throw.
+                created = (try? build(draft: draftPath.flatMap { try? draftModel($0) })) ?? (try! build(draft: nil))
+            } else {
                 do {
-                    if let draftPath {
-                        draftModel = previous?.draft?.model.path == draftPath ? previous?.draft?.model : try LlamaModel(path: draftPath)
-                    } else {
-                        draftModel = nil
-                    }
-                    created = try CompletionPipeline(model: model, threads: configuration.threads, promptTokens: configuration.contextTokens,
-                                                     speculation: speculation, draftModel: draftModel)
+                    created = try build(draft: draftPath.map(draftModel))
                 } catch {
                     let problem = ModelUnavailable.draftFailed(path: draftPath ?? "", reason: "\(error)")
                     slot.failure = (failureKey, problem)
                     return .failure(problem)
                 }
-            } else {
-                created = CompletionPipeline(model: model, threads: configuration.threads, promptTokens: configuration.contextTokens)
             }
             slot.pipeline = created
             slot.loaded = key
