@@ -152,9 +152,7 @@ def run(arguments, problems, client, workdir):
             record["error"] = error
         records.append(record)
         if number % 10 == 0 or number == len(problems):
-            passed = sum(r["passed"] for r in records)
-            print("%d/%d problems, pass %.1f%%, %.0f s" % (number, len(problems), 100.0 * passed / number,
-                                                         time.monotonic() - started), file=sys.stderr, flush=True)
+            lines_harness.report_progress(records, len(problems), "problems", started)
     return records, time.monotonic() - started
 
 

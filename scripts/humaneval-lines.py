@@ -324,6 +324,13 @@ def percentile(values, fraction):
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else 0.0
 
 
+def report_progress(records, total, noun, started):
+    """One progress line on stderr: done/total, pass rate so far, seconds since `started`."""
+    passed = sum(r["passed"] for r in records)
+    print("%d/%d %s, pass %.1f%%, %.0f s" % (len(records), total, noun, 100.0 * passed / len(records),
+                                            time.monotonic() - started), file=sys.stderr, flush=True)
+
+
 def sha256_of(path):
     digest = hashlib.sha256()
     with open(path, "rb") as file:
@@ -433,9 +440,7 @@ def main():
                 record["error"] = error
             records.append(record)
             if number % 50 == 0 or number == len(tasks):
-                passed = sum(r["passed"] for r in records)
-                print("%d/%d tasks, pass %.1f%%, %.0f s" % (number, len(tasks), 100.0 * passed / number,
-                                                          time.monotonic() - started), file=sys.stderr, flush=True)
+                report_progress(records, len(tasks), "tasks", started)
     except KeyboardInterrupt:
         print("interrupted: scoring the %d tasks done" % len(records), file=sys.stderr)
     finally:
