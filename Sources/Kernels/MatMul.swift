@@ -71,7 +71,13 @@ private func generalIntegerMatmul(_ w: WeightMatrix, _ x: UnsafePointer<Float>, 
     case .q8_K: Int32(CK_ACTIVATIONS_Q8_K)
     default: Int32(CK_ACTIVATIONS_Q8_0)
     }
-    ck_batch_activations(x, n, cols, kind, values, scales, sums, halfSums, minTerms)
+    // Row by row over the pool when the product is parallel (one thread quantizing stalls the rest at 16).
+    let quantize = { (rows: Range<Int>) in
+        let block = rows.lowerBound * blocks
+        ck_batch_activations(x + rows.lowerBound * cols, rows.count, cols, kind, values + rows.lowerBound * cols,
+                             scales + block, sums + block, halfSums + 2 * block, minTerms + block)
+    }
+    if parallel { pool.parallelRows(n, elementsPerRow: cols, quantize) } else { quantize(0..<n) }
     let type = Int32(w.type.rawValue), data = w.data, rowBytes = w.rowBytes, rows = w.rows
     let packBytes = ck_gemm_pack_bytes(blocks)
     guard parallel else {
@@ -98,9 +104,14 @@ private func integerMatmul(_ w: WeightMatrix, _ x: UnsafePointer<Float>, batch n
     let scratch = pool.sharedScratch.reserve(quantizedBytes + n * blocks * 8)
     let scales = (scratch + quantizedBytes).assumingMemoryBound(to: Float.self)
     let starts = (scratch + quantizedBytes + n * blocks * 4).assumingMemoryBound(to: Int32.self)
-    // Rows are contiguous and a whole number of blocks, so the batch quantizes as one run.
-    ck_quantize_activations_q8_0(x, scratch, n * cols)
-    ck_activation_terms(scratch, n * blocks, w.type == .q4_0 ? 8 : 128, scales, starts)
+    // Rows are contiguous and a whole number of blocks, so any run of rows quantizes as one run.
+    let offset: Int32 = w.type == .q4_0 ? 8 : 128
+    let quantize = { (rows: Range<Int>) in
+        let block = rows.lowerBound * blocks
+        ck_quantize_activations_q8_0(x + rows.lowerBound * cols, scratch + block * 34, rows.count * cols)
+        ck_activation_terms(scratch + block * 34, rows.count * blocks, offset, scales + block, starts + block)
+    }
+    if parallel { pool.parallelRows(n, elementsPerRow: cols, quantize) } else { quantize(0..<n) }
     let kernel = w.type == .q8_0 ? ck_gemm_q8_0_vnni : ck_gemm_q4_0_vnni
     let data = w.data, rowBytes = w.rowBytes, rows = w.rows, packBytes = ck_packed_rows_bytes(blocks)
     let xq = UnsafeRawPointer(scratch)

@@ -70,6 +70,18 @@ public final class ThreadPool: @unchecked Sendable {
         }
     }
 
+    /// Runs body over 0..<rows, split over the pool when the rows hold enough elements to pay for a
+    /// dispatch (a few microseconds), else on the calling thread. For the per-row steps between a batch's
+    /// matrix products (norms, RoPE, activations' quantization): left on one thread they cost as much as
+    /// the products themselves at 16 threads.
+    public func parallelRows(_ rows: Int, elementsPerRow: Int, _ body: (Range<Int>) -> Void) {
+        if threadCount > 1 && rows > 1 && rows * elementsPerRow >= 1 << 14 {
+            parallelFor(rows) { range, _ in body(range) }
+        } else if rows > 0 {
+            body(0..<rows)
+        }
+    }
+
     /// The `index`-th of `chunks` near-equal contiguous pieces of 0..<count.
     @inline(__always)
     static func chunk(_ index: Int, of chunks: Int, count: Int) -> Range<Int> {

@@ -70,3 +70,16 @@ func parallelForRunsEveryIndexExactlyOnce(threads: Int) {
     let pieces = (0..<3).map { ThreadPool.chunk($0, of: 3, count: 10) }
     #expect(pieces == [0..<3, 3..<6, 6..<10])
 }
+
+/// parallelRows covers every row once: split over the threads when the rows hold enough elements,
+/// in one call on the calling thread when they do not.
+@Test func parallelRowsSplitsOnlyWorkWorthADispatch() {
+    let pool = ThreadPool(threads: 3)
+    for (rows, elementsPerRow, split) in [(300, 96, true), (4, 64, false), (1, 1 << 20, false), (0, 64, false)] {
+        let seen = Mutex<[Range<Int>]>([])
+        pool.parallelRows(rows, elementsPerRow: elementsPerRow) { range in seen.withLock { $0.append(range) } }
+        let ranges = seen.withLock { $0 }.sorted { $0.lowerBound < $1.lowerBound }
+        #expect(ranges.flatMap { Array($0) } == Array(0..<rows), "\(rows) rows")
+        #expect(ranges.count == (split ? 3 : rows > 0 ? 1 : 0), "\(rows) rows of \(elementsPerRow)")
+    }
+}

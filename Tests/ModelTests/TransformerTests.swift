@@ -57,6 +57,35 @@ func qwen2MatchesReference(tied: Bool) throws {
     try expectLogits(of: model, match: reference)
 }
 
+/// A prompt long enough that the steps between the batch's matrix products (norms, biases, RoPE, the
+/// cache's half floats, SwiGLU, residual adds, activations' quantization) are split over the threads too:
+/// the logits are the bits one thread computes (every step is per row, every product per output row),
+/// and the float model stays on the plain reference.
+@Test(arguments: [GGMLType.f32, .q8_0, .q4_1])
+func longBatchesSplitOverThreadsGiveOneThreadsBits(type: GGMLType) throws {
+    let vocabulary = Fixtures.byteVocabulary(merges: Fixtures.codeMerges)
+    let config = LlamaConfig(architecture: .qwen2, vocabularySize: vocabulary.tokens.count, dim: 96, hiddenDim: 128,
+                             layers: 2, heads: 6, kvHeads: 2, contextLength: 320, ropeTheta: 10_000)
+    let weights = RandomLlamaWeights(config: config, seed: 9, scale: 0.3)
+    let path = Fixtures.temporaryPath("long-batch-\(type).gguf")
+    try LlamaFileWriter.write(config: config, tokenizer: vocabulary, tiedOutput: false, matrixType: type,
+                              name: "long-batch", tensor: weights.tensor, to: path)
+    defer { unlink(path) }
+    let model = try LlamaModel(path: path)
+    let tokens = (0..<300).map { Int32(($0 * 7_919 + 13) % vocabulary.tokens.count) }
+    #expect(tokens.count * config.dim >= 1 << 14, "the rows must be many enough to be split")
+    let split = try InferenceContext(model: model, threads: 3).appendReturningAllLogits(tokens)
+    let alone = try InferenceContext(model: model, threads: 1).appendReturningAllLogits(tokens)
+    #expect(split == alone, "\(type): 3 threads and 1 thread differ")
+    if type == .f32 {
+        let reference = ReferenceTransformer(c: config, tensor: weights.tensor).logits(tokens)
+        for i in stride(from: 0, to: tokens.count, by: 23) + [tokens.count - 1] {
+            let range = reference[i].max()! - reference[i].min()!
+            #expect(maxAbsDifference(split[i], reference[i]) < 1e-3 * range, "position \(i)")
+        }
+    }
+}
+
 @Test func unsupportedArchitectureNamesWhatIsSupported() {
     #expect(ModelError.unsupportedArchitecture("phi3").description
             == "architecture 'phi3' is not supported (supported: llama, qwen2)")

@@ -269,32 +269,42 @@ public final class InferenceContext: @unchecked Sendable {
     private func forwardBatch(_ batch: [Int32], logits: LogitRows) {
         let c = model.config, w = model.weights
         let n = batch.count, start = tokens.count
-        for (i, token) in batch.enumerated() { embed(token, into: x + i * c.dim) }
+        // Everything between the matrix products goes row by row over the pool too (`parallelRows`).
+        pool.parallelRows(n, elementsPerRow: c.dim) { rows in
+            for i in rows { embed(batch[i], into: x + i * c.dim) }
+        }
         for (l, layer) in w.layers.enumerated() {
             normRows(x, weight: layer.attentionNorm, rows: n, into: xb)
             matmul(layer.query, xb, batch: n, into: q, pool: pool)
             matmul(layer.key, xb, batch: n, into: k, pool: pool)
             matmul(layer.value, xb, batch: n, into: v, pool: pool)
-            addBias(layer.queryBias, to: q, rows: n)
-            addBias(layer.keyBias, to: k, rows: n)
-            addBias(layer.valueBias, to: v, rows: n)
-            for i in 0..<n {
-                rope.rotate(q + i * c.dim, heads: c.heads, position: start + i)
-                rope.rotate(k + i * c.kvDim, heads: c.kvHeads, position: start + i)
+            pool.parallelRows(n, elementsPerRow: c.dim + 2 * c.kvDim) { rows in
+                for i in rows {
+                    let query = q + i * c.dim, keyRow = k + i * c.kvDim, valueRow = v + i * c.kvDim
+                    addBias(layer.queryBias, to: query, rows: 1)
+                    addBias(layer.keyBias, to: keyRow, rows: 1)
+                    addBias(layer.valueBias, to: valueRow, rows: 1)
+                    rope.rotate(query, heads: c.heads, position: start + i)
+                    rope.rotate(keyRow, heads: c.kvHeads, position: start + i)
+                    let cached = (start + i) * c.kvDim
+                    convertToHalves(keyRow, count: c.kvDim, into: keys[l] + cached)
+                    convertToHalves(valueRow, count: c.kvDim, into: values[l] + cached)
+                }
             }
-            convertToHalves(k, count: n * c.kvDim, into: keys[l] + start * c.kvDim)
-            convertToHalves(v, count: n * c.kvDim, into: values[l] + start * c.kvDim)
             causalAttention(queries: q, count: n, start: start, keys: keys[l], values: values[l],
                             heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, into: att, pool: pool)
             matmul(layer.attentionOutput, att, batch: n, into: xb2, pool: pool)
-            add(x, xb2, count: n * c.dim, into: x)
+            addRows(xb2, to: x, rows: n)
 
             normRows(x, weight: layer.ffnNorm, rows: n, into: xb)
             matmul(layer.gate, xb, batch: n, into: gate, pool: pool)
             matmul(layer.up, xb, batch: n, into: up, pool: pool)
-            swiglu(gate: gate, up: up, count: n * c.hiddenDim, into: gate)
+            pool.parallelRows(n, elementsPerRow: c.hiddenDim) { rows in
+                let offset = rows.lowerBound * c.hiddenDim
+                swiglu(gate: gate + offset, up: up + offset, count: rows.count * c.hiddenDim, into: gate + offset)
+            }
             matmul(layer.down, gate, batch: n, into: xb2, pool: pool)
-            add(x, xb2, count: n * c.dim, into: x)
+            addRows(xb2, to: x, rows: n)
         }
         tokens.append(contentsOf: batch)
         switch logits {
@@ -322,8 +332,19 @@ public final class InferenceContext: @unchecked Sendable {
 
     private func normRows(_ input: UnsafeMutablePointer<Float>, weight: [Float], rows: Int, into out: UnsafeMutablePointer<Float>) {
         let c = model.config
-        for i in 0..<rows {
-            rmsNorm(input + i * c.dim, weight: weight, count: c.dim, epsilon: c.normEpsilon, into: out + i * c.dim)
+        pool.parallelRows(rows, elementsPerRow: c.dim) { range in
+            for i in range {
+                rmsNorm(input + i * c.dim, weight: weight, count: c.dim, epsilon: c.normEpsilon, into: out + i * c.dim)
+            }
+        }
+    }
+
+    /// x[i] += delta[i] for `rows` rows of the residual stream.
+    private func addRows(_ delta: UnsafeMutablePointer<Float>, to x: UnsafeMutablePointer<Float>, rows: Int) {
+        let dim = model.config.dim
+        pool.parallelRows(rows, elementsPerRow: dim) { range in
+            let offset = range.lowerBound * dim
+            add(x + offset, delta + offset, count: range.count * dim, into: x + offset)
         }
     }
 
