@@ -89,6 +89,26 @@ extension LanguageServerModuleTests {
             #expect(state.completionWork.isEmpty)
         }
 
+        /// A generation the user types along stops itself once what it writes and what was typed
+        /// disagree: its answer could never be shown.
+        @Test func aGenerationStopsWhenTheTypedTextDisagreesWithIt() {
+            var state = LanguageServer.State(configuration: ServerConfiguration())
+            let prefix = Array("let total = ".utf8), suffix = Array("\n".utf8)
+            let flag = CancellationFlag(outlivesCancellation: true)
+            state.addCompletionWork(CompletionWork(flag: flag, prefix: prefix, suffix: suffix, isRefinement: false), uri: "f")
+            func progress(_ text: String, candidate: Int = 0) -> CompletionProgress {
+                CompletionProgress(candidate: candidate, tokens: 1, text: Array(text.utf8))
+            }
+            #expect(!flag.shouldStop(progress("prices.sum()")))
+            state.supersedeCompletionWork(uri: "f", prefix: prefix + Array("pri".utf8), suffix: suffix, needsModel: false)
+            // Written so far shorter or longer than the typed text, agreeing with it: it goes on.
+            #expect(!flag.shouldStop(progress("pr")) && !flag.shouldStop(progress("prices.sum()")))
+            // Later candidates are not the greedy text the typing cache is checked against first.
+            #expect(!flag.shouldStop(progress("count", candidate: 1)) && !flag.isStopped)
+            #expect(flag.shouldStop(progress("prod")) && flag.isStopped)
+            #expect(flag.shouldStop(progress("pr")), "stopped for good")
+        }
+
         @Test func aCompletionsGenerationOutlivesItsCancellationUntilStopped() {
             let completion = CancellationFlag(outlivesCancellation: true)
             completion.cancel(.client)

@@ -33,7 +33,7 @@ import Testing
     @Test func cancellationStopsBetweenTokens() throws {
         let pipeline = pipeline()
         let outcome = try pipeline.complete(CompletionInput(uri: "u", languageId: "swift", prefix: Array("let x = ".utf8), suffix: []),
-                                          settings: CompletionSettings(maxNewTokens: 60)) { done in done >= 3 }
+                                          settings: CompletionSettings(maxNewTokens: 60)) { $0.tokens >= 3 }
         #expect(outcome.generatedTokens == 3)
         #expect(outcome.stopReason == .cancelled)
         #expect(outcome.candidates.isEmpty)

@@ -172,12 +172,16 @@ func quantizedModelsMatchAReferenceOnTheirStoredWeights(type: GGMLType) throws {
     let single = try context.generate(prompt: prompt, options: GenerationOptions(maxTokens: 40, singleLine: true))
     #expect(!single.bytes.contains(0x0A))
     var polls = 0
-    let cancelled = try context.generate(prompt: prompt, options: GenerationOptions(maxTokens: 40, singleLine: false)) {
+    var written: [[UInt8]] = []
+    let cancelled = try context.generate(prompt: prompt, options: GenerationOptions(maxTokens: 40, singleLine: false)) { bytes in
+        written.append(bytes)
         polls += 1
         return polls > 2
     }
     #expect(cancelled.stopReason == .cancelled)
     #expect(cancelled.tokens.count == 2)
+    // Each poll sees what was written before it: nothing, then the first token's bytes.
+    #expect(written.count == 3 && written[0].isEmpty && written[2] == cancelled.bytes)
     let timed = try context.generate(prompt: prompt, options: GenerationOptions(maxTokens: 40, timeBudget: .zero, singleLine: false))
     #expect(timed.stopReason == .timeBudget)
     #expect(timed.tokens.isEmpty)

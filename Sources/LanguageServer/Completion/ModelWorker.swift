@@ -68,6 +68,26 @@ public final class CancellationFlag: Sendable {
     public var isCancelled: Bool { reason != .none }
     /// Whether the generation must stop.
     public var isStopped: Bool { stopped.load(ordering: .relaxed) }
+
+    /// What the user typed after the job's cursor since it started (the document's latest request that
+    /// typed along its generation).
+    private let typed = Mutex<[UInt8]>([])
+
+    /// Records that the document's latest request has `bytes` after the job's cursor.
+    public func typedAlong(_ bytes: [UInt8]) { typed.withLock { $0 = bytes } }
+
+    /// Whether a completion's generation must stop after `progress`: when stopped, and for good once its
+    /// greedy candidate's text and what the user typed since disagree (no request could be answered
+    /// with it then, and the worker is wanted for the next one).
+    public func shouldStop(_ progress: CompletionProgress) -> Bool {
+        if isStopped { return true }
+        guard progress.candidate == 0 else { return false }
+        let typed = typed.withLock { $0 }
+        let common = min(typed.count, progress.text.count)
+        if typed.prefix(common).elementsEqual(progress.text.prefix(common)) { return false }
+        stop()
+        return true
+    }
 }
 
 /// Which model a job runs: the completion model, the teacher that the model-backed edits ("Complete

@@ -106,8 +106,8 @@ extension LanguageServer {
         // "Complete function body" runs on the teacher when one is configured (the student otherwise).
         let role: ModelRole = data.action == .completeBody ? .teacher : .completion
         submit(job, configuration: configuration, role: role) { pipeline in
-            let outcome = try pipeline.complete(input, settings: request) { done in
-                reporter?.report(done: done, total: request.maxNewTokens)
+            let outcome = try pipeline.complete(input, settings: request) { progress in
+                reporter?.report(done: progress.tokens, total: request.maxNewTokens)
                 return flag.isCancelled
             }
             guard let generated = outcome.candidates.first, let text = data.action.finish(generated, plan: plan) else {

@@ -134,7 +134,7 @@ extension LanguageServer {
             if usesCache, let hit = state.withLock({ $0.typingCache.lookup(uri: input.uri, prefix: input.prefix, suffix: input.suffix) }) {
                 return fromCache(hit)
             }
-            let outcome = try pipeline.complete(input, settings: settings) { _ in flag.isStopped }
+            let outcome = try pipeline.complete(input, settings: settings) { flag.shouldStop($0) }
             if !flag.isStopped {
                 state.withLock { state in
                     state.typingCache.store(uri: input.uri, prefix: input.prefix, suffix: input.suffix,
@@ -169,7 +169,7 @@ extension LanguageServer {
             let done = state.withLock { $0.typingCache.lookup(uri: input.uri, prefix: input.prefix, suffix: input.suffix, modelOnly: true) }
             guard done == nil else { return }
             do {
-                let outcome = try pipeline.complete(input, settings: settings) { _ in flag.isStopped }
+                let outcome = try pipeline.complete(input, settings: settings) { flag.shouldStop($0) }
                 guard !flag.isStopped, outcome.stopReason != .timeBudget else {
                     return logger.debug("refinement at \(input.uri) stopped (\(flag.isStopped ? "superseded" : "time budget"))")
                 }

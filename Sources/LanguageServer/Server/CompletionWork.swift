@@ -26,8 +26,11 @@ extension LanguageServer.State {
     mutating func supersedeCompletionWork(uri: DocumentURI, prefix: [UInt8], suffix: [UInt8], needsModel: Bool) {
         for work in completionWork[uri] ?? [] {
             let goesOn = work.isTypedAlong(prefix: prefix, suffix: suffix) && !(work.isRefinement && needsModel)
+            guard goesOn else { work.flag.stop(); continue }
+            // It stops itself as soon as what it writes and what was typed disagree.
+            work.flag.typedAlong(Array(prefix[work.prefix.count...]))
             // A refinement answers no request, so there is nothing to withhold when it goes on.
-            if !goesOn { work.flag.stop() } else if !work.isRefinement { work.flag.cancel(.superseded) }
+            if !work.isRefinement { work.flag.cancel(.superseded) }
         }
     }
 

@@ -193,7 +193,7 @@ extension CompletionPipeline {
         let options = GenerationOptions(maxTokens: limit, timeBudget: timeBudget, singleLine: false,
                                         sampling: .greedy, stopSequences: edit.stopSequences(template: template))
         var generated = 0
-        let generation = try context.generate(prompt: prompt, options: options, drafter: chatDrafter(prompt: prompt)) {
+        let generation = try context.generate(prompt: prompt, options: options, drafter: chatDrafter(prompt: prompt)) { _ in
             defer { generated += 1 }
             return shouldStop(generated)
         }

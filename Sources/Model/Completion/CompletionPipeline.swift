@@ -42,6 +42,22 @@ public struct CompletionSettings: Sendable, Equatable {
     }
 }
 
+/// How far `CompletionPipeline.complete` has got, for its `shouldStop` callback.
+public struct CompletionProgress: Sendable {
+    /// Which candidate is being generated: 0 is the greedy one.
+    public var candidate: Int
+    /// Tokens generated for this candidate so far.
+    public var tokens: Int
+    /// What this candidate wrote after the cursor so far, before line choice and post-processing.
+    public var text: [UInt8]
+
+    public init(candidate: Int, tokens: Int, text: [UInt8]) {
+        self.candidate = candidate
+        self.tokens = tokens
+        self.text = text
+    }
+}
+
 /// The pipeline's answer: cleaned, distinct, non-empty candidates and what they cost.
 public struct CompletionOutcome: Sendable {
     public var candidates: [String]
@@ -185,10 +201,10 @@ public final class CompletionPipeline: @unchecked Sendable {
         return try assembler.prompt(for: input, header: header(for: input, assembler: assembler))
     }
 
-    /// Completes `input`. `shouldStop` is called between generated tokens with the count so far and
+    /// Completes `input`. `shouldStop` is called between generated tokens with the progress so far and
     /// returns whether to stop (cancellation).
     public func complete(_ input: CompletionInput, settings: CompletionSettings,
-                         shouldStop: (Int) -> Bool = { _ in false }) throws -> CompletionOutcome {
+                         shouldStop: (CompletionProgress) -> Bool = { _ in false }) throws -> CompletionOutcome {
         let clock = ContinuousClock()
         let started = clock.now
         let maxNewTokens = generationLimit(settings.maxNewTokens)
@@ -210,9 +226,9 @@ public final class CompletionPipeline: @unchecked Sendable {
             let options = GenerationOptions(maxTokens: maxNewTokens, timeBudget: remaining,
                                             singleLine: !settings.multiLine, sampling: sampling)
             var generated = 0
-            let generation = try context.generate(prompt, options: options, drafter: drafter) {
+            let generation = try context.generate(prompt, options: options, drafter: drafter) { written in
                 defer { generated += 1 }
-                return shouldStop(generated)
+                return shouldStop(CompletionProgress(candidate: index, tokens: generated, text: written))
             }
             if index == 0 { outcome.reusedTokens = generation.reusedTokens }
             outcome.generatedTokens += generation.tokens.count

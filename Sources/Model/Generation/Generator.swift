@@ -63,13 +63,14 @@ extension InferenceContext {
     /// token healing (`FIMPrompt.healing`) written again first and not returned. A prompt that healed
     /// must come through here, not as bare tokens, or its cursor word would be lost.
     public func generate(_ prompt: FIMPrompt, options: GenerationOptions, drafter: (any Drafter)? = nil,
-                         isCancelled: () -> Bool = { false }) throws -> Generation {
+                         isCancelled: (_ written: [UInt8]) -> Bool = { _ in false }) throws -> Generation {
         var options = options
         options.healing = prompt.healing
         return try generate(prompt: prompt.tokens, options: options, drafter: drafter, isCancelled: isCancelled)
     }
 
-    /// Generates a continuation of `prompt` until a stop rule fires. `isCancelled` is polled between tokens.
+    /// Generates a continuation of `prompt` until a stop rule fires. `isCancelled` is polled between tokens
+    /// with the bytes written so far.
     ///
     /// With a `drafter` (speculative decoding), each chosen token is run together with the tokens the
     /// drafter proposes after it, in one pass whose logits are bit for bit those of running them one by
@@ -79,7 +80,7 @@ extension InferenceContext {
     /// output without a drafter, for greedy decoding and seeded sampling alike; only the time differs
     /// (and so what a time budget lets through). Drafting waits until token healing is done.
     public func generate(prompt: [Int32], options: GenerationOptions, drafter: (any Drafter)? = nil,
-                         isCancelled: () -> Bool = { false }) throws -> Generation {
+                         isCancelled: (_ written: [UInt8]) -> Bool = { _ in false }) throws -> Generation {
         let clock = ContinuousClock()
         let started = clock.now
         let deadline = options.timeBudget.map { started + $0 }
@@ -97,7 +98,7 @@ extension InferenceContext {
 
         while true {
             if result.tokens.count >= options.maxTokens { result.stopReason = .maxTokens; break }
-            if isCancelled() { result.stopReason = .cancelled; break }
+            if isCancelled(result.bytes) { result.stopReason = .cancelled; break }
             if let deadline, clock.now >= deadline { result.stopReason = .timeBudget; break }
             if !healing.isEmpty { Self.allowOnlyTokens(consistentWith: healing, in: &logits, tokenizer: tokenizer) }
             let token = sampler.sample(logits)
