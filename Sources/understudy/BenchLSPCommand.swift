@@ -33,14 +33,7 @@ struct BenchLSP: ParsableCommand {
     @Option(help: "Seconds of typing.")
     var seconds: Double = 30
 
-    @Option(help: ArgumentHelp("A draft model for speculative decoding (as serve --draft): the same answers, other latencies. 'none' (default): no draft model.", valueName: "file|none"))
-    var draft: String?
-
-    @Flag(inversion: .prefixedNo, help: "Prompt-lookup drafts too (as serve --lookup; default: on with --draft FILE).")
-    var lookup: Bool?
-
-    @Flag(inversion: .prefixedNo, help: "With --draft FILE: the draft model answers first and the model's answer follows through the typing cache (as serve --tiered; default: on).")
-    var tiered: Bool?
+    @OptionGroup(title: "Speculative decoding (as serve's)") var draftOptions: ServerDraftOptions
 
     @Option(help: "Worker threads for the model.")
     var threads: Int = 2
@@ -63,9 +56,7 @@ struct BenchLSP: ParsableCommand {
         var configuration = ServerConfiguration()
         configuration.modelPath = try resolvedModelPath(model)
         configuration.threads = threads
-        configuration.draftPath = draft == "none" ? nil : draft
-        configuration.lookup = lookup
-        configuration.tiered = tiered
+        try draftOptions.apply(to: &configuration)
         let session = BenchSession(configuration: configuration)
         defer { session.close() }
         try session.start(uri: "file:///bench/Typing.swift", text: text)

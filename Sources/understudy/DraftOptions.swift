@@ -1,4 +1,5 @@
 import ArgumentParser
+import LanguageServer
 import Model
 
 /// Speculative decoding options shared by `complete`, `eval`, `bench` and `serve`.
@@ -64,5 +65,35 @@ extension DraftStatistics {
             return "\(kind.rawValue): \(c.rounds) rounds, \(c.drafted) drafted, \(c.accepted) accepted ("
                 + String(format: "%.0f%%, %.2f drafted and %.2f accepted per round", c.acceptanceRate * 100, c.meanDraftLength, c.meanAccepted) + ")"
         }.joined(separator: "; ") + (resynchronisations > 0 ? "; \(resynchronisations) draft-model resynchronisations" : "")
+    }
+}
+
+/// The server's speculative decoding options, shared by `serve` and `bench-lsp` (which runs the server
+/// as `serve` would): the client's settings of the same names override them.
+struct ServerDraftOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("A draft model for speculative decoding: completions and code actions stay the model's own, token for token, sped up by its drafts. It needs the model's vocabulary or one cut from it (a student of it); a mismatch is an error at start. 'none' (the default): no draft model. The client's \"draft\" setting overrides it.", valueName: "file|none"))
+    var draft: String?
+
+    @Flag(inversion: .prefixedNo, help: "Also draft by prompt lookup from the open file (default: on with --draft FILE, else off; the client's \"lookup\" setting overrides it).")
+    var lookup: Bool?
+
+    @Flag(inversion: .prefixedNo, help: "With --draft FILE: the draft model answers automatic completions at once and the model's own answer for the same cursor follows through the typing cache (default: on; the client's \"tiered\" setting overrides it).")
+    var tiered: Bool?
+
+    /// Sets the draft settings of `configuration`, whose model is already set. A draft model that cannot
+    /// draft for the model is an error now, not an empty editor later.
+    func apply(to configuration: inout ServerConfiguration) throws {
+        configuration.draftPath = draft == "none" ? nil : draft
+        configuration.lookup = lookup
+        configuration.tiered = tiered
+        guard let draftPath = configuration.draftPath else { return }
+        guard let modelPath = configuration.resolvedModelPath else {
+            throw CLIError("--draft needs a model to draft for: give --model")
+        }
+        do {
+            _ = try DraftVocabulary(draft: LlamaModel(path: draftPath), teacher: LlamaModel(path: modelPath))
+        } catch {
+            throw CLIError("--draft \(draftPath): \(error)")
+        }
     }
 }

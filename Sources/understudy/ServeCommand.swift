@@ -31,14 +31,7 @@ struct Serve: ParsableCommand {
     @Option(help: "Worker threads for the model (default: all cores).")
     var threads: Int?
 
-    @Option(help: ArgumentHelp("A draft model for speculative decoding: completions and code actions stay the model's own, token for token, sped up by its drafts. It needs the model's vocabulary or one cut from it (a student of it); a mismatch is an error at start. 'none' (the default): no draft model. The client's \"draft\" setting overrides it.", valueName: "file|none"))
-    var draft: String?
-
-    @Flag(inversion: .prefixedNo, help: "Also draft by prompt lookup from the open file (default: on with --draft FILE, else off; the client's \"lookup\" setting overrides it).")
-    var lookup: Bool?
-
-    @Flag(inversion: .prefixedNo, help: "With --draft FILE: the draft model answers automatic completions at once and the model's own answer for the same cursor follows through the typing cache (default: on; the client's \"tiered\" setting overrides it).")
-    var tiered: Bool?
+    @OptionGroup(title: "Speculative decoding") var draftOptions: ServerDraftOptions
 
     @Option(help: "Least severe log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
@@ -58,20 +51,7 @@ struct Serve: ParsableCommand {
         configuration.teacherPath = teacher
         configuration.defaultModelPath = noDefaultModel ? nil : DefaultModel.path
         configuration.threads = threads ?? defaultThreadCount
-        configuration.draftPath = draft == "none" ? nil : draft
-        configuration.lookup = lookup
-        configuration.tiered = tiered
-        if let draftPath = configuration.draftPath {
-            // A draft model that cannot draft for the model is an error now, not an empty editor later.
-            guard let modelPath = configuration.resolvedModelPath else {
-                throw CLIError("--draft needs a model to draft for: give --model")
-            }
-            do {
-                _ = try DraftVocabulary(draft: LlamaModel(path: draftPath), teacher: LlamaModel(path: modelPath))
-            } catch {
-                throw CLIError("--draft \(draftPath): \(error)")
-            }
-        }
+        try draftOptions.apply(to: &configuration)
         let server = LanguageServer(configuration: configuration, logLevel: Logger.Level(rawValue: logLevel)!) { code in
             Glibc.exit(code)
         }
