@@ -37,8 +37,20 @@ struct Distill: ParsableCommand {
                                discussion: "Each pass is matched to the --data shard whose text it read; only the documents the passes cover are trained on."))
     var teacherPass: [String] = []
 
+    @Flag(inversion: .prefixedNo, help: "With --teacher-pass: distil the prefix and middle of FIM examples too (default); --no-teacher-pass-fim gives teacher targets only where the student has read nothing of the document beyond the position, as the teacher had (plain windows).")
+    var teacherPassFim = true
+
     func run() throws {
         try TrainingRun.inProcessGroup { try run(group: $0) }
+    }
+
+    /// The student's `<fim_suffix>` and end-of-text ids under --no-teacher-pass-fim, else nil.
+    private func suffixMarkers(_ vocabulary: TokenizerMetadata) throws -> (suffix: Int32, end: Int32)? {
+        guard !teacherPassFim else { return nil }
+        guard let suffix = vocabulary.specials.fimSuffix, let end = vocabulary.specials.endOfText else {
+            throw CLIError("--no-teacher-pass-fim needs a student vocabulary with <fim_suffix> and end-of-text tokens")
+        }
+        return (suffix, end)
     }
 
     private func run(group: ProcessGroup) throws {
@@ -123,7 +135,8 @@ struct Distill: ParsableCommand {
         let targets: TeacherPassTargets
         do {
             targets = try TeacherPassTargets(passes: passes, teacherTokenBytes: teacherTokenizer.tokenBytes,
-                                             teacherVocabularySize: teacherVocabulary.tokens.count, studentToTeacher: studentToTeacher)
+                                             teacherVocabularySize: teacherVocabulary.tokens.count, studentToTeacher: studentToTeacher,
+                                             suffixMarkers: try suffixMarkers(run.vocabulary))
         } catch {
             throw CLIError("\(error)")
         }

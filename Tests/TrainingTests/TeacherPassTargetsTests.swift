@@ -108,6 +108,40 @@ struct TeacherPassTargetsTests {
         }
     }
 
+    /// Without FIM pieces, positions after a FIM suffix in the window, up to the example's end, lose their
+    /// targets: a plain window keeps all of them.
+    @Test func withoutFIMPiecesPositionsAfterASuffixGetNoTargets() throws {
+        let (shard, model, tokenizer, directory) = try Self.fixture()
+        let settings = TeacherPassSettings(samples: 8, temperature: 1, window: 64, seed: 2, documentsPerPart: 8)
+        let pass = try TeacherPass(directory: directory + "/pass", shard: shard, settings: settings, teacherFingerprint: 1,
+                                   teacherVocabularySize: model.config.vocabularySize)
+        let runner = try TeacherPassRunner(model: model, window: 64, threads: 1)
+        for p in 0..<pass.partCount { try pass.computePart(p, teacher: runner) }
+        let identity = (0..<Int32(tokenizer.vocabularySize)).map { $0 }
+        let suffixID = try #require(tokenizer.specials.fimSuffix), endID = try #require(tokenizer.specials.endOfText)
+        let all = try TeacherPassTargets(passes: [pass], teacherTokenBytes: tokenizer.tokenBytes,
+                                         teacherVocabularySize: tokenizer.vocabularySize, studentToTeacher: identity)
+        let plainOnly = try TeacherPassTargets(passes: [pass], teacherTokenBytes: tokenizer.tokenBytes,
+                                               teacherVocabularySize: tokenizer.vocabularySize, studentToTeacher: identity,
+                                               suffixMarkers: (suffix: suffixID, end: endID))
+        for fimRate in [0.0, 1.0] {
+            let loader = try WindowLoader(shards: [shard], tokenizer: tokenizer, length: 33, seed: 4, fimRate: fimRate, spmRate: 1)
+            var kept = 0, dropped = 0
+            for index in 0..<100 {
+                let (tokens, sources) = loader.annotatedWindow(at: index)
+                let full = all.targets(tokens: tokens, sources: sources, sequence: 32)
+                let plain = plainOnly.targets(tokens: tokens, sources: sources, sequence: 32)
+                for j in 0..<32 where !full[j].isEmpty {
+                    let lastSuffix = tokens[...j].lastIndex(of: suffixID), lastEnd = tokens[...j].lastIndex(of: endID)
+                    let readAhead = lastSuffix.map { s in lastEnd.map { $0 < s } ?? true } ?? false
+                    #expect(plain[j] == (readAhead ? [] : full[j]))
+                    if readAhead { dropped += 1 } else { kept += 1 }
+                }
+            }
+            if fimRate == 0 { #expect(dropped == 0 && kept > 0) } else { #expect(dropped > 0) }
+        }
+    }
+
     @Test func teacherTokensOutsideTheStudentsVocabularyAreDropped() throws {
         let (shard, model, tokenizer, directory) = try Self.fixture()
         let settings = TeacherPassSettings(samples: 8, temperature: 3, window: 64, seed: 2, documentsPerPart: 8)

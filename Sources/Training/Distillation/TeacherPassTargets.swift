@@ -10,9 +10,16 @@ import Model
 /// for the text before the piece); suffix tokens, and the rare places where the two tokenizations cut the
 /// text differently, get no teacher target (cross-entropy only). The student's vocabulary is the teacher's
 /// or a subset of it (`TokenizerMetadata.teacherTokenIDs`); sampled teacher tokens outside it are dropped.
+///
+/// With `suffixMarkers` (the student's `<fim_suffix>` and end-of-text ids), positions after a
+/// `<fim_suffix>` of the window, up to the example's end, get none either: there the student has read
+/// the suffix, which the teacher never saw, so the teacher's prefix-only distribution is less informed
+/// than the true token. Only plain text keeps its targets then.
 public final class TeacherPassTargets: @unchecked Sendable {
     public let samples: Int
     public let temperature: Float
+    /// The student's `<fim_suffix>` and end-of-text ids when FIM pieces get no targets; nil: they do.
+    public let suffixMarkers: (suffix: Int32, end: Int32)?
     /// Per loader shard, the documents the passes cover, by document index.
     private let documents: [[Int: Covered]]
     private let studentToTeacher: [Int32]
@@ -27,7 +34,8 @@ public final class TeacherPassTargets: @unchecked Sendable {
     /// `passes[i]` covers shard i of the student's loader (nil: none); `teacherTokens` are the teacher's token
     /// bytes by id; `studentToTeacher` maps student ids to teacher ids (-1: no teacher token).
     public init(passes: [TeacherPass?], teacherTokenBytes: (Int32) -> [UInt8], teacherVocabularySize: Int,
-                studentToTeacher: [Int32]) throws {
+                studentToTeacher: [Int32], suffixMarkers: (suffix: Int32, end: Int32)? = nil) throws {
+        self.suffixMarkers = suffixMarkers
         let present = passes.compactMap { $0 }
         guard let first = present.first else { throw DistillationError.invalidSettings("no teacher pass covers any --data shard") }
         for pass in present {
@@ -73,8 +81,18 @@ public final class TeacherPassTargets: @unchecked Sendable {
     /// The targets of the first `sequence` positions of a window (`tokens` has at least sequence + 1 tokens,
     /// `sources` as many): position j predicts tokens[j + 1]; an empty row means no teacher target.
     public func targets(tokens: [Int32], sources: [TokenSource?], sequence: Int) -> [[TeacherProbability]] {
-        (0..<sequence).map { j in
-            guard let here = sources[j], let next = sources[j + 1], here.shard == next.shard, here.document == next.document,
+        // Per position: whether the window showed the student a FIM suffix the position's example goes on from.
+        var readAhead = [Bool](repeating: false, count: sequence)
+        if let suffixMarkers {
+            var inSuffixedExample = false
+            for j in 0..<sequence {
+                if tokens[j] == suffixMarkers.suffix { inSuffixedExample = true }
+                if tokens[j] == suffixMarkers.end { inSuffixedExample = false }
+                readAhead[j] = inSuffixedExample
+            }
+        }
+        return (0..<sequence).map { j in
+            guard !readAhead[j], let here = sources[j], let next = sources[j + 1], here.shard == next.shard, here.document == next.document,
                   next.start == here.end, next.end > next.start, here.end > 0,
                   let covered = documents[here.shard][here.document] else { return [] }
             let teacherNext = studentToTeacher[Int(tokens[j + 1])]
