@@ -192,13 +192,7 @@ public final class InferenceContext: @unchecked Sendable {
             matvec(layer.query, xb, into: q, pool: pool)
             matvec(layer.key, xb, into: k, pool: pool)
             matvec(layer.value, xb, into: v, pool: pool)
-            addBias(layer.queryBias, to: q, rows: 1)
-            addBias(layer.keyBias, to: k, rows: 1)
-            addBias(layer.valueBias, to: v, rows: 1)
-            rope.rotate(q, heads: c.heads, position: position)
-            rope.rotate(k, heads: c.kvHeads, position: position)
-            convertToHalves(k, count: c.kvDim, into: keys[l] + position * c.kvDim)
-            convertToHalves(v, count: c.kvDim, into: values[l] + position * c.kvDim)
+            positionRows(1, layer: l, start: position)
             attention(query: q, keys: keys[l], values: values[l], length: position + 1,
                       heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, into: att, pool: pool)
             matvec(layer.attentionOutput, att, into: xb2, pool: pool)
@@ -231,21 +225,12 @@ public final class InferenceContext: @unchecked Sendable {
             matvecRows(layer.query, xb, rows: n, into: q, pool: pool)
             matvecRows(layer.key, xb, rows: n, into: k, pool: pool)
             matvecRows(layer.value, xb, rows: n, into: v, pool: pool)
-            for i in 0..<n {
-                let query = q + i * c.dim, keyRow = k + i * c.kvDim, valueRow = v + i * c.kvDim
-                addBias(layer.queryBias, to: query, rows: 1)
-                addBias(layer.keyBias, to: keyRow, rows: 1)
-                addBias(layer.valueBias, to: valueRow, rows: 1)
-                rope.rotate(query, heads: c.heads, position: start + i)
-                rope.rotate(keyRow, heads: c.kvHeads, position: start + i)
-            }
-            convertToHalves(k, count: n * c.kvDim, into: keys[l] + start * c.kvDim)
-            convertToHalves(v, count: n * c.kvDim, into: values[l] + start * c.kvDim)
+            positionRows(n, layer: l, start: start)
             // Each row's attention is the bits `forwardOne` computes for it (`attentionRows`).
             attentionRows(queries: q, count: n, start: start, keys: keys[l], values: values[l],
                           heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, into: att, pool: pool)
             matvecRows(layer.attentionOutput, att, rows: n, into: xb2, pool: pool)
-            for i in 0..<n { add(x + i * c.dim, xb2 + i * c.dim, count: c.dim, into: x + i * c.dim) }
+            addRows(xb2, to: x, rows: n)
 
             normRows(x, weight: layer.ffnNorm, rows: n, into: xb)
             matvecRows(layer.gate, xb, rows: n, into: gate, pool: pool)
@@ -255,7 +240,7 @@ public final class InferenceContext: @unchecked Sendable {
                 swiglu(gate: gate + offset, up: up + offset, count: c.hiddenDim, into: gate + offset)
             }
             matvecRows(layer.down, gate, rows: n, into: xb2, pool: pool)
-            for i in 0..<n { add(x + i * c.dim, xb2 + i * c.dim, count: c.dim, into: x + i * c.dim) }
+            addRows(xb2, to: x, rows: n)
         }
         tokens.append(contentsOf: batch)
         normRows(x, weight: w.outputNorm, rows: n, into: xb)
@@ -278,19 +263,7 @@ public final class InferenceContext: @unchecked Sendable {
             matmul(layer.query, xb, batch: n, into: q, pool: pool)
             matmul(layer.key, xb, batch: n, into: k, pool: pool)
             matmul(layer.value, xb, batch: n, into: v, pool: pool)
-            pool.parallelRows(n, elementsPerRow: c.dim + 2 * c.kvDim) { rows in
-                for i in rows {
-                    let query = q + i * c.dim, keyRow = k + i * c.kvDim, valueRow = v + i * c.kvDim
-                    addBias(layer.queryBias, to: query, rows: 1)
-                    addBias(layer.keyBias, to: keyRow, rows: 1)
-                    addBias(layer.valueBias, to: valueRow, rows: 1)
-                    rope.rotate(query, heads: c.heads, position: start + i)
-                    rope.rotate(keyRow, heads: c.kvHeads, position: start + i)
-                    let cached = (start + i) * c.kvDim
-                    convertToHalves(keyRow, count: c.kvDim, into: keys[l] + cached)
-                    convertToHalves(valueRow, count: c.kvDim, into: values[l] + cached)
-                }
-            }
+            positionRows(n, layer: l, start: start)
             causalAttention(queries: q, count: n, start: start, keys: keys[l], values: values[l],
                             heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, into: att, pool: pool)
             matmul(layer.attentionOutput, att, batch: n, into: xb2, pool: pool)
@@ -326,6 +299,26 @@ public final class InferenceContext: @unchecked Sendable {
             for i in 0..<rows {
                 let row = rowsStart + i * b.count
                 add(row, b.baseAddress!, count: b.count, into: row)
+            }
+        }
+    }
+
+    /// For `rows` new rows of q, k and v (positions start…): their biases (qwen2) and RoPE, then k and v
+    /// into layer `l`'s half-float cache. Each row on its own, so a row gets the same bits alone
+    /// (`forwardOne`), among a few (`forwardRows`) or in a batch, whichever thread runs it.
+    private func positionRows(_ rows: Int, layer l: Int, start: Int) {
+        let c = model.config, layer = model.weights.layers[l]
+        pool.parallelRows(rows, elementsPerRow: c.dim + 2 * c.kvDim) { range in
+            for i in range {
+                let query = q + i * c.dim, keyRow = k + i * c.kvDim, valueRow = v + i * c.kvDim
+                addBias(layer.queryBias, to: query, rows: 1)
+                addBias(layer.keyBias, to: keyRow, rows: 1)
+                addBias(layer.valueBias, to: valueRow, rows: 1)
+                rope.rotate(query, heads: c.heads, position: start + i)
+                rope.rotate(keyRow, heads: c.kvHeads, position: start + i)
+                let cached = (start + i) * c.kvDim
+                convertToHalves(keyRow, count: c.kvDim, into: keys[l] + cached)
+                convertToHalves(valueRow, count: c.kvDim, into: values[l] + cached)
             }
         }
     }
