@@ -46,12 +46,7 @@ func qwen2MatchesReference(tied: Bool) throws {
     let vocabulary = Fixtures.byteVocabulary(merges: Fixtures.codeMerges)
     let config = LlamaConfig(architecture: .qwen2, vocabularySize: vocabulary.tokens.count, dim: 72, hiddenDim: 96,
                              layers: 2, heads: 9, kvHeads: 3, contextLength: 64, ropeTheta: 1_000_000)
-    let weights = RandomLlamaWeights(config: config, seed: 5, scale: 0.3)
-    let path = Fixtures.temporaryPath("qwen2.gguf")
-    try LlamaFileWriter.write(config: config, tokenizer: vocabulary, tiedOutput: tied, matrixType: .f32,
-                              name: "qwen2-fixture", tensor: weights.tensor, to: path)
-    defer { unlink(path) }
-    let model = try LlamaModel(path: path)
+    let (model, weights) = try Fixtures.randomModel(vocabulary: vocabulary, tiedOutput: tied, seed: 5, config: config)
     #expect(model.config.architecture == .qwen2 && model.weights.tiedOutput == tied)
     let reference = ReferenceTransformer(c: config, tensor: weights.tensor).logits(sampleTokens, tiedOutput: tied)
     try expectLogits(of: model, match: reference)
@@ -66,12 +61,7 @@ func longBatchesSplitOverThreadsGiveOneThreadsBits(type: GGMLType) throws {
     let vocabulary = Fixtures.byteVocabulary(merges: Fixtures.codeMerges)
     let config = LlamaConfig(architecture: .qwen2, vocabularySize: vocabulary.tokens.count, dim: 96, hiddenDim: 128,
                              layers: 2, heads: 6, kvHeads: 2, contextLength: 320, ropeTheta: 10_000)
-    let weights = RandomLlamaWeights(config: config, seed: 9, scale: 0.3)
-    let path = Fixtures.temporaryPath("long-batch-\(type).gguf")
-    try LlamaFileWriter.write(config: config, tokenizer: vocabulary, tiedOutput: false, matrixType: type,
-                              name: "long-batch", tensor: weights.tensor, to: path)
-    defer { unlink(path) }
-    let model = try LlamaModel(path: path)
+    let (model, weights) = try Fixtures.randomModel(vocabulary: vocabulary, type: type, seed: 9, config: config)
     let tokens = (0..<300).map { Int32(($0 * 7_919 + 13) % vocabulary.tokens.count) }
     #expect(tokens.count * config.dim >= 1 << 14, "the rows must be many enough to be split")
     let split = try InferenceContext(model: model, threads: 3).appendReturningAllLogits(tokens)

@@ -64,11 +64,12 @@ public enum Fixtures {
                     heads: 4, kvHeads: kvHeads, contextLength: contextLength)
     }
 
-    /// Writes a random model over `vocabulary` with matrices of `type` and loads it.
+    /// Writes a random model over `vocabulary` with matrices of `type` and loads it; `config` (over the
+    /// same vocabulary) replaces the default shape, `kvHeads` and `architecture`.
     public static func randomModel(vocabulary: TokenizerMetadata = byteVocabulary(merges: codeMerges), type: GGMLType = .f32, tiedOutput: Bool = false,
                                    kvHeads: Int = 2, scale: Float = 0.3, seed: UInt64 = 7,
-                                   architecture: Architecture = .llama) throws -> (LlamaModel, RandomLlamaWeights) {
-        let config = Fixtures.config(vocabularySize: vocabulary.tokens.count, kvHeads: kvHeads, architecture: architecture)
+                                   architecture: Architecture = .llama, config: LlamaConfig? = nil) throws -> (LlamaModel, RandomLlamaWeights) {
+        let config = config ?? Fixtures.config(vocabularySize: vocabulary.tokens.count, kvHeads: kvHeads, architecture: architecture)
         let weights = RandomLlamaWeights(config: config, seed: seed, scale: scale)
         let path = temporaryPath("model-\(type).gguf")
         try LlamaFileWriter.write(config: config, tokenizer: vocabulary, tiedOutput: tiedOutput, matrixType: type,
