@@ -24,6 +24,15 @@ struct TeacherPassTargetsTests {
         return (try TokenShard(path: directory + "/t.shard"), model, tokenizer, directory)
     }
 
+    /// The fixture's teacher pass (in directory/pass) with every part computed.
+    static func computedPass(_ settings: TeacherPassSettings, shard: TokenShard, model: LlamaModel, directory: String) throws -> TeacherPass {
+        let pass = try TeacherPass(directory: directory + "/pass", shard: shard, settings: settings, teacherFingerprint: 1,
+                                   teacherVocabularySize: model.config.vocabularySize)
+        let runner = try TeacherPassRunner(model: model, window: settings.window, threads: 1)
+        for p in 0..<pass.partCount { try pass.computePart(p, teacher: runner) }
+        return pass
+    }
+
     @Test func annotationsPointAtTheTokensOwnBytesAndLeaveTheWindowUnchanged() throws {
         let (shard, _, tokenizer, _) = try Self.fixture()
         let loader = try WindowLoader(shards: [shard], tokenizer: tokenizer, length: 40, seed: 3, fimRate: 0.7, spmRate: 0.5)
@@ -69,10 +78,7 @@ struct TeacherPassTargetsTests {
     @Test func targetsAreTheTeachersSamplesAfterTheSameText() throws {
         let (shard, model, tokenizer, directory) = try Self.fixture()
         let settings = TeacherPassSettings(samples: 16, temperature: 1, window: 64, seed: 2, documentsPerPart: 2)
-        let pass = try TeacherPass(directory: directory + "/pass", shard: shard, settings: settings, teacherFingerprint: 1,
-                                   teacherVocabularySize: model.config.vocabularySize)
-        let runner = try TeacherPassRunner(model: model, window: 64, threads: 1)
-        for p in 0..<pass.partCount { try pass.computePart(p, teacher: runner) }
+        let pass = try Self.computedPass(settings, shard: shard, model: model, directory: directory)
         let reopened = try #require(try TeacherPass.open(directory: directory + "/pass", shard: shard))
         #expect(reopened.settings == settings && reopened.teacherFingerprint == 1 && reopened.teacherVocabularySize == model.config.vocabularySize)
         let targets = try TeacherPassTargets(passes: [reopened], teacherTokenBytes: tokenizer.tokenBytes,
@@ -112,11 +118,8 @@ struct TeacherPassTargetsTests {
     /// targets: a plain window keeps all of them.
     @Test func withoutFIMPiecesPositionsAfterASuffixGetNoTargets() throws {
         let (shard, model, tokenizer, directory) = try Self.fixture()
-        let settings = TeacherPassSettings(samples: 8, temperature: 1, window: 64, seed: 2, documentsPerPart: 8)
-        let pass = try TeacherPass(directory: directory + "/pass", shard: shard, settings: settings, teacherFingerprint: 1,
-                                   teacherVocabularySize: model.config.vocabularySize)
-        let runner = try TeacherPassRunner(model: model, window: 64, threads: 1)
-        for p in 0..<pass.partCount { try pass.computePart(p, teacher: runner) }
+        let pass = try Self.computedPass(TeacherPassSettings(samples: 8, temperature: 1, window: 64, seed: 2, documentsPerPart: 8),
+                                         shard: shard, model: model, directory: directory)
         let identity = (0..<Int32(tokenizer.vocabularySize)).map { $0 }
         let suffixID = try #require(tokenizer.specials.fimSuffix), endID = try #require(tokenizer.specials.endOfText)
         let all = try TeacherPassTargets(passes: [pass], teacherTokenBytes: tokenizer.tokenBytes,
