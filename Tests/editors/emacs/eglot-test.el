@@ -7,33 +7,7 @@
 ;; that signals an error (`understudy-test-fail') when something is wrong; add one with
 ;; `understudy-test-define-check'. Every wait is bounded; exits 0 when all checks passed.
 
-(require 'package)
-;; Debian's elpa-eglot (Emacs < 29) lives in the system package directory, which -Q leaves out;
-;; Emacs 29+ has Eglot built in.
-(add-to-list 'package-directory-list "/usr/share/emacs/site-lisp/elpa")
-(setq package-user-dir (make-temp-file "understudy-elpa-" t))
-(package-initialize)
-(require 'eglot)
-(require 'cl-lib)
-
-(defvar understudy-test-checks nil "Checks to run, in order: (NAME . FUNCTION).")
-
-(defmacro understudy-test-define-check (name &rest body)
-  "Define a check called NAME (a string) running BODY in the test buffer."
-  (declare (indent 1))
-  `(setq understudy-test-checks
-         (append understudy-test-checks (list (cons ,name (lambda () ,@body))))))
-
-(defun understudy-test-fail (format-string &rest args)
-  "Fail the current check with a message made from FORMAT-STRING and ARGS."
-  (signal 'error (list (apply #'format format-string args))))
-
-(defun understudy-test-wait (what predicate seconds)
-  "Wait up to SECONDS for PREDICATE to return non-nil (returned); fail naming WHAT."
-  (let ((deadline (+ (float-time) seconds)) value)
-    (while (and (not (setq value (funcall predicate))) (< (float-time) deadline))
-      (accept-process-output nil 0.05))
-    (or value (understudy-test-fail "timed out after %d s waiting for %s" seconds what))))
+(load (expand-file-name "test-lib.el" (file-name-directory (or load-file-name buffer-file-name))))
 
 ;; The file: the line being completed repeats the start of an earlier line, so the server's
 ;; answer does not depend on what the small default model happens to write.
@@ -130,33 +104,8 @@ def count_dirs(directory):
        (message "   %s" (error-message-string err))))
     (unless (equal before (buffer-string)) (understudy-test-fail "the buffer changed"))))
 
-(defun understudy-test-main (binary model)
-  "Run every check against `BINARY serve --model MODEL'; exit 0 when all pass."
-  (let* ((directory (make-temp-file "understudy-eglot-" t))
-         (file (expand-file-name "files.py" directory))
-         (jsonrpc-default-request-timeout 60)
-         (eglot-connect-timeout 60)
-         (eglot-sync-connect t)
-         (eglot-server-programs
-          `((python-mode . (,binary "serve" "--model" ,model "--threads" "1"
-                                    :initializationOptions (:maxTokens 24 :timeBudgetMs 10000)))))
-         (failed 0))
-    (with-temp-file file (insert understudy-test-source))
-    (find-file file)
-    (python-mode)
-    (apply #'eglot (eglot--guess-contact))
-    (understudy-test-wait "Eglot to connect" (lambda () (eglot-current-server)) 60)
-    (message "Emacs %s, Eglot connected to %s" emacs-version
-             (plist-get (eglot--server-info (eglot-current-server)) :name))
-    (dolist (check understudy-test-checks)
-      (condition-case err
-          (progn (funcall (cdr check)) (message "ok   %s" (car check)))
-        (error (setq failed (1+ failed))
-               (message "FAIL %s: %s" (car check) (error-message-string err)))))
-    (ignore-errors (eglot-shutdown (eglot-current-server)))
-    (delete-directory directory t)
-    (delete-directory package-user-dir t)
-    (kill-emacs (if (zerop failed) 0 1))))
-
-(understudy-test-main (expand-file-name (nth 0 command-line-args-left))
-                      (expand-file-name (nth 1 command-line-args-left)))
+(let ((binary (expand-file-name (nth 0 command-line-args-left)))
+      (model (expand-file-name (nth 1 command-line-args-left))))
+  (understudy-test-run "files.py" understudy-test-source
+                       `(,binary "serve" "--model" ,model "--threads" "1"
+                                 :initializationOptions (:maxTokens 24 :timeBudgetMs 10000))))

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A tiny LSP server on stdio for the editor tests (Neovim plugin and VS Code extension).
+"""A tiny LSP server on stdio for the editor tests (Neovim plugin, VS Code extension, Emacs instruct).
 
 It keeps each document's text up to date from didOpen/didChange (incremental, in the
 negotiated position encoding) and answers textDocument/inlineCompletion with fixed
