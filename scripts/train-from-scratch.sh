@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Reproduces the embedded default model (model card: models/README.md) on a fresh Debian machine:
+# Reproduces the previous default model, made without a pretrained teacher (model card:
+# models/from-scratch/README.md), on a fresh Debian machine:
 # corpus → tokenizer → teacher → distilled student + control student → Q8_0/Q4_0 → eval tables.
 #
 #   ./scripts/train-from-scratch.sh [WORK_DIR]      (default WORK_DIR: ~/.cache/understudy/recipe)
@@ -11,8 +12,9 @@
 # checkpoints, so the script can be stopped (Ctrl-C) and run again, across sessions if WORK_DIR is kept.
 # Compute here (2 cores, 2026-11-26): corpus, tokenizer and shards 5 min, teacher 44 min, distillation
 # and control side by side 53 min, quantization and evals ~30 min (two at a time, one thread each).
-# Nothing in the repository changes until the last stage, which copies the chosen student into
-# Sources/DefaultModel/understudy-default.gguf and the teacher and the other students into models/.
+# Nothing in the repository changes until the last stage, which copies the models, curves and
+# evaluations into models/from-scratch/ (serve the student with --model models/from-scratch/student-q8_0.gguf;
+# the embedded default comes from scripts/train-default-model.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo="$PWD"
@@ -115,16 +117,17 @@ done | xargs -P 2 -L 1 bash -c 'evaluate "$0" "$1" "$2"'
 
 python3 "$repo/scripts/eval-table.py" eval
 
-stage "install: the default model and the model card's files"
-cp student/model-q8_0.gguf "$repo/Sources/DefaultModel/Resources/understudy-default.gguf"
-mkdir -p "$repo/models"
-cp teacher/model-f16.gguf "$repo/models/teacher-f16.gguf"
-cp student/model-q4_0.gguf "$repo/models/student-q4_0.gguf"
+stage "install: the models and the model card's files into models/from-scratch/"
+dest="$repo/models/from-scratch"
+mkdir -p "$dest"
+cp student/model-q8_0.gguf "$dest/student-q8_0.gguf"
+cp teacher/model-f16.gguf "$dest/teacher-f16.gguf"
+cp student/model-q4_0.gguf "$dest/student-q4_0.gguf"
 for run_dir in teacher student control; do
-    cp "$run_dir/loss.csv" "$repo/models/loss-$run_dir.csv"
-    cp "$run_dir/loss.svg" "$repo/models/loss-$run_dir.svg"
+    cp "$run_dir/loss.csv" "$dest/loss-$run_dir.csv"
+    cp "$run_dir/loss.svg" "$dest/loss-$run_dir.svg"
 done
-cp -r eval "$repo/models/"
-python3 "$repo/scripts/plot-held-out.py" "$repo/models/loss-held-out.svg" "teacher=teacher/loss.csv" \
+cp -r eval "$dest/"
+python3 "$repo/scripts/plot-held-out.py" "$dest/loss-held-out.svg" "teacher=teacher/loss.csv" \
     "distilled student=student/loss.csv" "control student=control/loss.csv"
 echo "done: $work" >&2

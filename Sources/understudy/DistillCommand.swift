@@ -142,14 +142,16 @@ struct Distill: ParsableCommand {
         }
         let size = ((try? FileManager.default.attributesOfItem(atPath: teacher))?[.size] as? NSNumber)?.intValue ?? 0
         let wanted = DistillationRecord(alpha: alpha, temperature: targets.temperature, teacherFile: (teacher as NSString).lastPathComponent,
-                                        teacherBytes: size, teacherSamples: targets.samples)
+                                        teacherBytes: size, teacherSamples: targets.samples, teacherTargetsInFIM: teacherPassFim)
         do { try wanted.validate() } catch { throw CLIError("\(error)") }
         let (trainer, log) = try run.makeTrainer(distillation: wanted)
         let record = trainer.options.distillation!
         guard record == wanted else {
+            let fim = { (r: DistillationRecord) in r.teacherTargetsInFIM ? "" : ", --no-teacher-pass-fim" }
             throw CLIError("the checkpoint was distilled with alpha \(record.alpha), temperature \(record.temperature), "
-                           + "\(record.teacherSamples.map(String.init) ?? "full") samples from \(record.teacherFile); these passes "
-                           + "and flags give alpha \(wanted.alpha), temperature \(wanted.temperature), \(targets.samples) samples from \(wanted.teacherFile)")
+                           + "\(record.teacherSamples.map(String.init) ?? "full") samples from \(record.teacherFile)\(fim(record)); these passes "
+                           + "and flags give alpha \(wanted.alpha), temperature \(wanted.temperature), \(targets.samples) samples from "
+                           + "\(wanted.teacherFile)\(fim(wanted))")
         }
         run.say("teacher passes: \(passes.compactMap { $0?.directory }.joined(separator: ", ")), \(formatCount(targets.coveredPositions)) "
                 + "positions of \(targets.coveredDocuments.reduce(0) { $0 + $1.count }) documents; alpha \(record.alpha), "

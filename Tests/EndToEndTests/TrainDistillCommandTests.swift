@@ -71,6 +71,22 @@ import Glibc
         let record = (try TrainFixtures.checkpoint(out + "/checkpoint.bin").json["options"] as? [String: Any])?["distillation"] as? [String: Any]
         #expect(record?["teacherSamples"] as? Int == 8 && record?["temperature"] as? Double == 1)
 
+        // --no-teacher-pass-fim is recorded, and a resume that leaves it out is refused rather than
+        // silently training the rest of the run the other way.
+        let plain = Fixtures.temporaryPath("distill-pass-plain")
+        func plainArguments(steps: Int) -> [String] {
+            ["distill", "--teacher", teacher, "--teacher-pass", pass, "--alpha", "0.5"]
+                + TrainFixtures.trainArguments(tokenizer: tokenizer, shard: shard, out: plain, steps: steps)
+        }
+        let plainRun = try CommandLineTests.run(plainArguments(steps: 2) + ["--no-teacher-pass-fim"])
+        #expect(plainRun.status == 0, "\(plainRun.stderr)")
+        let plainRecord = (try TrainFixtures.checkpoint(plain + "/checkpoint.bin").json["options"] as? [String: Any])?["distillation"] as? [String: Any]
+        #expect(plainRecord?["teacherTargetsInFIM"] as? Bool == false && record?["teacherTargetsInFIM"] as? Bool == true)
+        let forgotten = try CommandLineTests.run(plainArguments(steps: 4) + ["--resume"])
+        #expect(forgotten.status != 0 && forgotten.stderr.contains("--no-teacher-pass-fim; these passes"), "\(forgotten.stderr)")
+        let resumed = try CommandLineTests.run(plainArguments(steps: 4) + ["--resume", "--no-teacher-pass-fim"])
+        #expect(resumed.status == 0 && resumed.stderr.contains("resuming at step 2 of 4"), "\(resumed.stderr)")
+
         // A pass over other text is refused by name.
         let stranger = try CommandLineTests.run(["distill", "--teacher", teacher, "--teacher-pass", pass, "--teacher-pass", out]
                                                 + TrainFixtures.trainArguments(tokenizer: tokenizer, shard: shard, out: out + "-2", steps: 2))

@@ -10,13 +10,33 @@ public struct DistillationRecord: Codable, Sendable, Equatable {
     public var teacherBytes: Int
     /// Tokens sampled per position from the teacher (sparse targets), or nil for the full teacher logits.
     public var teacherSamples: Int?
+    /// With file-order teacher passes: whether the prefix and middle of FIM examples get teacher targets
+    /// too (`distill --no-teacher-pass-fim` sets false). Checkpoints written before the flag existed
+    /// decode as true, the behaviour they were trained with.
+    public var teacherTargetsInFIM: Bool
 
-    public init(alpha: Float, temperature: Float, teacherFile: String, teacherBytes: Int, teacherSamples: Int?) {
+    public init(alpha: Float, temperature: Float, teacherFile: String, teacherBytes: Int, teacherSamples: Int?,
+                teacherTargetsInFIM: Bool = true) {
         self.alpha = alpha
         self.temperature = temperature
         self.teacherFile = teacherFile
         self.teacherBytes = teacherBytes
         self.teacherSamples = teacherSamples
+        self.teacherTargetsInFIM = teacherTargetsInFIM
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case alpha, temperature, teacherFile, teacherBytes, teacherSamples, teacherTargetsInFIM
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        alpha = try container.decode(Float.self, forKey: .alpha)
+        temperature = try container.decode(Float.self, forKey: .temperature)
+        teacherFile = try container.decode(String.self, forKey: .teacherFile)
+        teacherBytes = try container.decode(Int.self, forKey: .teacherBytes)
+        teacherSamples = try container.decodeIfPresent(Int.self, forKey: .teacherSamples)
+        teacherTargetsInFIM = try container.decodeIfPresent(Bool.self, forKey: .teacherTargetsInFIM) ?? true
     }
 
     /// The loss weights for `LlamaTrainingModel.forward(inputs:targets:teacher:settings:)`.
