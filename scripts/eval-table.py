@@ -11,8 +11,10 @@ import os
 import sys
 
 ORDER = [
-    ("teacher", "teacher (F32)"),
+    ("teacher", "teacher"),
     ("control", "student from scratch (F32)"),
+    ("control-q8_0", "student from scratch (Q8_0)"),
+    ("control-q4_0", "student from scratch (Q4_0)"),
     ("student-f32", "distilled student (F32)"),
     ("student-q8_0", "distilled student (Q8_0)"),
     ("student-q4_0", "distilled student (Q4_0)"),
@@ -65,9 +67,12 @@ def table(directory, lang):
         notes.append(
             f"distilled − from scratch: EM {delta(s, ctl, 'exactMatch')}, ES {delta(s, ctl, 'editSimilarity')}, "
             f"bpb {s['bitsPerByte'] - ctl['bitsPerByte']:+.3f}")
-    for q in ("student-q8_0", "student-q4_0"):
-        if s and results[q]:
-            notes.append(f"{q.split('-')[1].upper()} vs F32 bpb: {(results[q]['bitsPerByte'] / s['bitsPerByte'] - 1) * 100:+.2f}%")
+    for base, label in (("student", "distilled"), ("control", "from scratch")):
+        f32 = results["student-f32" if base == "student" else "control"]
+        for q in ("q8_0", "q4_0"):
+            quantized = results[f"{base}-{q}"]
+            if f32 and quantized:
+                notes.append(f"{label} {q.upper()} vs F32 bpb: {(quantized['bitsPerByte'] / f32['bitsPerByte'] - 1) * 100:+.2f}%")
     lines.append("")
     lines.extend(f"- {n}" for n in notes)
     return "\n".join(lines) + "\n"
