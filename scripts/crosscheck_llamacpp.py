@@ -82,8 +82,21 @@ def main():
                     help="with --tokens-only: also check the model's vocabulary relabelled with this "
                          "tokenizer.ggml.pre (repeatable; 'none' drops the key), to test pre-tokenizers no "
                          "downloaded file here uses")
+    ap.add_argument("--requantize", default="", metavar="TYPES",
+                    help="also check the files llama.cpp's own quantizer makes from the model (comma-separated "
+                         "llama-quantize types, e.g. q8_0,q4_k_m,q5_k_m,q6_k); a quantized model is first "
+                         "dequantized to F16 with the gguf package")
+    ap.add_argument("--random-qwen2", action="store_true",
+                    help="check a random-weight qwen2 model (Q/K/V biases, tied output) written with the gguf "
+                         "package in --model's vocabulary, instead of --model itself")
+    ap.add_argument("--fim", action="store_true",
+                    help="compare logits over a FIM prompt (prefix, suffix, middle in the model's own FIM "
+                         "tokens) instead of plain file text")
+    ap.add_argument("--reuse", action="store_true",
+                    help="reuse logits files a previous run left in the work directory (same models and tokens)")
     args = ap.parse_args()
     us, work = args.understudy, args.work
+    requantize = [t for t in args.requantize.split(",") if t]
 
     models = {}
     if args.model and args.tokens_only:
@@ -94,12 +107,36 @@ def main():
             print(f"  (vocabulary relabelled as pre-tokenizer '{pre}')")
             tokenize_check(us, work, relabelled, args.files)
         return
-    if args.model and llamacpp_peer.tensor_type_label(args.model) != "F32":
-        models[llamacpp_peer.tensor_type_label(args.model)] = args.model
+    if args.random_qwen2:
+        if not args.model:
+            raise SystemExit("--random-qwen2 needs --model: the file whose vocabulary the random model gets")
+        model = os.path.join(work, "random-qwen2-f32.gguf")
+        if not (args.reuse and os.path.exists(model)):
+            llamacpp_peer.write_random_qwen2(args.model, model)
+        models["F32"] = model
+        float_source = model
+        print("== (a) the gguf package reads the random qwen2 file (written with it)")
+    elif args.model and llamacpp_peer.tensor_type_label(args.model) != "F32":
+        model = args.model
+        models[f"{llamacpp_peer.tensor_type_label(model)} (as given)"] = model
+        float_source = None
         print("== (a) the gguf package reads the file")
-        llamacpp_peer.read_gguf([args.model])
-        tokenize_check(us, work, args.model, args.files)
-        logits_check(us, work, args.model, models, args.tokens)
+    else:
+        model = None
+    if model is not None:
+        for t in requantize:
+            if float_source is None:
+                float_source = os.path.join(work, "model-f16.gguf")
+                if not (args.reuse and os.path.exists(float_source)):
+                    run(sys.executable, os.path.join(HERE, "dequantize_gguf.py"), model, float_source, "--type", "f16")
+                models["F16"] = float_source
+            path = os.path.join(work, f"model-llamacpp-{t}.gguf")
+            if not (args.reuse and os.path.exists(path)):
+                llamacpp_peer.quantize(float_source, path, t)
+            models[f"{t.upper()} (llama.cpp)"] = path
+        llamacpp_peer.read_gguf(list(models.values()))
+        tokenize_check(us, work, model, args.files)
+        logits_check(us, work, model, models, args.tokens, args.fim, args.reuse)
         return
     if args.model:
         # A given (trained) model: its own tokenizer, and its quantizations made here.
@@ -121,7 +158,7 @@ def main():
     llamacpp_peer.read_gguf(list(models.values()))
 
     tokenize_check(us, work, f32, args.files)
-    logits_check(us, work, tok, models, args.tokens)
+    logits_check(us, work, tok, models, args.tokens, args.fim, args.reuse)
 
 
 def tokenize_check(us, work, model, count):
@@ -150,23 +187,64 @@ def tokenize_check(us, work, model, count):
     print(f"  identical ids: {same}/{same + differ} files ({tokens} tokens)")
 
 
-def logits_check(us, work, tok, models, n_tokens):
-    args_tokens = n_tokens
-    print(f"\n== (c) next-token logits over {args_tokens} tokens of real code (llama.cpp with its default F16 KV cache, as ours)")
+def encode(us, work, tok, data, name="piece"):
+    path = os.path.join(work, f"{name}.txt")
+    open(path, "wb").write(data)
+    return json.loads(run(us, "tokenizer", "encode", "--model", tok, "--file", path, capture=True))
+
+
+def fim_token_ids(tok):
+    """The model's prefix, suffix and middle tokens, by their spellings in its vocabulary."""
+    import gguf
+    field = gguf.GGUFReader(tok).fields["tokenizer.ggml.tokens"]
+    index = {bytes(field.parts[i]).decode("utf-8", "replace"): n for n, i in enumerate(field.data)}
+    for spelling in (("<|fim_prefix|>", "<|fim_suffix|>", "<|fim_middle|>"),
+                     ("<fim_prefix>", "<fim_suffix>", "<fim_middle>"),
+                     ("<fim-prefix>", "<fim-suffix>", "<fim-middle>")):
+        if all(s in index for s in spelling):
+            return [index[s] for s in spelling]
+    raise SystemExit(f"--fim: {tok} has no FIM tokens")
+
+
+def fim_prompt(us, work, tok, data, n_tokens):
+    """PSM: <prefix> text before a cut <suffix> text after the hole <middle> the hole, about n_tokens in all.
+
+    The cuts fall at line starts, as a cursor at a line's start would make them; the hole is the middle's
+    few lines, which the model is scored on reproducing token by token."""
+    pre, suf, mid = fim_token_ids(tok)
+    lines = data.splitlines(keepends=True)
+    start = max(1, len(lines) // 3)
+    prefix = b"".join(lines[:start])
+    middle = b"".join(lines[start:start + 6])
+    suffix = b"".join(lines[start + 6:])
+    budget = n_tokens - 3
+    prefix_ids = encode(us, work, tok, prefix, "fim-prefix")[-(budget * 4 // 10):]
+    middle_ids = encode(us, work, tok, middle, "fim-middle")[: budget * 2 // 10]
+    suffix_ids = encode(us, work, tok, suffix, "fim-suffix")[: budget - len(prefix_ids) - len(middle_ids)]
+    return [pre] + prefix_ids + [suf] + suffix_ids + [mid] + middle_ids
+
+
+def logits_check(us, work, tok, models, n_tokens, fim=False, reuse=False):
+    what = "a FIM prompt (PSM, the model's own FIM tokens) over real code" if fim else "real code"
+    print(f"\n== (c) next-token logits over {n_tokens} tokens of {what} (llama.cpp with its default F16 KV cache, as ours)")
     print("  'decisive' positions: llama.cpp's top two logits differ by more than twice the largest logit difference")
     name, data = sample_files(4, seed=11)[0]
-    path = os.path.join(work, "logits-source.txt")
-    open(path, "wb").write(data)
-    ids = json.loads(run(us, "tokenizer", "encode", "--model", tok, "--file", path, capture=True))[:args_tokens]
+    if fim:
+        ids = fim_prompt(us, work, tok, data, n_tokens)
+    else:
+        ids = encode(us, work, tok, data, "logits-source")[:n_tokens]
     ids_path = os.path.join(work, "ids.json")
     json.dump(ids, open(ids_path, "w"))
     for label, model in models.items():
+        key = "".join(c if c.isalnum() else "-" for c in label)
         for mode in ("batch", "sequential"):
-            ours_path = os.path.join(work, f"ours-{label}-{mode}.f32")
-            theirs_path = os.path.join(work, f"theirs-{label}-{mode}.f32")
+            ours_path = os.path.join(work, f"ours-{key}-{mode}.f32")
+            theirs_path = os.path.join(work, f"theirs-{key}-{mode}.f32")
             extra = ["--sequential"] if mode == "sequential" else []
-            run(us, "dump-logits", "--model", model, "--tokens", ids_path, "-o", ours_path, "--threads", 2, *extra)
-            run(sys.executable, os.path.join(HERE, "llamacpp_peer.py"), "logits", model, ids_path, theirs_path, *extra)
+            if not (reuse and os.path.exists(ours_path)):
+                run(us, "dump-logits", "--model", model, "--tokens", ids_path, "-o", ours_path, "--threads", 2, *extra)
+            if not (reuse and os.path.exists(theirs_path)):
+                run(sys.executable, os.path.join(HERE, "llamacpp_peer.py"), "logits", model, ids_path, theirs_path, *extra)
             ours = np.fromfile(ours_path, dtype=np.float32).reshape(len(ids), -1)
             theirs = np.fromfile(theirs_path, dtype=np.float32).reshape(len(ids), -1)
             spread = theirs.max(1) - theirs.min(1)
@@ -175,16 +253,30 @@ def logits_check(us, work, tok, models, n_tokens):
             top2 = np.sort(theirs, 1)[:, -2:]
             gap = top2[:, 1] - top2[:, 0]
             decisive = gap > 2 * diff      # positions where the two results cannot swap the winner
-            print(f"  {label:5} {mode:10} max |diff| / logit range {np.max(diff / spread):.2e}   "
+            print(f"  {label:18} {mode:10} max |diff| / logit range {np.max(diff / spread):.2e}   "
                   f"same argmax {agree.mean() * 100:6.2f}%   on decisive positions {agree[decisive].mean() * 100:6.2f}% "
-                  f"({decisive.sum()}/{len(ids)})")
+                  f"({decisive.sum()}/{len(ids)})   {nll_line(ours, theirs, ids)}")
         # The noise floor: llama.cpp's own batch and token-by-token paths round differently too.
-        batch = np.fromfile(os.path.join(work, f"theirs-{label}-batch.f32"), dtype=np.float32).reshape(len(ids), -1)
-        seq = np.fromfile(os.path.join(work, f"theirs-{label}-sequential.f32"), dtype=np.float32).reshape(len(ids), -1)
-        print(f"  {label:5} llama.cpp batch vs its own sequential: max |diff| / range "
+        batch = np.fromfile(os.path.join(work, f"theirs-{key}-batch.f32"), dtype=np.float32).reshape(len(ids), -1)
+        seq = np.fromfile(os.path.join(work, f"theirs-{key}-sequential.f32"), dtype=np.float32).reshape(len(ids), -1)
+        print(f"  {label:18} llama.cpp batch vs its own sequential: max |diff| / range "
               f"{np.max(np.abs(batch - seq).max(1) / (batch.max(1) - batch.min(1))):.2e}   "
-              f"same argmax {(batch.argmax(1) == seq.argmax(1)).mean() * 100:6.2f}%")
+              f"same argmax {(batch.argmax(1) == seq.argmax(1)).mean() * 100:6.2f}%   {nll_line(seq, batch, ids)}")
 
+
+def mean_nll(logits, ids):
+    """Mean negative log-likelihood (nats) of each next token of `ids` under the logits before it."""
+    rows = logits[:-1].astype(np.float64)
+    top = rows.max(1, keepdims=True)
+    log_z = np.log(np.exp(rows - top).sum(1)) + top[:, 0]
+    return float(np.mean(log_z - rows[np.arange(len(ids) - 1), ids[1:]]))
+
+
+def nll_line(a, b, ids):
+    """How far two runs' likelihoods of the text itself are apart: the measure bits per byte rests on,
+    which rounding noise in single logits barely moves when both compute the same function."""
+    ours, theirs = mean_nll(a, ids), mean_nll(b, ids)
+    return f"NLL {ours:.4f} / {theirs:.4f} nats ({(ours - theirs) / theirs * 100:+.2f}%)"
 
 if __name__ == "__main__":
     main()

@@ -7,10 +7,13 @@ Subcommands:
   logits MODEL IDS_JSON OUT         write llama.cpp's logits after every token (float32 rows)
   bench MODEL [-p 512] [-n 128] [-r 5] [-t 2]
                                     pp/tg tokens/s measured inside llama.cpp (its perf counters)
+  quantize SRC DST TYPE             llama.cpp's own quantization (llama_model_quantize), e.g. Q4_K_M
+  random-qwen2 VOCAB_FROM DST       a random-weight qwen2 GGUF (Q/K/V biases) in another file's vocabulary
 """
 import argparse
 import ctypes
 import json
+import os
 import random
 import sys
 import time
@@ -100,6 +103,85 @@ def logits(model, ids_path, out_path, kv_f32, sequential):
     np.asarray(llm.scores[: len(ids)], dtype=np.float32).tofile(out_path)
 
 
+def quantize(src, dst, type_name, threads=2):
+    """llama.cpp's own quantizer, as `llama-quantize SRC DST TYPE` runs it."""
+    import llama_cpp
+    params = llama_cpp.llama_model_quantize_default_params()
+    params.ftype = getattr(llama_cpp, f"LLAMA_FTYPE_MOSTLY_{type_name.upper()}")
+    params.nthread = threads
+    # llama.cpp logs a line per tensor on stderr; keep only whether it worked.
+    saved = os.dup(2)
+    with open(os.devnull, "w") as devnull:
+        os.dup2(devnull.fileno(), 2)
+        try:
+            status = llama_cpp.llama_model_quantize(src.encode(), dst.encode(), ctypes.byref(params))
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+    if status != 0:
+        raise SystemExit(f"llama_model_quantize {src} -> {type_name} failed ({status})")
+
+
+def write_random_qwen2(vocab_src, dst, seed=5, dim=256, hidden=512, layers=3, heads=4, kv_heads=2):
+    """A small qwen2 model with random F32 weights and Q/K/V biases, in the tokenizer of `vocab_src`.
+
+    Scales keep the residual stream near unit size and make the logits spread over several units, so
+    that most positions have a clear winner (a flat random model would compare ties). Tied output: the
+    shipped Qwen2.5-Coder file has an untied one, so both layouts get checked.
+    """
+    import numpy as np
+    import gguf
+    reader = gguf.GGUFReader(vocab_src)
+    writer = gguf.GGUFWriter(dst, "qwen2")
+    for key, field in reader.fields.items():
+        if not key.startswith("tokenizer."):
+            continue
+        value_type = field.types[0]
+        sub_type = field.types[-1] if value_type == gguf.GGUFValueType.ARRAY else None
+        writer.add_key_value(key, field.contents(), value_type, sub_type=sub_type)
+    n_vocab = len(reader.fields["tokenizer.ggml.tokens"].data)
+    writer.add_name("random qwen2 (cross-check)")
+    writer.add_context_length(4096)
+    writer.add_embedding_length(dim)
+    writer.add_block_count(layers)
+    writer.add_feed_forward_length(hidden)
+    writer.add_head_count(heads)
+    writer.add_head_count_kv(kv_heads)
+    writer.add_rope_freq_base(1_000_000.0)
+    writer.add_layer_norm_rms_eps(1e-6)
+    writer.add_file_type(0)
+    rng = np.random.default_rng(seed)
+    head_dim = dim // heads
+
+    def matrix(rows, cols, scale=None):
+        # numpy shape (rows = outputs, cols = inputs); gguf stores ne0 = cols.
+        return (rng.standard_normal((rows, cols)) * (scale or cols ** -0.5)).astype(np.float32)
+
+    def vector(n, mean=0.0, scale=0.5):
+        return (mean + rng.standard_normal(n) * scale).astype(np.float32)
+
+    writer.add_tensor("token_embd.weight", matrix(n_vocab, dim, 0.5))
+    writer.add_tensor("output_norm.weight", vector(dim, 1.0, 0.1))
+    for i in range(layers):
+        b = f"blk.{i}."
+        writer.add_tensor(b + "attn_norm.weight", vector(dim, 1.0, 0.1))
+        writer.add_tensor(b + "attn_q.weight", matrix(dim, dim))
+        writer.add_tensor(b + "attn_q.bias", vector(dim))
+        writer.add_tensor(b + "attn_k.weight", matrix(kv_heads * head_dim, dim))
+        writer.add_tensor(b + "attn_k.bias", vector(kv_heads * head_dim))
+        writer.add_tensor(b + "attn_v.weight", matrix(kv_heads * head_dim, dim))
+        writer.add_tensor(b + "attn_v.bias", vector(kv_heads * head_dim))
+        writer.add_tensor(b + "attn_output.weight", matrix(dim, dim))
+        writer.add_tensor(b + "ffn_norm.weight", vector(dim, 1.0, 0.1))
+        writer.add_tensor(b + "ffn_gate.weight", matrix(hidden, dim))
+        writer.add_tensor(b + "ffn_up.weight", matrix(hidden, dim))
+        writer.add_tensor(b + "ffn_down.weight", matrix(dim, hidden))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+
+
 def bench(model, p, n, reps, threads):
     import llama_cpp
     llm = load(model, n_ctx=max(p, n), threads=threads)
@@ -151,8 +233,14 @@ def main():
     a = sub.add_parser("bench"); a.add_argument("model")
     a.add_argument("-p", type=int, default=512); a.add_argument("-n", type=int, default=128)
     a.add_argument("-r", type=int, default=5); a.add_argument("-t", type=int, default=2)
+    a = sub.add_parser("quantize"); a.add_argument("src"); a.add_argument("dst"); a.add_argument("type")
+    a = sub.add_parser("random-qwen2"); a.add_argument("vocab_from"); a.add_argument("dst")
     args = ap.parse_args()
-    if args.cmd == "read-gguf":
+    if args.cmd == "quantize":
+        quantize(args.src, args.dst, args.type)
+    elif args.cmd == "random-qwen2":
+        write_random_qwen2(args.vocab_from, args.dst)
+    elif args.cmd == "read-gguf":
         read_gguf(args.paths)
     elif args.cmd == "tokenize":
         tokenize(args.model, args.files)
