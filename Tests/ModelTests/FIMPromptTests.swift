@@ -11,7 +11,8 @@ import Testing
     #expect(prompt.tokens.last == s.fimMiddle)
     #expect(prompt.prefixTokenStart == 1)
     let suffixMarker = try #require(prompt.tokens.firstIndex(of: s.fimSuffix!))
-    #expect(tokenizer.decode(Array(prompt.tokens[1..<suffixMarker])) == Array("func f() {\n    ret".utf8))
+    #expect(tokenizer.decode(Array(prompt.tokens[1..<suffixMarker])) + prompt.healing == Array("func f() {\n    ret".utf8))
+    #expect(prompt.healing == Array("ret".utf8))
     #expect(tokenizer.decode(Array(prompt.tokens[(suffixMarker + 1)..<(prompt.tokens.count - 1)])) == Array("\n}\n".utf8))
     #expect(prompt.prefixBytes == 18 && prompt.suffixBytes == 3)
 }
@@ -45,7 +46,7 @@ func fimPromptKeepsTheTextNearestTheCursorWithinBudget(order: FIMOrder) throws {
         switch order {
         case .psm:
             let marker = try #require(prompt.tokens.firstIndex(of: s.fimSuffix!))
-            keptPrefix = tokenizer.decode(Array(prompt.tokens[1..<marker]))
+            keptPrefix = tokenizer.decode(Array(prompt.tokens[1..<marker])) + prompt.healing
             keptSuffix = tokenizer.decode(Array(prompt.tokens[(marker + 1)...].dropLast()))
         case .spm:
             let marker = try #require(prompt.tokens.firstIndex(of: s.fimMiddle!))
@@ -94,7 +95,10 @@ func fimPromptKeepsTheTextNearestTheCursorWithinBudget(order: FIMOrder) throws {
     #expect(indented.decode(Array(prompt.tokens[prompt.prefixTokenStart...])) == Array("f() {".utf8))
     let spm = try FIMPromptBuilder(tokenizer: indented, budget: 100).build(prefix: Array("f() {\n    ".utf8), suffix: [])
     #expect(spm.healing.isEmpty)
-    // PSM prompts end with <fim_middle>: nothing to heal.
-    let psm = try FIMPromptBuilder(tokenizer: tokenizer, budget: 100, order: .psm).build(prefix: Array("foo.ba".utf8), suffix: [])
-    #expect(psm.healing.isEmpty)
+    // PSM prompts heal too: the middle, after <fim_middle>, starts with the word's bytes again.
+    let psm = try FIMPromptBuilder(tokenizer: tokenizer, budget: 100, order: .psm).build(prefix: Array("foo.ba".utf8), suffix: Array("()\n".utf8))
+    #expect(psm.healing == Array("ba".utf8))
+    let suffixMarker = try #require(psm.tokens.firstIndex(of: tokenizer.specials.fimSuffix!))
+    #expect(tokenizer.decode(Array(psm.tokens[1..<suffixMarker])) == Array("foo.".utf8))
+    #expect(psm.tokens.last == tokenizer.specials.fimMiddle)
 }

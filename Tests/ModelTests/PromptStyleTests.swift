@@ -35,8 +35,9 @@ struct PromptStyleTests {
         let prompt = try FIMPromptBuilder(tokenizer: t, budget: 100).build(prefix: Array("let x = ".utf8), suffix: Array("\n}".utf8))
         #expect(prompt.tokens.first == 1 && prompt.tokens.last == 2)
         let suffixMarker = try #require(prompt.tokens.firstIndex(of: 3))
-        #expect(t.decode(Array(prompt.tokens[1..<suffixMarker])) == Array("let x = ".utf8))
-        #expect(prompt.healing.isEmpty)
+        // The last prefix token is taken back for token healing, as in every style: the middle starts with it.
+        #expect(t.decode(Array(prompt.tokens[1..<suffixMarker])) + prompt.healing == Array("let x = ".utf8))
+        #expect(prompt.healing == Array(" ".utf8))
     }
 
     @Test func prefixOnlyPromptHasTheFileHeaderAndHealsTheWordAtTheCursor() throws {

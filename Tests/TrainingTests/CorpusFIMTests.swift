@@ -22,21 +22,33 @@ struct CorpusFIMTests {
         #expect(fim.example(text, cuts: text.count, text.count, mode: .psm) == [pre] + tokenizer.encode(bytes: text) + [suf, mid, eot])
     }
 
-    /// A training example starts with exactly the prompt the language server builds for the same cut,
-    /// in both orders, and continues with the middle (in SPM, after the prefix tokens the prompt left
-    /// for token healing).
+    /// A training example holds exactly the prompt the language server builds for the same cut, in
+    /// both orders, and the middle. In SPM the prompt is the example's start and the prefix tokens it
+    /// took back for token healing come first in what follows; in PSM, where the middle follows the
+    /// suffix, the prompt is the example without those tokens (the model writes their bytes again at
+    /// the start of the middle).
     @Test(arguments: [(FIMOrder.psm, FIMMode.psm), (.spm, .spm)])
     func trainingExamplesMatchTheLanguageServersPromptBuilder(order: FIMOrder, mode: FIMMode) throws {
         let text = Array("func f() {\n    let a = 1\n    return a\n}\n".utf8)
         let builder = FIMPromptBuilder(tokenizer: tokenizer, budget: 512, order: order)
         for (a, b) in [(15, 25), (0, 10), (11, 11), (30, text.count)] {
             let prompt = try builder.build(prefix: text[..<a], suffix: text[b...])
-            let example = fim.example(text, cuts: a, b, mode: mode)
+            var example = fim.example(text, cuts: a, b, mode: mode)
+            if mode == .psm {
+                let suffixMarker = try #require(prompt.tokens.firstIndex(of: tokenizer.specials.fimSuffix!))
+                let kept = Array(prompt.tokens[1..<suffixMarker])
+                let prefixTokens = tokenizer.encode(bytes: Array(text[..<a]))
+                #expect(prefixTokens.starts(with: kept))
+                #expect(tokenizer.decode(Array(prefixTokens[kept.count...])) == prompt.healing)
+                example.removeSubrange((1 + kept.count)..<(1 + prefixTokens.count))
+            }
             #expect(Array(example.prefix(prompt.tokens.count)) == prompt.tokens)
             let rest = Array(example[prompt.tokens.count...])
             #expect(rest.last == 0)
-            #expect(tokenizer.decode(Array(rest.dropLast())) == prompt.healing + Array(text[a..<b]))
-            if mode == .psm { #expect(rest == tokenizer.encode(bytes: Array(text[a..<b])) + [0]) }
+            switch mode {
+            case .spm: #expect(tokenizer.decode(Array(rest.dropLast())) == prompt.healing + Array(text[a..<b]))
+            case .psm: #expect(rest == tokenizer.encode(bytes: Array(text[a..<b])) + [0])
+            }
         }
     }
 

@@ -53,9 +53,10 @@ public struct FIMPrompt: Sendable, Equatable {
     public var prefixTokenStart: Int
     /// Bytes of the prompt's last prefix tokens (the last one, and those of the word the cursor is
     /// in), taken off the prompt so that the model writes them again together with what follows
-    /// (token healing; SPM only). The generation must start with these bytes, which are not part of
+    /// (token healing; every style). The generation must start with these bytes, which are not part of
     /// the completion. Without it a cursor inside a word ends the prompt on tokens BPE would not have
-    /// cut there ("Fai" of "Failure"), and the model reads the word as finished.
+    /// cut there ("Fai" of "Failure"), and the model reads the word as finished: in PSM too, where the
+    /// middle starts after the suffix (Qwen2.5-Coder at "def _abort(sel" wrote "):").
     public var healing: [UInt8] = []
     /// Bytes of the prefix (counted back from the cursor) and suffix (from the cursor) the prompt covers.
     public var prefixBytes: Int
@@ -157,12 +158,12 @@ public struct FIMPromptBuilder: Sendable {
         }
         let prefixBytes = prefixTokens.reduce(0) { $0 + tokenizer.tokenBytes($1).count }
         let suffixBytes = suffixTokens.reduce(0) { $0 + tokenizer.tokenBytes($1).count }
+        let healing = Self.takeHealingTokens(from: &prefixTokens, tokenizer: tokenizer)
         switch order {
         case .psm:
             return FIMPrompt(tokens: [pre] + prefixTokens + [suf] + suffixTokens + [mid], prefixTokenStart: 1,
-                             prefixBytes: prefixBytes, suffixBytes: suffixBytes)
+                             healing: healing, prefixBytes: prefixBytes, suffixBytes: suffixBytes)
         case .spm:
-            let healing = Self.takeHealingTokens(from: &prefixTokens, tokenizer: tokenizer)
             return FIMPrompt(tokens: [pre, suf] + suffixTokens + [mid] + prefixTokens, prefixTokenStart: suffixTokens.count + 3,
                              healing: healing, prefixBytes: prefixBytes, suffixBytes: suffixBytes)
         }
