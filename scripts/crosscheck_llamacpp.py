@@ -107,6 +107,7 @@ def main():
             print(f"  (vocabulary relabelled as pre-tokenizer '{pre}')")
             tokenize_check(us, work, relabelled, args.files)
         return
+    given_type = llamacpp_peer.tensor_type_label(args.model) if args.model and not args.random_qwen2 else None
     if args.random_qwen2:
         if not args.model:
             raise SystemExit("--random-qwen2 needs --model: the file whose vocabulary the random model gets")
@@ -116,9 +117,9 @@ def main():
         models["F32"] = model
         float_source = model
         print("== (a) the gguf package reads the random qwen2 file (written with it)")
-    elif args.model and llamacpp_peer.tensor_type_label(args.model) != "F32":
+    elif given_type not in (None, "F32"):
         model = args.model
-        models[f"{llamacpp_peer.tensor_type_label(model)} (as given)"] = model
+        models[f"{given_type} (as given)"] = model
         float_source = None
         print("== (a) the gguf package reads the file")
     else:
@@ -237,6 +238,7 @@ def logits_check(us, work, tok, models, n_tokens, fim=False, reuse=False):
     json.dump(ids, open(ids_path, "w"))
     for label, model in models.items():
         key = "".join(c if c.isalnum() else "-" for c in label)
+        theirs_by_mode = {}
         for mode in ("batch", "sequential"):
             ours_path = os.path.join(work, f"ours-{key}-{mode}.f32")
             theirs_path = os.path.join(work, f"theirs-{key}-{mode}.f32")
@@ -246,7 +248,7 @@ def logits_check(us, work, tok, models, n_tokens, fim=False, reuse=False):
             if not (reuse and os.path.exists(theirs_path)):
                 run(sys.executable, os.path.join(HERE, "llamacpp_peer.py"), "logits", model, ids_path, theirs_path, *extra)
             ours = np.fromfile(ours_path, dtype=np.float32).reshape(len(ids), -1)
-            theirs = np.fromfile(theirs_path, dtype=np.float32).reshape(len(ids), -1)
+            theirs = theirs_by_mode[mode] = np.fromfile(theirs_path, dtype=np.float32).reshape(len(ids), -1)
             spread = theirs.max(1) - theirs.min(1)
             diff = np.abs(ours - theirs).max(1)
             agree = ours.argmax(1) == theirs.argmax(1)
@@ -257,8 +259,7 @@ def logits_check(us, work, tok, models, n_tokens, fim=False, reuse=False):
                   f"same argmax {agree.mean() * 100:6.2f}%   on decisive positions {agree[decisive].mean() * 100:6.2f}% "
                   f"({decisive.sum()}/{len(ids)})   {nll_line(ours, theirs, ids)}")
         # The noise floor: llama.cpp's own batch and token-by-token paths round differently too.
-        batch = np.fromfile(os.path.join(work, f"theirs-{key}-batch.f32"), dtype=np.float32).reshape(len(ids), -1)
-        seq = np.fromfile(os.path.join(work, f"theirs-{key}-sequential.f32"), dtype=np.float32).reshape(len(ids), -1)
+        batch, seq = theirs_by_mode["batch"], theirs_by_mode["sequential"]
         print(f"  {label:18} llama.cpp batch vs its own sequential: max |diff| / range "
               f"{np.max(np.abs(batch - seq).max(1) / (batch.max(1) - batch.min(1))):.2e}   "
               f"same argmax {(batch.argmax(1) == seq.argmax(1)).mean() * 100:6.2f}%   {nll_line(seq, batch, ids)}")
@@ -272,11 +273,13 @@ def mean_nll(logits, ids):
     return float(np.mean(log_z - rows[np.arange(len(ids) - 1), ids[1:]]))
 
 
-def nll_line(a, b, ids):
-    """How far two runs' likelihoods of the text itself are apart: the measure bits per byte rests on,
-    which rounding noise in single logits barely moves when both compute the same function."""
-    ours, theirs = mean_nll(a, ids), mean_nll(b, ids)
-    return f"NLL {ours:.4f} / {theirs:.4f} nats ({(ours - theirs) / theirs * 100:+.2f}%)"
+def nll_line(logits, reference, ids):
+    """How far two runs' likelihoods of the text itself are apart (`logits` against `reference`): the
+    measure bits per byte rests on, which rounding noise in single logits barely moves when both
+    compute the same function."""
+    nll, reference_nll = mean_nll(logits, ids), mean_nll(reference, ids)
+    return f"NLL {nll:.4f} / {reference_nll:.4f} nats ({(nll - reference_nll) / reference_nll * 100:+.2f}%)"
+
 
 if __name__ == "__main__":
     main()

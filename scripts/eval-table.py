@@ -67,8 +67,8 @@ def table(directory, lang):
         notes.append(
             f"distilled − from scratch: EM {delta(s, ctl, 'exactMatch')}, ES {delta(s, ctl, 'editSimilarity')}, "
             f"bpb {s['bitsPerByte'] - ctl['bitsPerByte']:+.3f}")
-    for base, label in (("student", "distilled"), ("control", "from scratch")):
-        f32 = results["student-f32" if base == "student" else "control"]
+    for base, f32_name, label in (("student", "student-f32", "distilled"), ("control", "control", "from scratch")):
+        f32 = results[f32_name]
         for q in ("q8_0", "q4_0"):
             quantized = results[f"{base}-{q}"]
             if f32 and quantized:

@@ -51,17 +51,24 @@ def tensor_type_label(path):
     return max(counts, key=counts.get)
 
 
+def copy_keys(reader, writer, wanted):
+    """Copies the metadata keys of `reader` (a gguf.GGUFReader) for which `wanted(key)` holds, types kept."""
+    import gguf
+    for key, field in reader.fields.items():
+        if not wanted(key):
+            continue
+        value_type = field.types[0]
+        sub_type = field.types[-1] if value_type == gguf.GGUFValueType.ARRAY else None
+        writer.add_key_value(key, field.contents(), value_type, sub_type=sub_type)
+
+
 def write_vocabulary(src, dst, pre):
     """Copies a GGUF file's metadata without its tensors, `tokenizer.ggml.pre` set to `pre` (None: no key)."""
     import gguf
     reader = gguf.GGUFReader(src)
     writer = gguf.GGUFWriter(dst, reader.fields["general.architecture"].contents())
-    for key, field in reader.fields.items():
-        if key.startswith("GGUF.") or key in ("general.architecture", "tokenizer.ggml.pre"):
-            continue
-        value_type = field.types[0]
-        sub_type = field.types[-1] if value_type == gguf.GGUFValueType.ARRAY else None
-        writer.add_key_value(key, field.contents(), value_type, sub_type=sub_type)
+    copy_keys(reader, writer, lambda key: not key.startswith("GGUF.")
+              and key not in ("general.architecture", "tokenizer.ggml.pre"))
     if pre is not None:
         writer.add_string("tokenizer.ggml.pre", pre)
     writer.write_header_to_file()
@@ -133,12 +140,7 @@ def write_random_qwen2(vocab_src, dst, seed=5, dim=256, hidden=512, layers=3, he
     import gguf
     reader = gguf.GGUFReader(vocab_src)
     writer = gguf.GGUFWriter(dst, "qwen2")
-    for key, field in reader.fields.items():
-        if not key.startswith("tokenizer."):
-            continue
-        value_type = field.types[0]
-        sub_type = field.types[-1] if value_type == gguf.GGUFValueType.ARRAY else None
-        writer.add_key_value(key, field.contents(), value_type, sub_type=sub_type)
+    copy_keys(reader, writer, lambda key: key.startswith("tokenizer."))
     n_vocab = len(reader.fields["tokenizer.ggml.tokens"].data)
     writer.add_name("random qwen2 (cross-check)")
     writer.add_context_length(4096)
