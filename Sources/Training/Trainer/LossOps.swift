@@ -90,8 +90,10 @@ public func distillationRow(_ logits: UnsafeMutablePointer<Float>, count: Int, t
 /// `distillationRow` for a sparse teacher: p is nonzero on a few tokens only, so p·z, Σ p log p and the
 /// −α·T·p part of the gradient are sums over those tokens, and no dense copy of p is made. At T = 1 the
 /// softened student distribution is the plain softmax, computed once. A row without teacher
-/// probabilities has no KL term. The rows of a teacher pass or cache are mostly like that: one softmax
-/// and one vector pass over the vocabulary per position.
+/// probabilities is plain cross-entropy at full weight: it is ordinary training data (a FIM suffix, a
+/// window the teacher pass does not cover), and weighting it by 1 − α would make that data count less than
+/// the rest (with `--no-teacher-pass-fim` at α 0.7, 70% of the positions at 0.3). Such rows cost one
+/// softmax and one vector pass over the vocabulary.
 func sparseDistillationRow(_ logits: UnsafeMutablePointer<Float>, count: Int, target: Int, sparse: [TeacherProbability],
                            settings: DistillationSettings, scratch: UnsafeMutablePointer<Float>) -> Float {
     let temperature = settings.temperature, invT = 1 / temperature
@@ -115,13 +117,13 @@ func sparseDistillationRow(_ logits: UnsafeMutablePointer<Float>, count: Int, ta
         pDotZ += merged[k].p * logits[merged[k].token]
     }
     let ce0 = logits[target]
-    let klScale = alpha * temperature, hardScale = 1 - settings.alpha
+    let klScale = alpha * temperature, hardScale = 1 - alpha
     var kl: Float = 0
     if temperature == 1 {
         let studentLSE = softmax(logits, scale: 1, count: count, into: logits)   // q = softmax(z), also CE's
         kl = pLogP - pDotZ + studentLSE
         let ce = studentLSE - ce0
-        // Gradient: α·(q − p) + (1 − α)·(q − onehot) = (α + 1 − α')·q − α·p − (1 − α')·onehot, with α = 0 without a teacher.
+        // Gradient: α·(q − p) + (1 − α)·(q − onehot) = q − α·p − (1 − α)·onehot, with α = 0 without a teacher.
         scale(logits, count: count, by: klScale + hardScale)
         for (token, p) in merged { logits[token] -= klScale * p }
         logits[target] -= hardScale
