@@ -198,7 +198,8 @@ struct BenchKernels: ParsableCommand {
     }
 
     /// The matvecs of one SmolLM2-135M token (30 layers: q, o 576x576; k, v 192x576; gate, up 1536x576;
-    /// down 576x1536; then the tied Q8_0 classifier 49152x576), attention and norms left out.
+    /// down 576x1536; then the tied Q8_0 classifier 49152x576), attention and norms left out; and the same
+    /// products for 5 rows at once (`matvecRows`, speculative decoding's verification).
     private func smolLMToken(pool: ThreadPool, x: [Float], y: UnsafeMutablePointer<Float>) {
         print("\nSmolLM2-135M token, matvecs only (30 layers + Q8_0 classifier 49152x576), \(threads) threads:")
         var storage: [UnsafeMutableRawPointer] = []
@@ -225,7 +226,13 @@ struct BenchKernels: ParsableCommand {
                 for layer in layers { for w in layer { matvec(w, x, into: y, pool: pool) } }
                 matvec(classifier, x, into: y, pool: pool)
             }
-            print("  \(type): \(String(format: "%.2f", perToken * 1e3)) ms/token, \(String(format: "%.0f", 1 / perToken)) tokens/s")
+            // Speculative decoding's verification: 5 rows (a 4-token draft and the token before it) in one pass.
+            let perRound = bestTimePerCall {
+                for layer in layers { for w in layer { matvecRows(w, x, rows: 5, into: y, pool: pool) } }
+                matvecRows(classifier, x, rows: 5, into: y, pool: pool)
+            }
+            print("  \(type): \(String(format: "%.2f", perToken * 1e3)) ms/token, \(String(format: "%.0f", 1 / perToken)) tokens/s; "
+                  + "5 rows verified: \(String(format: "%.2f", perRound * 1e3)) ms (\(String(format: "%.2f", perRound / perToken))× a token)")
         }
     }
 
