@@ -40,6 +40,9 @@ struct Distill: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "With --teacher-pass: distil the prefix and middle of FIM examples too (default); --no-teacher-pass-fim gives teacher targets only where the student has read nothing of the document beyond the position, as the teacher had (plain windows).")
     var teacherPassFim = true
 
+    @Flag(inversion: .prefixedNo, help: "With --teacher-pass: distil the middle of FIM examples too (default); --no-teacher-pass-fim-middle keeps teacher targets on their prefix and on plain windows and gives the middle (what a completion writes, where the teacher has not read the suffix the student has) cross-entropy only.")
+    var teacherPassFimMiddle = true
+
     func run() throws {
         try TrainingRun.inProcessGroup { try run(group: $0) }
     }
@@ -55,6 +58,9 @@ struct Distill: ParsableCommand {
 
     private func run(group: ProcessGroup) throws {
         if !teacherPass.isEmpty { return try runFromPasses(group: group) }
+        guard teacherPassFim && teacherPassFimMiddle else {
+            throw CLIError("--no-teacher-pass-fim and --no-teacher-pass-fim-middle choose among the targets of --teacher-pass; give one")
+        }
         let run = try TrainingRun(arguments: training, command: "distill", group: group)
         let model: Teacher
         do {
@@ -136,18 +142,21 @@ struct Distill: ParsableCommand {
         do {
             targets = try TeacherPassTargets(passes: passes, teacherTokenBytes: teacherTokenizer.tokenBytes,
                                              teacherVocabularySize: teacherVocabulary.tokens.count, studentToTeacher: studentToTeacher,
-                                             suffixMarkers: try suffixMarkers(run.vocabulary))
+                                             suffixMarkers: try suffixMarkers(run.vocabulary), middleTargets: teacherPassFimMiddle)
         } catch {
             throw CLIError("\(error)")
         }
         let size = ((try? FileManager.default.attributesOfItem(atPath: teacher))?[.size] as? NSNumber)?.intValue ?? 0
         let wanted = DistillationRecord(alpha: alpha, temperature: targets.temperature, teacherFile: (teacher as NSString).lastPathComponent,
-                                        teacherBytes: size, teacherSamples: targets.samples, teacherTargetsInFIM: teacherPassFim)
+                                        teacherBytes: size, teacherSamples: targets.samples, teacherTargetsInFIM: teacherPassFim,
+                                        teacherTargetsInMiddle: teacherPassFimMiddle)
         do { try wanted.validate() } catch { throw CLIError("\(error)") }
         let (trainer, log) = try run.makeTrainer(distillation: wanted)
         let record = trainer.options.distillation!
         guard record == wanted else {
-            let fim = { (r: DistillationRecord) in r.teacherTargetsInFIM ? "" : ", --no-teacher-pass-fim" }
+            let fim = { (r: DistillationRecord) in
+                !r.teacherTargetsInFIM ? ", --no-teacher-pass-fim" : r.teacherTargetsInMiddle ? "" : ", --no-teacher-pass-fim-middle"
+            }
             throw CLIError("the checkpoint was distilled with alpha \(record.alpha), temperature \(record.temperature), "
                            + "\(record.teacherSamples.map(String.init) ?? "full") samples from \(record.teacherFile)\(fim(record)); these passes "
                            + "and flags give alpha \(wanted.alpha), temperature \(wanted.temperature), \(targets.samples) samples from "

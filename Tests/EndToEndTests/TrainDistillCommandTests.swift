@@ -87,6 +87,25 @@ import Glibc
         let resumed = try CommandLineTests.run(plainArguments(steps: 4) + ["--resume", "--no-teacher-pass-fim"])
         #expect(resumed.status == 0 && resumed.stderr.contains("resuming at step 2 of 4"), "\(resumed.stderr)")
 
+        // --no-teacher-pass-fim-middle likewise: recorded, and a resume without it refused.
+        let prefix = Fixtures.temporaryPath("distill-pass-prefix")
+        func prefixArguments(steps: Int) -> [String] {
+            ["distill", "--teacher", teacher, "--teacher-pass", pass, "--alpha", "0.5"]
+                + TrainFixtures.trainArguments(tokenizer: tokenizer, shard: shard, out: prefix, steps: steps)
+        }
+        let prefixRun = try CommandLineTests.run(prefixArguments(steps: 2) + ["--no-teacher-pass-fim-middle"])
+        #expect(prefixRun.status == 0, "\(prefixRun.stderr)")
+        let prefixRecord = (try TrainFixtures.checkpoint(prefix + "/checkpoint.bin").json["options"] as? [String: Any])?["distillation"] as? [String: Any]
+        #expect(prefixRecord?["teacherTargetsInFIM"] as? Bool == true && prefixRecord?["teacherTargetsInMiddle"] as? Bool == false)
+        #expect(plainRecord?["teacherTargetsInMiddle"] as? Bool == false && record?["teacherTargetsInMiddle"] as? Bool == true)
+        let prefixForgotten = try CommandLineTests.run(prefixArguments(steps: 4) + ["--resume"])
+        #expect(prefixForgotten.status != 0 && prefixForgotten.stderr.contains("--no-teacher-pass-fim-middle; these passes"),
+                "\(prefixForgotten.stderr)")
+        // Without --teacher-pass the two flags mean nothing: a clear error, not silence.
+        let online = try CommandLineTests.run(["distill", "--teacher", teacher, "--no-teacher-pass-fim-middle"]
+                                              + TrainFixtures.trainArguments(tokenizer: tokenizer, shard: shard, out: prefix + "-online", steps: 2))
+        #expect(online.status != 0 && online.stderr.contains("choose among the targets of --teacher-pass"), "\(online.stderr)")
+
         // A pass over other text is refused by name.
         let stranger = try CommandLineTests.run(["distill", "--teacher", teacher, "--teacher-pass", pass, "--teacher-pass", out]
                                                 + TrainFixtures.trainArguments(tokenizer: tokenizer, shard: shard, out: out + "-2", steps: 2))

@@ -145,6 +145,35 @@ struct TeacherPassTargetsTests {
         }
     }
 
+    /// Without middle targets, the positions that predict a token of a FIM middle lose theirs; the prefix
+    /// of the same examples and plain windows keep all of them.
+    @Test func withoutMiddleTargetsOnlyPositionsPredictingTheMiddleLoseThem() throws {
+        let (shard, model, tokenizer, directory) = try Self.fixture()
+        let pass = try Self.computedPass(TeacherPassSettings(samples: 8, temperature: 1, window: 64, seed: 2, documentsPerPart: 8),
+                                         shard: shard, model: model, directory: directory)
+        let identity = (0..<Int32(tokenizer.vocabularySize)).map { $0 }
+        let all = try TeacherPassTargets(passes: [pass], teacherTokenBytes: tokenizer.tokenBytes,
+                                         teacherVocabularySize: tokenizer.vocabularySize, studentToTeacher: identity)
+        let noMiddle = try TeacherPassTargets(passes: [pass], teacherTokenBytes: tokenizer.tokenBytes,
+                                              teacherVocabularySize: tokenizer.vocabularySize, studentToTeacher: identity,
+                                              middleTargets: false)
+        for fimRate in [0.0, 1.0] {
+            let loader = try WindowLoader(shards: [shard], tokenizer: tokenizer, length: 33, seed: 4, fimRate: fimRate, spmRate: 0.5)
+            var keptInFIM = 0, dropped = 0
+            for index in 0..<100 {
+                let (tokens, sources) = loader.annotatedWindow(at: index)
+                let full = all.targets(tokens: tokens, sources: sources, sequence: 32)
+                let kept = noMiddle.targets(tokens: tokens, sources: sources, sequence: 32)
+                for j in 0..<32 where !full[j].isEmpty {
+                    let predictsMiddle = sources[j + 1]?.isMiddle ?? false
+                    #expect(kept[j] == (predictsMiddle ? [] : full[j]))
+                    if predictsMiddle { dropped += 1 } else if fimRate > 0 { keptInFIM += 1 }
+                }
+            }
+            if fimRate == 0 { #expect(dropped == 0) } else { #expect(dropped > 0 && keptInFIM > 0) }
+        }
+    }
+
     @Test func teacherTokensOutsideTheStudentsVocabularyAreDropped() throws {
         let (shard, model, tokenizer, directory) = try Self.fixture()
         let settings = TeacherPassSettings(samples: 8, temperature: 3, window: 64, seed: 2, documentsPerPart: 8)

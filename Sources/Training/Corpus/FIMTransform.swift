@@ -19,12 +19,15 @@ public struct FIMCuts: Sendable, Equatable {
 public struct TokenSource: Sendable, Equatable {
     public var shard: Int, document: Int
     public var start: Int, end: Int
+    /// Whether the token is part of a FIM example's middle (what a completion writes).
+    public var isMiddle: Bool
 
-    public init(shard: Int, document: Int, start: Int, end: Int) {
+    public init(shard: Int, document: Int, start: Int, end: Int, isMiddle: Bool = false) {
         self.shard = shard
         self.document = document
         self.start = start
         self.end = end
+        self.isMiddle = isMiddle
     }
 }
 
@@ -135,12 +138,12 @@ public struct FIMTransform: Sendable {
         let prefix = tokenizer.encode(bytes: Array(text[..<cuts.first]))
         let middle = tokenizer.encode(bytes: Array(text[cuts.first..<cuts.second]))
         let suffix = tokenizer.encode(bytes: Array(text[cuts.second...]))
-        func located(_ tokens: [Int32], from start: Int) -> [TokenSource?] {
+        func located(_ tokens: [Int32], from start: Int, middle: Bool = false) -> [TokenSource?] {
             var at = base + start
             return tokens.map { token in
                 let length = tokenizer.tokenBytes(token).count
                 defer { at += length }
-                return TokenSource(shard: shard, document: document, start: at, end: at + length)
+                return TokenSource(shard: shard, document: document, start: at, end: at + length, isMiddle: middle)
             }
         }
         // A marker right before the prefix or the middle stands for the text before that piece.
@@ -150,7 +153,7 @@ public struct FIMTransform: Sendable {
             : (nil, nil, before(0), nil)
         let tokens = Self.layout(cuts.mode, prefix: prefix, middle: middle, suffix: suffix,
                                  markers: (prefixID, suffixID, middleID, endOfText))
-        let sources = Self.layout(cuts.mode, prefix: located(prefix, from: 0), middle: located(middle, from: cuts.first),
+        let sources = Self.layout(cuts.mode, prefix: located(prefix, from: 0), middle: located(middle, from: cuts.first, middle: true),
                                   suffix: [TokenSource?](repeating: nil, count: suffix.count), markers: markers)
         return (tokens, sources)
     }

@@ -14,19 +14,24 @@ public struct DistillationRecord: Codable, Sendable, Equatable {
     /// too (`distill --no-teacher-pass-fim` sets false). Checkpoints written before the flag existed
     /// decode as true, the behaviour they were trained with.
     public var teacherTargetsInFIM: Bool
+    /// With file-order teacher passes: whether the middle of FIM examples gets teacher targets
+    /// (`distill --no-teacher-pass-fim-middle` sets false; false too without FIM targets at all).
+    /// Checkpoints written before the flag existed decode as `teacherTargetsInFIM`.
+    public var teacherTargetsInMiddle: Bool
 
     public init(alpha: Float, temperature: Float, teacherFile: String, teacherBytes: Int, teacherSamples: Int?,
-                teacherTargetsInFIM: Bool = true) {
+                teacherTargetsInFIM: Bool = true, teacherTargetsInMiddle: Bool = true) {
         self.alpha = alpha
         self.temperature = temperature
         self.teacherFile = teacherFile
         self.teacherBytes = teacherBytes
         self.teacherSamples = teacherSamples
         self.teacherTargetsInFIM = teacherTargetsInFIM
+        self.teacherTargetsInMiddle = teacherTargetsInFIM && teacherTargetsInMiddle
     }
 
     private enum CodingKeys: String, CodingKey {
-        case alpha, temperature, teacherFile, teacherBytes, teacherSamples, teacherTargetsInFIM
+        case alpha, temperature, teacherFile, teacherBytes, teacherSamples, teacherTargetsInFIM, teacherTargetsInMiddle
     }
 
     public init(from decoder: any Decoder) throws {
@@ -37,6 +42,7 @@ public struct DistillationRecord: Codable, Sendable, Equatable {
         teacherBytes = try container.decode(Int.self, forKey: .teacherBytes)
         teacherSamples = try container.decodeIfPresent(Int.self, forKey: .teacherSamples)
         teacherTargetsInFIM = try container.decodeIfPresent(Bool.self, forKey: .teacherTargetsInFIM) ?? true
+        teacherTargetsInMiddle = try container.decodeIfPresent(Bool.self, forKey: .teacherTargetsInMiddle) ?? teacherTargetsInFIM
     }
 
     /// The loss weights for `LlamaTrainingModel.forward(inputs:targets:teacher:settings:)`.

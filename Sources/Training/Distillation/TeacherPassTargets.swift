@@ -15,11 +15,17 @@ import Model
 /// `<fim_suffix>` of the window, up to the example's end, get none either: there the student has read
 /// the suffix, which the teacher never saw, so the teacher's prefix-only distribution is less informed
 /// than the true token. Only plain text keeps its targets then.
+///
+/// With `middleTargets` false, positions that predict a token of a FIM example's middle get none: the
+/// middle is what a completion writes, and there the teacher's guess ignores the suffix the student has
+/// read; the prefix (context the teacher saw the same way) keeps its targets.
 public final class TeacherPassTargets: @unchecked Sendable {
     public let samples: Int
     public let temperature: Float
     /// The student's `<fim_suffix>` and end-of-text ids when FIM pieces get no targets; nil: they do.
     public let suffixMarkers: (suffix: Int32, end: Int32)?
+    /// Whether positions predicting a FIM middle's tokens get targets.
+    public let middleTargets: Bool
     /// Per loader shard, the documents the passes cover, by document index.
     private let documents: [[Int: Covered]]
     private let studentToTeacher: [Int32]
@@ -34,8 +40,9 @@ public final class TeacherPassTargets: @unchecked Sendable {
     /// `passes[i]` covers shard i of the student's loader (nil: none); `teacherTokens` are the teacher's token
     /// bytes by id; `studentToTeacher` maps student ids to teacher ids (-1: no teacher token).
     public init(passes: [TeacherPass?], teacherTokenBytes: (Int32) -> [UInt8], teacherVocabularySize: Int,
-                studentToTeacher: [Int32], suffixMarkers: (suffix: Int32, end: Int32)? = nil) throws {
+                studentToTeacher: [Int32], suffixMarkers: (suffix: Int32, end: Int32)? = nil, middleTargets: Bool = true) throws {
         self.suffixMarkers = suffixMarkers
+        self.middleTargets = middleTargets
         let present = passes.compactMap { $0 }
         guard let first = present.first else { throw DistillationError.invalidSettings("no teacher pass covers any --data shard") }
         for pass in present {
@@ -92,7 +99,8 @@ public final class TeacherPassTargets: @unchecked Sendable {
             }
         }
         return (0..<sequence).map { j in
-            guard !readAhead[j], let here = sources[j], let next = sources[j + 1], here.shard == next.shard, here.document == next.document,
+            guard !readAhead[j], let here = sources[j], let next = sources[j + 1], middleTargets || !next.isMiddle,
+                  here.shard == next.shard, here.document == next.document,
                   next.start == here.end, next.end > next.start, here.end > 0,
                   let covered = documents[here.shard][here.document] else { return [] }
             let teacherNext = studentToTeacher[Int(tokens[j + 1])]
