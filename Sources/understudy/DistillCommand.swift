@@ -43,6 +43,9 @@ struct Distill: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "With --teacher-pass: distil the middle of FIM examples too (default); --no-teacher-pass-fim-middle keeps teacher targets on their prefix and on plain windows and gives the middle (what a completion writes, where the teacher has not read the suffix the student has) cross-entropy only.")
     var teacherPassFimMiddle = true
 
+    @Flag(help: "With --teacher-pass: train on every document of --data, those the passes do not cover with cross-entropy only (default: only the covered documents). `understudy train` on the same --data, seed and schedule then reads the very same windows: the control.")
+    var allDocuments = false
+
     func run() throws {
         try TrainingRun.inProcessGroup { try run(group: $0) }
     }
@@ -58,8 +61,9 @@ struct Distill: ParsableCommand {
 
     private func run(group: ProcessGroup) throws {
         if !teacherPass.isEmpty { return try runFromPasses(group: group) }
-        guard teacherPassFim && teacherPassFimMiddle else {
-            throw CLIError("--no-teacher-pass-fim and --no-teacher-pass-fim-middle choose among the targets of --teacher-pass; give one")
+        guard teacherPassFim && teacherPassFimMiddle && !allDocuments else {
+            throw CLIError("--no-teacher-pass-fim, --no-teacher-pass-fim-middle and --all-documents choose among the targets and "
+                           + "documents of --teacher-pass; give one")
         }
         let run = try TrainingRun(arguments: training, command: "distill", group: group)
         let model: Teacher
@@ -134,6 +138,7 @@ struct Distill: ParsableCommand {
             for pass in passes.compactMap({ $0 }) where pass.teacherFingerprint != fingerprint {
                 throw CLIError("--teacher-pass \(pass.directory) was computed by another teacher than \(teacher)")
             }
+            if allDocuments { return shards.map { Array(0..<$0.documentCount) } }
             return try passes.map { pass in try pass?.coveredDocuments() ?? [] }
         }
         let studentToTeacher = try Self.teacherIDs(student: run.vocabulary, teacher: teacherVocabulary,
@@ -149,13 +154,14 @@ struct Distill: ParsableCommand {
         let size = ((try? FileManager.default.attributesOfItem(atPath: teacher))?[.size] as? NSNumber)?.intValue ?? 0
         let wanted = DistillationRecord(alpha: alpha, temperature: targets.temperature, teacherFile: (teacher as NSString).lastPathComponent,
                                         teacherBytes: size, teacherSamples: targets.samples, teacherTargetsInFIM: teacherPassFim,
-                                        teacherTargetsInMiddle: teacherPassFimMiddle)
+                                        teacherTargetsInMiddle: teacherPassFimMiddle, allDocuments: allDocuments)
         do { try wanted.validate() } catch { throw CLIError("\(error)") }
         let (trainer, log) = try run.makeTrainer(distillation: wanted)
         let record = trainer.options.distillation!
         guard record == wanted else {
             let fim = { (r: DistillationRecord) in
-                !r.teacherTargetsInFIM ? ", --no-teacher-pass-fim" : r.teacherTargetsInMiddle ? "" : ", --no-teacher-pass-fim-middle"
+                (!r.teacherTargetsInFIM ? ", --no-teacher-pass-fim" : r.teacherTargetsInMiddle ? "" : ", --no-teacher-pass-fim-middle")
+                    + (r.allDocuments ? ", --all-documents" : "")
             }
             throw CLIError("the checkpoint was distilled with alpha \(record.alpha), temperature \(record.temperature), "
                            + "\(record.teacherSamples.map(String.init) ?? "full") samples from \(record.teacherFile)\(fim(record)); these passes "
@@ -164,7 +170,9 @@ struct Distill: ParsableCommand {
         }
         run.say("teacher passes: \(passes.compactMap { $0?.directory }.joined(separator: ", ")), \(formatCount(targets.coveredPositions)) "
                 + "positions of \(targets.coveredDocuments.reduce(0) { $0 + $1.count }) documents; alpha \(record.alpha), "
-                + "temperature \(record.temperature) (the passes'), \(record.teacherSamples!) samples per position")
+                + "temperature \(record.temperature) (the passes'), \(record.teacherSamples!) samples per position"
+                + (record.allDocuments ? "; training on every document (\(formatCount(run.training.totalTokens)) tokens), "
+                   + "the uncovered ones with cross-entropy only" : ""))
         var matched = 0, positions = 0
         try run.loop(trainer, log: log, step: {
             try trainer.trainStep(settings: record.settings) { step, rows, inputs in

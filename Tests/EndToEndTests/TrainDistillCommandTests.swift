@@ -101,10 +101,27 @@ import Glibc
         let prefixForgotten = try CommandLineTests.run(prefixArguments(steps: 4) + ["--resume"])
         #expect(prefixForgotten.status != 0 && prefixForgotten.stderr.contains("--no-teacher-pass-fim-middle; these passes"),
                 "\(prefixForgotten.stderr)")
-        // Without --teacher-pass the two flags mean nothing: a clear error, not silence.
-        let online = try CommandLineTests.run(["distill", "--teacher", teacher, "--no-teacher-pass-fim-middle"]
-                                              + TrainFixtures.trainArguments(tokenizer: tokenizer, shard: shard, out: prefix + "-online", steps: 2))
-        #expect(online.status != 0 && online.stderr.contains("choose among the targets of --teacher-pass"), "\(online.stderr)")
+        // Without --teacher-pass these flags mean nothing: a clear error, not silence.
+        for flag in ["--no-teacher-pass-fim-middle", "--all-documents"] {
+            let online = try CommandLineTests.run(["distill", "--teacher", teacher, flag]
+                                                  + TrainFixtures.trainArguments(tokenizer: tokenizer, shard: shard, out: prefix + "-online", steps: 2))
+            #expect(online.status != 0 && online.stderr.contains("choose among the targets and documents of --teacher-pass"), "\(online.stderr)")
+        }
+
+        // --all-documents trains on the documents the pass does not cover too; at alpha 0 it is `train` on the
+        // same data, window for window: the same losses.
+        let everything = Fixtures.temporaryPath("distill-pass-all"), control = Fixtures.temporaryPath("train-control")
+        let allRun = try CommandLineTests.run(["distill", "--teacher", teacher, "--teacher-pass", pass, "--alpha", "0", "--all-documents"]
+                                              + TrainFixtures.trainArguments(tokenizer: tokenizer, shard: shard, out: everything, steps: 3))
+        #expect(allRun.status == 0 && allRun.stderr.contains("training on every document"), "\(allRun.stderr)")
+        let allRecord = (try TrainFixtures.checkpoint(everything + "/checkpoint.bin").json["options"] as? [String: Any])?["distillation"] as? [String: Any]
+        #expect(allRecord?["allDocuments"] as? Bool == true && record?["allDocuments"] as? Bool == false)
+        let trainRun = try CommandLineTests.run(["train"] + TrainFixtures.trainArguments(tokenizer: tokenizer, shard: shard, out: control, steps: 3))
+        #expect(trainRun.status == 0, "\(trainRun.stderr)")
+        let distilled = try TrainFixtures.lossLog(everything + "/loss.csv").map(\.loss)
+        let plainLosses = try TrainFixtures.lossLog(control + "/loss.csv").map(\.loss)
+        #expect(distilled.count == 3 && zip(distilled, plainLosses).allSatisfy { abs($0 - $1) <= 1e-5 * max(1, abs($1)) },
+                "\(distilled) vs \(plainLosses)")
 
         // A pass over other text is refused by name.
         let stranger = try CommandLineTests.run(["distill", "--teacher", teacher, "--teacher-pass", pass, "--teacher-pass", out]

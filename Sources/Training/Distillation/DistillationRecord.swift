@@ -18,9 +18,12 @@ public struct DistillationRecord: Codable, Sendable, Equatable {
     /// (`distill --no-teacher-pass-fim-middle` sets false; false too without FIM targets at all).
     /// Checkpoints written before the flag existed decode as `teacherTargetsInFIM`.
     public var teacherTargetsInMiddle: Bool
+    /// With file-order teacher passes: whether the run trains on every document, the uncovered ones with
+    /// cross-entropy only (`distill --all-documents`), rather than on the covered ones alone.
+    public var allDocuments: Bool
 
     public init(alpha: Float, temperature: Float, teacherFile: String, teacherBytes: Int, teacherSamples: Int?,
-                teacherTargetsInFIM: Bool = true, teacherTargetsInMiddle: Bool = true) {
+                teacherTargetsInFIM: Bool = true, teacherTargetsInMiddle: Bool = true, allDocuments: Bool = false) {
         self.alpha = alpha
         self.temperature = temperature
         self.teacherFile = teacherFile
@@ -28,10 +31,11 @@ public struct DistillationRecord: Codable, Sendable, Equatable {
         self.teacherSamples = teacherSamples
         self.teacherTargetsInFIM = teacherTargetsInFIM
         self.teacherTargetsInMiddle = teacherTargetsInFIM && teacherTargetsInMiddle
+        self.allDocuments = allDocuments
     }
 
     private enum CodingKeys: String, CodingKey {
-        case alpha, temperature, teacherFile, teacherBytes, teacherSamples, teacherTargetsInFIM, teacherTargetsInMiddle
+        case alpha, temperature, teacherFile, teacherBytes, teacherSamples, teacherTargetsInFIM, teacherTargetsInMiddle, allDocuments
     }
 
     public init(from decoder: any Decoder) throws {
@@ -43,6 +47,7 @@ public struct DistillationRecord: Codable, Sendable, Equatable {
         teacherSamples = try container.decodeIfPresent(Int.self, forKey: .teacherSamples)
         teacherTargetsInFIM = try container.decodeIfPresent(Bool.self, forKey: .teacherTargetsInFIM) ?? true
         teacherTargetsInMiddle = try container.decodeIfPresent(Bool.self, forKey: .teacherTargetsInMiddle) ?? teacherTargetsInFIM
+        allDocuments = try container.decodeIfPresent(Bool.self, forKey: .allDocuments) ?? false
     }
 
     /// The loss weights for `LlamaTrainingModel.forward(inputs:targets:teacher:settings:)`.
