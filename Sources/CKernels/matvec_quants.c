@@ -571,12 +571,8 @@ void ck_matvec_bf16(const void *w, size_t row_bytes, size_t row_begin, size_t ro
 // rows: k drafted tokens cost about one token's weight traffic and decoding.
 
 #if CK_HAVE_VNNI_CODE
-// The activation rows' block scales d and d·Σq are converted to float once per call (`xd`, `xs`: row j's
-// block i at j * blocks + i), and the product of the two scales is formed on broadcast vectors: the same
-// IEEE products and sums as dot_q4_1_vnni, with about a third fewer instructions per row and block.
 CK_VNNI_TARGET static inline __attribute__((always_inline)) void q4_1_rows_vnni(const uint8_t *w, const uint8_t *x, size_t x_stride,
-                                                                                 const float *xd, const float *xs, size_t blocks,
-                                                                                 float *out, size_t out_stride, const size_t n) {
+                                                                                 size_t blocks, float *out, size_t out_stride, const size_t n) {
     __m256 acc[8];
     __m128 mins[8];
     for (size_t j = 0; j < n; j++) { acc[j] = _mm256_setzero_ps(); mins[j] = _mm_setzero_ps(); }
@@ -584,48 +580,41 @@ CK_VNNI_TARGET static inline __attribute__((always_inline)) void q4_1_rows_vnni(
         int32_t a;
         memcpy(&a, w, 4);
         const __m128 wdm = _mm_cvtph_ps(_mm_cvtsi32_si128(a));
-        const __m256 wd = _mm256_broadcastss_ps(wdm);
-        const __m128 wm = _mm_movehdup_ps(wdm);
         const __m256i nibbles = nibbles32_512(w + 4);
         for (size_t j = 0; j < n; j++) {
-            const __m256 d = _mm256_mul_ps(wd, _mm256_broadcast_ss(xd + j * blocks + i));
-            mins[j] = _mm_add_ss(mins[j], _mm_mul_ss(wm, _mm_load_ss(xs + j * blocks + i)));
-            const __m256i p = _mm256_dpbusd_epi32(_mm256_setzero_si256(), nibbles,
-                                                  _mm256_loadu_si256((const __m256i *)(x + j * x_stride + i * 36 + 4)));
-            acc[j] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc[j]);
+            const uint8_t *xb = x + j * x_stride + i * 36;
+            int32_t b;
+            memcpy(&b, xb, 4);
+            const __m128 dm = _mm_mul_ps(wdm, _mm_cvtph_ps(_mm_cvtsi32_si128(b)));
+            mins[j] = _mm_add_ps(mins[j], dm);
+            const __m256i p = _mm256_dpbusd_epi32(_mm256_setzero_si256(), nibbles, _mm256_loadu_si256((const __m256i *)(xb + 4)));
+            acc[j] = _mm256_fmadd_ps(_mm256_broadcastss_ps(dm), _mm256_cvtepi32_ps(p), acc[j]);
         }
     }
     for (size_t j = 0; j < n; j++) {
         __m128 s = _mm_add_ps(_mm256_castps256_ps128(acc[j]), _mm256_extractf128_ps(acc[j], 1));
         s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-        out[j * out_stride] = _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s))) + _mm_cvtss_f32(mins[j]);
+        out[j * out_stride] = _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s))) + _mm_cvtss_f32(_mm_movehdup_ps(mins[j]));
     }
 }
 
 CK_VNNI_TARGET static void matvec_rows_q4_1_vnni(const uint8_t *w, size_t row_bytes, size_t row_begin, size_t row_end,
                                                  const uint8_t *x, size_t x_stride, size_t n, size_t blocks, float *y, size_t y_stride) {
-    const size_t b = blocks > 0 ? blocks : 1;
-    float xd[8 * b], xs[8 * b];
     for (size_t j0 = 0; j0 < n; j0 += 8) {
         const size_t m = n - j0 < 8 ? n - j0 : 8;
         const uint8_t *xg = x + j0 * x_stride;
         float *yg = y + j0 * y_stride;
-        for (size_t j = 0; j < m; j++)
-            for (size_t i = 0; i < blocks; i++) {
-                xd[j * blocks + i] = ck_half_to_float(xg + j * x_stride + 36 * i);
-                xs[j * blocks + i] = ck_half_to_float(xg + j * x_stride + 36 * i + 2);
-            }
         for (size_t r = row_begin; r < row_end; r++) {
             const uint8_t *row = w + r * row_bytes;
             switch (m) {
-            case 1: q4_1_rows_vnni(row, xg, x_stride, xd, xs, blocks, yg + r, y_stride, 1); break;
-            case 2: q4_1_rows_vnni(row, xg, x_stride, xd, xs, blocks, yg + r, y_stride, 2); break;
-            case 3: q4_1_rows_vnni(row, xg, x_stride, xd, xs, blocks, yg + r, y_stride, 3); break;
-            case 4: q4_1_rows_vnni(row, xg, x_stride, xd, xs, blocks, yg + r, y_stride, 4); break;
-            case 5: q4_1_rows_vnni(row, xg, x_stride, xd, xs, blocks, yg + r, y_stride, 5); break;
-            case 6: q4_1_rows_vnni(row, xg, x_stride, xd, xs, blocks, yg + r, y_stride, 6); break;
-            case 7: q4_1_rows_vnni(row, xg, x_stride, xd, xs, blocks, yg + r, y_stride, 7); break;
-            default: q4_1_rows_vnni(row, xg, x_stride, xd, xs, blocks, yg + r, y_stride, 8); break;
+            case 1: q4_1_rows_vnni(row, xg, x_stride, blocks, yg + r, y_stride, 1); break;
+            case 2: q4_1_rows_vnni(row, xg, x_stride, blocks, yg + r, y_stride, 2); break;
+            case 3: q4_1_rows_vnni(row, xg, x_stride, blocks, yg + r, y_stride, 3); break;
+            case 4: q4_1_rows_vnni(row, xg, x_stride, blocks, yg + r, y_stride, 4); break;
+            case 5: q4_1_rows_vnni(row, xg, x_stride, blocks, yg + r, y_stride, 5); break;
+            case 6: q4_1_rows_vnni(row, xg, x_stride, blocks, yg + r, y_stride, 6); break;
+            case 7: q4_1_rows_vnni(row, xg, x_stride, blocks, yg + r, y_stride, 7); break;
+            default: q4_1_rows_vnni(row, xg, x_stride, blocks, yg + r, y_stride, 8); break;
             }
         }
     }

@@ -61,44 +61,42 @@ import Glibc
         let other = try CommandLineTests.run(passArguments + ["--parts", "2", "--samples", "4"])
         #expect(other.status != 0 && other.stderr.contains("sample count"), "\(other.stderr)")
 
+        func distillArguments(_ out: String, steps: Int) -> [String] {
+            ["distill", "--teacher", teacher, "--teacher-pass", pass, "--alpha", "0.5"]
+                + TrainFixtures.trainArguments(tokenizer: tokenizer, shard: shard, out: out, steps: steps)
+        }
+        func distillationRecord(_ out: String) throws -> [String: Any]? {
+            (try TrainFixtures.checkpoint(out + "/checkpoint.bin").json["options"] as? [String: Any])?["distillation"] as? [String: Any]
+        }
         let out = Fixtures.temporaryPath("distill-pass")
-        let run = try CommandLineTests.run(["distill", "--teacher", teacher, "--teacher-pass", pass, "--alpha", "0.5"]
-                                           + TrainFixtures.trainArguments(tokenizer: tokenizer, shard: shard, out: out, steps: 6))
+        let run = try CommandLineTests.run(distillArguments(out, steps: 6))
         #expect(run.status == 0, "\(run.stderr)")
         #expect(run.stderr.contains("of 4 documents") && run.stderr.contains("temperature 1.0 (the passes')"), "\(run.stderr)")
         #expect(run.stderr.contains("teacher targets at"), "\(run.stderr)")
         #expect(FileManager.default.fileExists(atPath: out + "/model.gguf"))
-        let record = (try TrainFixtures.checkpoint(out + "/checkpoint.bin").json["options"] as? [String: Any])?["distillation"] as? [String: Any]
+        let record = try distillationRecord(out)
         #expect(record?["teacherSamples"] as? Int == 8 && record?["temperature"] as? Double == 1)
 
         // --no-teacher-pass-fim is recorded, and a resume that leaves it out is refused rather than
         // silently training the rest of the run the other way.
         let plain = Fixtures.temporaryPath("distill-pass-plain")
-        func plainArguments(steps: Int) -> [String] {
-            ["distill", "--teacher", teacher, "--teacher-pass", pass, "--alpha", "0.5"]
-                + TrainFixtures.trainArguments(tokenizer: tokenizer, shard: shard, out: plain, steps: steps)
-        }
-        let plainRun = try CommandLineTests.run(plainArguments(steps: 2) + ["--no-teacher-pass-fim"])
+        let plainRun = try CommandLineTests.run(distillArguments(plain, steps: 2) + ["--no-teacher-pass-fim"])
         #expect(plainRun.status == 0, "\(plainRun.stderr)")
-        let plainRecord = (try TrainFixtures.checkpoint(plain + "/checkpoint.bin").json["options"] as? [String: Any])?["distillation"] as? [String: Any]
+        let plainRecord = try distillationRecord(plain)
         #expect(plainRecord?["teacherTargetsInFIM"] as? Bool == false && record?["teacherTargetsInFIM"] as? Bool == true)
-        let forgotten = try CommandLineTests.run(plainArguments(steps: 4) + ["--resume"])
+        let forgotten = try CommandLineTests.run(distillArguments(plain, steps: 4) + ["--resume"])
         #expect(forgotten.status != 0 && forgotten.stderr.contains("--no-teacher-pass-fim; these passes"), "\(forgotten.stderr)")
-        let resumed = try CommandLineTests.run(plainArguments(steps: 4) + ["--resume", "--no-teacher-pass-fim"])
+        let resumed = try CommandLineTests.run(distillArguments(plain, steps: 4) + ["--resume", "--no-teacher-pass-fim"])
         #expect(resumed.status == 0 && resumed.stderr.contains("resuming at step 2 of 4"), "\(resumed.stderr)")
 
         // --no-teacher-pass-fim-middle likewise: recorded, and a resume without it refused.
         let prefix = Fixtures.temporaryPath("distill-pass-prefix")
-        func prefixArguments(steps: Int) -> [String] {
-            ["distill", "--teacher", teacher, "--teacher-pass", pass, "--alpha", "0.5"]
-                + TrainFixtures.trainArguments(tokenizer: tokenizer, shard: shard, out: prefix, steps: steps)
-        }
-        let prefixRun = try CommandLineTests.run(prefixArguments(steps: 2) + ["--no-teacher-pass-fim-middle"])
+        let prefixRun = try CommandLineTests.run(distillArguments(prefix, steps: 2) + ["--no-teacher-pass-fim-middle"])
         #expect(prefixRun.status == 0, "\(prefixRun.stderr)")
-        let prefixRecord = (try TrainFixtures.checkpoint(prefix + "/checkpoint.bin").json["options"] as? [String: Any])?["distillation"] as? [String: Any]
+        let prefixRecord = try distillationRecord(prefix)
         #expect(prefixRecord?["teacherTargetsInFIM"] as? Bool == true && prefixRecord?["teacherTargetsInMiddle"] as? Bool == false)
         #expect(plainRecord?["teacherTargetsInMiddle"] as? Bool == false && record?["teacherTargetsInMiddle"] as? Bool == true)
-        let prefixForgotten = try CommandLineTests.run(prefixArguments(steps: 4) + ["--resume"])
+        let prefixForgotten = try CommandLineTests.run(distillArguments(prefix, steps: 4) + ["--resume"])
         #expect(prefixForgotten.status != 0 && prefixForgotten.stderr.contains("--no-teacher-pass-fim-middle; these passes"),
                 "\(prefixForgotten.stderr)")
         // Without --teacher-pass these flags mean nothing: a clear error, not silence.
@@ -114,7 +112,7 @@ import Glibc
         let allRun = try CommandLineTests.run(["distill", "--teacher", teacher, "--teacher-pass", pass, "--alpha", "0", "--all-documents"]
                                               + TrainFixtures.trainArguments(tokenizer: tokenizer, shard: shard, out: everything, steps: 3))
         #expect(allRun.status == 0 && allRun.stderr.contains("training on every document"), "\(allRun.stderr)")
-        let allRecord = (try TrainFixtures.checkpoint(everything + "/checkpoint.bin").json["options"] as? [String: Any])?["distillation"] as? [String: Any]
+        let allRecord = try distillationRecord(everything)
         #expect(allRecord?["allDocuments"] as? Bool == true && record?["allDocuments"] as? Bool == false)
         let trainRun = try CommandLineTests.run(["train"] + TrainFixtures.trainArguments(tokenizer: tokenizer, shard: shard, out: control, steps: 3))
         #expect(trainRun.status == 0, "\(trainRun.stderr)")

@@ -114,19 +114,29 @@ struct TeacherPassTargetsTests {
         }
     }
 
+    /// A computed pass over the fixture (8 samples, T = 1) with targets for a student of the teacher's own
+    /// vocabulary: all of them, and the variant the flags choose (`withoutFIMPieces`: the suffix and
+    /// end-of-text markers given, as `--no-teacher-pass-fim` does).
+    static func targetsBothWays(withoutFIMPieces: Bool = false, middleTargets: Bool = true) throws
+        -> (shard: TokenShard, tokenizer: BPETokenizer, all: TeacherPassTargets, variant: TeacherPassTargets) {
+        let (shard, model, tokenizer, directory) = try fixture()
+        let pass = try computedPass(TeacherPassSettings(samples: 8, temperature: 1, window: 64, seed: 2, documentsPerPart: 8),
+                                    shard: shard, model: model, directory: directory)
+        let identity = (0..<Int32(tokenizer.vocabularySize)).map { $0 }
+        let markers = withoutFIMPieces
+            ? (suffix: try #require(tokenizer.specials.fimSuffix), end: try #require(tokenizer.specials.endOfText)) : nil
+        func targets(_ markers: (suffix: Int32, end: Int32)?, _ middle: Bool) throws -> TeacherPassTargets {
+            try TeacherPassTargets(passes: [pass], teacherTokenBytes: tokenizer.tokenBytes, teacherVocabularySize: tokenizer.vocabularySize,
+                                   studentToTeacher: identity, suffixMarkers: markers, middleTargets: middle)
+        }
+        return (shard, tokenizer, try targets(nil, true), try targets(markers, middleTargets))
+    }
+
     /// Without FIM pieces, positions after a FIM suffix in the window, up to the example's end, lose their
     /// targets: a plain window keeps all of them.
     @Test func withoutFIMPiecesPositionsAfterASuffixGetNoTargets() throws {
-        let (shard, model, tokenizer, directory) = try Self.fixture()
-        let pass = try Self.computedPass(TeacherPassSettings(samples: 8, temperature: 1, window: 64, seed: 2, documentsPerPart: 8),
-                                         shard: shard, model: model, directory: directory)
-        let identity = (0..<Int32(tokenizer.vocabularySize)).map { $0 }
+        let (shard, tokenizer, all, plainOnly) = try Self.targetsBothWays(withoutFIMPieces: true)
         let suffixID = try #require(tokenizer.specials.fimSuffix), endID = try #require(tokenizer.specials.endOfText)
-        let all = try TeacherPassTargets(passes: [pass], teacherTokenBytes: tokenizer.tokenBytes,
-                                         teacherVocabularySize: tokenizer.vocabularySize, studentToTeacher: identity)
-        let plainOnly = try TeacherPassTargets(passes: [pass], teacherTokenBytes: tokenizer.tokenBytes,
-                                               teacherVocabularySize: tokenizer.vocabularySize, studentToTeacher: identity,
-                                               suffixMarkers: (suffix: suffixID, end: endID))
         for fimRate in [0.0, 1.0] {
             let loader = try WindowLoader(shards: [shard], tokenizer: tokenizer, length: 33, seed: 4, fimRate: fimRate, spmRate: 1)
             var kept = 0, dropped = 0
@@ -148,15 +158,7 @@ struct TeacherPassTargetsTests {
     /// Without middle targets, the positions that predict a token of a FIM middle lose theirs; the prefix
     /// of the same examples and plain windows keep all of them.
     @Test func withoutMiddleTargetsOnlyPositionsPredictingTheMiddleLoseThem() throws {
-        let (shard, model, tokenizer, directory) = try Self.fixture()
-        let pass = try Self.computedPass(TeacherPassSettings(samples: 8, temperature: 1, window: 64, seed: 2, documentsPerPart: 8),
-                                         shard: shard, model: model, directory: directory)
-        let identity = (0..<Int32(tokenizer.vocabularySize)).map { $0 }
-        let all = try TeacherPassTargets(passes: [pass], teacherTokenBytes: tokenizer.tokenBytes,
-                                         teacherVocabularySize: tokenizer.vocabularySize, studentToTeacher: identity)
-        let noMiddle = try TeacherPassTargets(passes: [pass], teacherTokenBytes: tokenizer.tokenBytes,
-                                              teacherVocabularySize: tokenizer.vocabularySize, studentToTeacher: identity,
-                                              middleTargets: false)
+        let (shard, tokenizer, all, noMiddle) = try Self.targetsBothWays(middleTargets: false)
         for fimRate in [0.0, 1.0] {
             let loader = try WindowLoader(shards: [shard], tokenizer: tokenizer, length: 33, seed: 4, fimRate: fimRate, spmRate: 0.5)
             var keptInFIM = 0, dropped = 0
