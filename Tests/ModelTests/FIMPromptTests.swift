@@ -102,3 +102,21 @@ func fimPromptKeepsTheTextNearestTheCursorWithinBudget(order: FIMOrder) throws {
     #expect(tokenizer.decode(Array(psm.tokens[1..<suffixMarker])) == Array("foo.".utf8))
     #expect(psm.tokens.last == tokenizer.specials.fimMiddle)
 }
+
+/// A cursor after a line's indentation: the prompt's prefix is cut as the same text is when code
+/// follows it, and the blanks that cut gives the next word are healed (written again first).
+@Test(arguments: ["func f() {\n    ", "def f():\n        ", "if x {\n\t\t"])
+func indentationAtTheCursorIsCutAsCodeIsCut(prefixText: String) throws {
+    let tokenizer = try Fixtures.byteVocabulary(merges: Fixtures.codeMerges).makeTokenizer()
+    let prefix = Array(prefixText.utf8)
+    let prompt = try FIMPromptBuilder(tokenizer: tokenizer, budget: 100).build(prefix: prefix, suffix: Array("\n}\n".utf8))
+    let middleMarker = try #require(prompt.tokens.firstIndex(of: tokenizer.specials.fimMiddle!))
+    let prefixTokens = Array(prompt.tokens[(middleMarker + 1)...])
+    #expect(tokenizer.decode(prefixTokens) + prompt.healing == prefix)
+    #expect(prompt.prefixBytes == prefix.count)
+    // The same tokens as the text with a word after the cursor, less that word's token.
+    let withWord = tokenizer.encode(bytes: prefix + Array("x".utf8))
+    #expect(prefixTokens == Array(withWord.dropLast()))
+    #expect(prompt.healing + Array("x".utf8) == tokenizer.tokenBytes(withWord.last!))
+    #expect(prompt.healing.allSatisfy { $0 == 0x20 || $0 == 0x09 })
+}

@@ -119,3 +119,10 @@ import Testing
         #expect(!input("    /// returns {", "swift").cursorContext.wantsMultipleLines)
     }
 }
+
+@Test func onlyIndentationBeforeTheCursorIsAfterIndentation() {
+    #expect(CursorContext(linePrefix: "    ", lineSuffix: "").isAfterIndentation)
+    #expect(CursorContext(linePrefix: "\t\t", lineSuffix: "").isAfterIndentation)
+    #expect(!CursorContext(linePrefix: "", lineSuffix: "").isAfterIndentation)
+    #expect(!CursorContext(linePrefix: "    x", lineSuffix: "").isAfterIndentation)
+}

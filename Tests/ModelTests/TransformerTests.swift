@@ -232,3 +232,29 @@ func quantizedModelsMatchAReferenceOnTheirStoredWeights(type: GGMLType) throws {
     #expect(written.starts(with: healing))
     #expect(Array(written.dropFirst(healing.count)) == result.bytes)
 }
+
+/// After a line's indentation the first token may not start with a blank; where the model's own first
+/// token does not, the output is unchanged, and where it does, the best token without one is taken.
+@Test func noLeadingBlankSkipsBlankFirstTokensOnly() throws {
+    let (model, _) = try Fixtures.randomModel()
+    let context = InferenceContext(model: model, threads: 1)
+    let blank: (UInt8?) -> Bool = { $0 == 0x20 || $0 == 0x09 }
+    var changed = 0
+    for seed in 0..<40 {
+        let prompt: [Int32] = [1] + (0..<5).map { Int32(3 + ($0 * 7 + seed * 13) % (model.config.vocabularySize - 3)) }
+        let free = try context.generate(prompt: prompt, options: GenerationOptions(maxTokens: 3, singleLine: false))
+        let ruled = try context.generate(prompt: prompt, options: GenerationOptions(maxTokens: 3, singleLine: false, noLeadingBlank: true))
+        #expect(!blank(ruled.bytes.first))
+        if let first = free.tokens.first, blank(model.tokenizer.tokenBytes(first).first) {
+            changed += 1
+            let logits = try InferenceContext(model: model, threads: 1).evaluate(prompt: prompt)
+            let best = Int32(try #require(logits.indices.filter { !blank(model.tokenizer.tokenBytes(Int32($0)).first) }
+                .max { logits[$0] < logits[$1] }))
+            // A control token ends the generation before it writes anything.
+            #expect(ruled.tokens.first == (model.tokenizer.isControl(best) ? nil : best))
+        } else {
+            #expect(ruled.tokens == free.tokens)
+        }
+    }
+    #expect(changed > 0, "no prompt started with a blank: the test would not test the rule")
+}

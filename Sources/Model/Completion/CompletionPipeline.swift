@@ -224,7 +224,8 @@ public final class CompletionPipeline: @unchecked Sendable {
                 ? SamplingSettings.greedy
                 : SamplingSettings(temperature: max(settings.temperature, 0.05), seed: UInt64(index))
             let options = GenerationOptions(maxTokens: maxNewTokens, timeBudget: remaining,
-                                            singleLine: !settings.multiLine, sampling: sampling)
+                                            singleLine: !settings.multiLine, sampling: sampling,
+                                            noLeadingBlank: cursor.isAfterIndentation)
             var generated = 0
             let generation = try context.generate(prompt, options: options, drafter: drafter) { written in
                 defer { generated += 1 }

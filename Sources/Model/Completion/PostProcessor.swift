@@ -40,6 +40,12 @@ public struct CursorContext: Sendable, Equatable {
         return last == UInt8(ascii: "{") || last == UInt8(ascii: "(") || last == UInt8(ascii: "[")
             || (colonOpensBlock && last == UInt8(ascii: ":"))
     }
+
+    /// Whether only indentation (spaces and tabs, at least one) is typed before the cursor on its line,
+    /// as after the editor indents a new line: the completion should start with code, not another blank.
+    public var isAfterIndentation: Bool {
+        !linePrefix.isEmpty && linePrefix.utf8.allSatisfy { $0 == 0x20 || $0 == 0x09 }
+    }
 }
 
 /// Turns raw model output into what the editor should insert.

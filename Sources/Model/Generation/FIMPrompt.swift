@@ -98,6 +98,38 @@ public struct FIMPromptBuilder: Sendable {
         return healing
     }
 
+    /// At a cursor after a line's indentation, re-cuts the prefix's last token the way the tokenizer
+    /// cuts that text when code follows, and returns the blanks that cut leaves to the next token (they
+    /// are healed: the generation writes them again). Alone, a prefix ending in "\n        " ends on a
+    /// token that text only has before another line end, and a model that has read code, the FIM
+    /// student included, answers as if the line were not indented yet (our student started 32 of the
+    /// 44 such Python dev lines with a blank); as "\n       " + healed " " the prompt reads as code
+    /// does and the first token is a word with its space (" return"). Nil when the prefix does not end
+    /// in a line end and blanks.
+    static func splittingIndentationAsText(_ prefixTokens: inout [Int32], tokenizer: BPETokenizer) -> [UInt8]? {
+        let isBlank = { (b: UInt8) in b == 0x20 || b == 0x09 }
+        // The last tokens back to the one holding the line end, all of them blank (a vocabulary may
+        // or may not merge the line end with the indentation).
+        var tail: [UInt8] = [], count = 0
+        for token in prefixTokens.reversed().prefix(16) {
+            let bytes = tokenizer.tokenBytes(token)
+            guard !tokenizer.isControl(token), !bytes.isEmpty, bytes.allSatisfy({ isBlank($0) || $0 == 0x0A }) else { return nil }
+            tail = bytes + tail
+            count += 1
+            if bytes.contains(0x0A) { break }
+        }
+        guard let newline = tail.lastIndex(of: 0x0A), newline < tail.count - 1 else { return nil }
+        // How the same bytes are cut when a word follows them ("a" stands for any word).
+        let probe = UInt8(ascii: "a")
+        let recut = tokenizer.encode(bytes: Array(tail[newline...]) + [probe])
+        guard let word = recut.last else { return nil }
+        let wordBytes = tokenizer.tokenBytes(word)
+        guard wordBytes.last == probe, wordBytes.dropLast().allSatisfy(isBlank) else { return nil }
+        prefixTokens.removeLast(count)
+        prefixTokens += tokenizer.encode(bytes: Array(tail[..<newline])) + recut.dropLast()
+        return Array(wordBytes.dropLast())
+    }
+
     public let tokenizer: BPETokenizer
     /// Most tokens the prompt may take, special tokens included.
     public var budget: Int
@@ -142,6 +174,7 @@ public struct FIMPromptBuilder: Sendable {
             prefixStart = prefix.index(after: newline)
         }
         var prefixTokens = tokenizer.encode(bytes: Array(prefix[prefixStart...]))
+        let indentationHealing = Self.splittingIndentationAsText(&prefixTokens, tokenizer: tokenizer)
 
         // Suffix: the first bytes after the cursor, ending at a line end.
         var suffixEnd = suffix.index(suffix.startIndex, offsetBy: min(suffix.count, windowBytes))
@@ -156,9 +189,9 @@ public struct FIMPromptBuilder: Sendable {
             prefixTokens.removeFirst(prefixTokens.count - prefixKeep)
             suffixTokens.removeLast(suffixTokens.count - suffixKeep)
         }
-        let prefixBytes = prefixTokens.reduce(0) { $0 + tokenizer.tokenBytes($1).count }
+        let prefixBytes = prefixTokens.reduce(indentationHealing?.count ?? 0) { $0 + tokenizer.tokenBytes($1).count }
         let suffixBytes = suffixTokens.reduce(0) { $0 + tokenizer.tokenBytes($1).count }
-        let healing = Self.takeHealingTokens(from: &prefixTokens, tokenizer: tokenizer)
+        let healing = indentationHealing ?? Self.takeHealingTokens(from: &prefixTokens, tokenizer: tokenizer)
         switch order {
         case .psm:
             return FIMPrompt(tokens: [pre] + prefixTokens + [suf] + suffixTokens + [mid], prefixTokenStart: 1,

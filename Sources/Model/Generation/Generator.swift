@@ -12,10 +12,15 @@ public struct GenerationOptions: Sendable {
     /// Byte strings that end the generation where they appear; they and what follows are not returned
     /// (a chat answer's closing code fence, an end-of-turn marker the vocabulary does not mark as control).
     public var stopSequences: [[UInt8]]
+    /// The output must not start with a space or tab: the cursor is after a line's indentation, where
+    /// another blank would misindent the line (blanks that `healing` writes again are not output).
+    public var noLeadingBlank: Bool
 
     public init(maxTokens: Int = 64, timeBudget: Duration? = nil, singleLine: Bool = true,
-                sampling: SamplingSettings = .greedy, healing: [UInt8] = [], stopSequences: [[UInt8]] = []) {
+                sampling: SamplingSettings = .greedy, healing: [UInt8] = [], stopSequences: [[UInt8]] = [],
+                noLeadingBlank: Bool = false) {
         self.healing = healing
+        self.noLeadingBlank = noLeadingBlank
         self.stopSequences = stopSequences
         self.maxTokens = maxTokens
         self.timeBudget = timeBudget
@@ -101,6 +106,9 @@ extension InferenceContext {
             if isCancelled(result.bytes) { result.stopReason = .cancelled; break }
             if let deadline, clock.now >= deadline { result.stopReason = .timeBudget; break }
             if !healing.isEmpty { Self.allowOnlyTokens(consistentWith: healing, in: &logits, tokenizer: tokenizer) }
+            if options.noLeadingBlank && result.bytes.isEmpty {
+                Self.forbidLeadingBlanks(after: healing, in: &logits, tokenizer: tokenizer)
+            }
             let token = sampler.sample(logits)
             if tokenizer.isControl(token) { result.stopReason = .endOfText; break }
             var piece = tokenizer.tokenBytes(token)
@@ -178,6 +186,17 @@ extension InferenceContext {
             }
         }
         return first
+    }
+
+    /// Sets to -infinity the logit of every token whose output would start with a space or a tab: its
+    /// first byte past the `healing` bytes it writes again.
+    static func forbidLeadingBlanks(after healing: [UInt8], in logits: inout [Float], tokenizer: BPETokenizer) {
+        for id in logits.indices {
+            let piece = tokenizer.tokenBytes(Int32(id))
+            guard piece.count > healing.count else { continue }
+            let first = piece[healing.count]
+            if first == 0x20 || first == 0x09 { logits[id] = -.infinity }
+        }
     }
 
     /// Sets to -infinity the logit of every token that cannot continue the healing: allowed are the
