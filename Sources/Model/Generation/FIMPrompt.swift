@@ -74,9 +74,9 @@ public struct FIMPromptBuilder: Sendable {
     /// tabs and `blankLineEnds` is set: a cursor after a line's indentation (where the editor leaves it
     /// after Enter) ends the prompt with a token like "\n        " that the tokenizer never puts before a
     /// word (it writes "\n       " + " if"), so a model that only ever read whole files predicts another
-    /// line end there (SmolLM2 on HumanEval lines: pass@1 15.0% → 31.2% with it). A FIM model trained on
-    /// prefixes cut at any character has read such prefixes and is better left with them (our student
-    /// on the Swift dev set: 24 exact lines lost, 16 won at those cursors when healed).
+    /// line end there (SmolLM2 on HumanEval lines: pass@1 15.0% → 31.2% with it). FIM prompts re-cut
+    /// such an ending instead (`splittingIndentationAsText`): healing the whole token cost our student
+    /// exact lines (Swift dev set: 24 lost, 16 won), since it must then write the line end again.
     static func takeHealingTokens(from prefixTokens: inout [Int32], tokenizer: BPETokenizer, blankLineEnds: Bool = false) -> [UInt8] {
         func isWordByte(_ b: UInt8) -> Bool {
             (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x5F || b >= 0x80
