@@ -44,7 +44,7 @@ public struct CursorContext: Sendable, Equatable {
     /// Whether only indentation (spaces and tabs, at least one) is typed before the cursor on its line,
     /// as after the editor indents a new line: the completion should start with code, not another blank.
     public var isAfterIndentation: Bool {
-        !linePrefix.isEmpty && linePrefix.utf8.allSatisfy { $0 == 0x20 || $0 == 0x09 }
+        !linePrefix.isEmpty && linePrefix.utf8.allSatisfy(RelatedLines.isIndentation)
     }
 }
 

@@ -107,7 +107,7 @@ public struct FIMPromptBuilder: Sendable {
     /// does and the first token is a word with its space (" return"). Nil when the prefix does not end
     /// in a line end and blanks.
     static func splittingIndentationAsText(_ prefixTokens: inout [Int32], tokenizer: BPETokenizer) -> [UInt8]? {
-        let isBlank = { (b: UInt8) in b == 0x20 || b == 0x09 }
+        let isBlank = RelatedLines.isIndentation
         // The last tokens back to the one holding the line end, all of them blank (a vocabulary may
         // or may not merge the line end with the indentation).
         var tail: [UInt8] = [], count = 0

@@ -194,8 +194,7 @@ extension InferenceContext {
         for id in logits.indices {
             let piece = tokenizer.tokenBytes(Int32(id))
             guard piece.count > healing.count else { continue }
-            let first = piece[healing.count]
-            if first == 0x20 || first == 0x09 { logits[id] = -.infinity }
+            if RelatedLines.isIndentation(piece[healing.count]) { logits[id] = -.infinity }
         }
     }
 
