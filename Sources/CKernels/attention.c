@@ -41,9 +41,68 @@ static inline float dot_fixed(const float *a, const uint16_t *b, size_t n) {
     return sum;
 }
 
-void ck_attention_scores(const float *q, size_t queries, size_t q_stride, const uint16_t *k, size_t k_stride,
-                         size_t positions, size_t head_dim, float scale, float *scores, size_t scores_stride) {
+#if CK_HAVE_VNNI_CODE
+// The AVX-512 form: two positions per 512-bit vector (lanes 0..7 position p, 8..15 position p + 1, each
+// lane the same chain of fmas as dot_fixed's), eight positions and up to four queries at a time, so that
+// each key is converted from half once for every query of the call and twelve or more independent
+// accumulators keep both FMA ports busy (the AVX2 form below waits on one chain of four). Returns the
+// positions done, a multiple of eight.
+CK_VNNI_TARGET static size_t scores_wide(const float *q, size_t queries, size_t q_stride, const uint16_t *k, size_t k_stride,
+                                         size_t positions, size_t head_dim, float scale, float *scores, size_t scores_stride) {
     size_t p = 0;
+    for (; p + 8 <= positions; p += 8) {
+        const uint16_t *kp = k + p * k_stride;
+        for (size_t j0 = 0; j0 < queries; j0 += 4) {
+            const size_t m = queries - j0 < 4 ? queries - j0 : 4;
+            __m512 acc[4][4];
+            for (size_t j = 0; j < m; j++)
+                for (int t = 0; t < 4; t++) acc[j][t] = _mm512_setzero_ps();
+            for (size_t d = 0; d < head_dim; d += 8) {
+                __m512 keys[4];
+                for (int t = 0; t < 4; t++) {
+                    const __m128i a = _mm_loadu_si128((const __m128i *)(kp + (2 * t) * k_stride + d));
+                    const __m128i b = _mm_loadu_si128((const __m128i *)(kp + (2 * t + 1) * k_stride + d));
+                    keys[t] = _mm512_cvtph_ps(_mm256_set_m128i(b, a));
+                }
+                for (size_t j = 0; j < m; j++) {
+                    const __m512 x = _mm512_castpd_ps(_mm512_broadcast_f64x4(_mm256_castps_pd(_mm256_loadu_ps(q + (j0 + j) * q_stride + d))));
+                    for (int t = 0; t < 4; t++) acc[j][t] = _mm512_fmadd_ps(x, keys[t], acc[j][t]);
+                }
+            }
+            for (size_t j = 0; j < m; j++) {
+                float *out = scores + (j0 + j) * scores_stride + p;
+                for (int t = 0; t < 4; t++) {
+                    const __m256 high = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc[j][t]), 1));
+                    out[2 * t] = hsum8(_mm512_castps512_ps256(acc[j][t])) * scale;
+                    out[2 * t + 1] = hsum8(high) * scale;
+                }
+            }
+        }
+    }
+    return p;
+}
+#endif
+
+static int use_wide = -1;
+
+// Whether the AVX-512 forms run (checked on first use; every thread stores the same value).
+static inline int wide_supported(void) {
+    int known = __atomic_load_n(&use_wide, __ATOMIC_RELAXED);
+    if (known < 0) {
+        known = ck_has_vnni();
+        __atomic_store_n(&use_wide, known, __ATOMIC_RELAXED);
+    }
+    return known;
+}
+
+static void attention_scores(const float *q, size_t queries, size_t q_stride, const uint16_t *k, size_t k_stride,
+                             size_t positions, size_t head_dim, float scale, float *scores, size_t scores_stride, int wide) {
+    size_t p = 0;
+    (void)wide;
+#if CK_HAVE_VNNI_CODE
+    if (wide && head_dim % 8 == 0 && head_dim <= 128)
+        p = scores_wide(q, queries, q_stride, k, k_stride, positions, head_dim, scale, scores, scores_stride);
+#endif
 #if CK_AVX2
     if (head_dim % 8 == 0 && head_dim <= 128) {
         // Four positions at a time: four independent accumulators per query hide the FMA latency;
@@ -74,13 +133,52 @@ void ck_attention_scores(const float *q, size_t queries, size_t q_stride, const 
             scores[j * scores_stride + p] = dot_fixed(q + j * q_stride, k + p * k_stride, head_dim) * scale;
 }
 
+void ck_attention_scores(const float *q, size_t queries, size_t q_stride, const uint16_t *k, size_t k_stride,
+                         size_t positions, size_t head_dim, float scale, float *scores, size_t scores_stride) {
+    attention_scores(q, queries, q_stride, k, k_stride, positions, head_dim, scale, scores, scores_stride, wide_supported());
+}
+
+void ck_attention_scores_avx2(const float *q, size_t queries, size_t q_stride, const uint16_t *k, size_t k_stride,
+                              size_t positions, size_t head_dim, float scale, float *scores, size_t scores_stride) {
+    attention_scores(q, queries, q_stride, k, k_stride, positions, head_dim, scale, scores, scores_stride, 0);
+}
+
 // Positions per tile of values: a tile (at most 64 x 64 floats) stays in L1 while every query of the
 // call takes its share; each output lane is carried from tile to tile through `out`, so it still sums
 // its positions in order.
 #define CK_VALUE_TILE 64
 
-void ck_attention_values(const float *const *weights, const size_t *lengths, float *const *outs, size_t queries,
-                         const uint16_t *v, size_t v_stride, size_t dim_begin, size_t dim_end) {
+#if CK_HAVE_VNNI_CODE
+// The AVX-512 form for up to four queries with the same positions in this tile and 32 output lanes: each
+// value row is converted from half once for all of them, and their eight accumulators are independent.
+// Every lane is the same chain of fmas over the positions as in the AVX2 form.
+CK_VNNI_TARGET static void values_wide(const float *const *weights, float *const *outs, size_t m, const uint16_t *v,
+                                       size_t v_stride, size_t d, size_t tile, size_t end) {
+    __m512 acc[4][2];
+    for (size_t j = 0; j < m; j++) {
+        acc[j][0] = _mm512_loadu_ps(outs[j] + d);
+        acc[j][1] = _mm512_loadu_ps(outs[j] + d + 16);
+    }
+    for (size_t p = tile; p < end; p++) {
+        const uint16_t *row = v + p * v_stride + d;
+        const __m512 v0 = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)row));
+        const __m512 v1 = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(row + 16)));
+        for (size_t j = 0; j < m; j++) {
+            const __m512 x = _mm512_set1_ps(weights[j][p]);
+            acc[j][0] = _mm512_fmadd_ps(x, v0, acc[j][0]);
+            acc[j][1] = _mm512_fmadd_ps(x, v1, acc[j][1]);
+        }
+    }
+    for (size_t j = 0; j < m; j++) {
+        _mm512_storeu_ps(outs[j] + d, acc[j][0]);
+        _mm512_storeu_ps(outs[j] + d + 16, acc[j][1]);
+    }
+}
+#endif
+
+static void attention_values(const float *const *weights, const size_t *lengths, float *const *outs, size_t queries,
+                             const uint16_t *v, size_t v_stride, size_t dim_begin, size_t dim_end, int wide) {
+    (void)wide;
     size_t longest = 0;
     for (size_t j = 0; j < queries; j++) {
         if (lengths[j] > longest) longest = lengths[j];
@@ -93,6 +191,33 @@ void ck_attention_values(const float *const *weights, const size_t *lengths, flo
             const float *w = weights[j];
             float *out = outs[j];
             size_t d = dim_begin;
+#if CK_HAVE_VNNI_CODE
+            if (wide) {
+                // This query and the next ones (up to four) that end at the same position in this tile.
+                size_t m = 1;
+                while (m < 4 && j + m < queries) {
+                    const size_t other = lengths[j + m] < tile + CK_VALUE_TILE ? lengths[j + m] : tile + CK_VALUE_TILE;
+                    if (other != end) break;
+                    m++;
+                }
+                for (; d + 32 <= dim_end; d += 32) values_wide(weights + j, outs + j, m, v, v_stride, d, tile, end);
+                if (m > 1) {
+                    // The other queries' remaining lanes (head_dim not a multiple of 32) one by one below.
+                    if (d < dim_end) {
+                        for (size_t o = 1; o < m; o++) {
+                            const float *wo = weights[j + o];
+                            float *oo = outs[j + o];
+                            for (size_t e = d; e < dim_end; e++) {
+                                float a = oo[e];
+                                for (size_t p = tile; p < end; p++) a = fmaf(wo[p], half_at(v + p * v_stride + e), a);
+                                oo[e] = a;
+                            }
+                        }
+                    }
+                    j += m - 1;
+                }
+            }
+#endif
 #if CK_AVX2
             for (; d + 32 <= dim_end; d += 32) {
                 __m256 a0 = _mm256_loadu_ps(out + d), a1 = _mm256_loadu_ps(out + d + 8);
@@ -124,6 +249,16 @@ void ck_attention_values(const float *const *weights, const size_t *lengths, flo
             }
         }
     }
+}
+
+void ck_attention_values(const float *const *weights, const size_t *lengths, float *const *outs, size_t queries,
+                         const uint16_t *v, size_t v_stride, size_t dim_begin, size_t dim_end) {
+    attention_values(weights, lengths, outs, queries, v, v_stride, dim_begin, dim_end, wide_supported());
+}
+
+void ck_attention_values_avx2(const float *const *weights, const size_t *lengths, float *const *outs, size_t queries,
+                              const uint16_t *v, size_t v_stride, size_t dim_begin, size_t dim_end) {
+    attention_values(weights, lengths, outs, queries, v, v_stride, dim_begin, dim_end, 0);
 }
 
 void ck_floats_to_halves(const float *x, uint16_t *out, size_t n) {

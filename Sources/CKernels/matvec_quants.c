@@ -1,4 +1,5 @@
-// Single-token dot products for the types beyond Q8_0/Q4_0: Q4_1 and Q5_1 against Q8_1 activations,
+// Single-token dot products for the types beyond Q8_0/Q4_0: Q5_1 against Q8_1 activations (Q4_1 has its
+// own file, q4_1_products.c),
 // Q5_0 against Q8_0, the K-quants (Q4_K, Q5_K, Q6_K) against Q8_K, and BF16 against f32. Each block's
 // integer products come from vpmaddubsw (unsigned weight codes x signed activations) and are scaled once
 // per block; constant offsets in the codes (Q5_0's 16, Q6_K's 32) and the mins of Q4_1/Q5_1/Q4_K/Q5_K are
@@ -108,7 +109,7 @@ void ck_quantize_activations_q8_k(const float *x, void *dst, size_t count) {
     }
 }
 
-// ---- Q4_1 / Q5_1 (x Q8_1) and Q5_0 (x Q8_0) ----
+// ---- Q5_1 (x Q8_1) and Q5_0 (x Q8_0) ----
 
 #if CK_AVX2
 // (d_w * d_x, m_w * s_x) from the two adjacent halves (d, m) of a weight block and (d, s) of a Q8_1 block.
@@ -119,29 +120,6 @@ static inline __m128 scale_and_min(const uint8_t *w, const uint8_t *x) {
     return _mm_mul_ps(_mm_cvtph_ps(_mm_cvtsi32_si128(a)), _mm_cvtph_ps(_mm_cvtsi32_si128(b)));
 }
 #endif
-
-static float dot_q4_1(const uint8_t *w, const uint8_t *x, size_t blocks) {
-#if CK_AVX2
-    __m256 acc = _mm256_setzero_ps();
-    __m128 mins = _mm_setzero_ps();
-    for (size_t i = 0; i < blocks; i++, w += 20, x += 36) {
-        const __m128 dm = scale_and_min(w, x);
-        mins = _mm_add_ps(mins, dm);
-        const __m256i p = udot_i32(nibbles32(w + 4), _mm256_loadu_si256((const __m256i *)(x + 4)));
-        acc = _mm256_fmadd_ps(_mm256_broadcastss_ps(dm), _mm256_cvtepi32_ps(p), acc);
-    }
-    return ck_hsum(acc) + _mm_cvtss_f32(_mm_movehdup_ps(mins));
-#else
-    float sum = 0, mins = 0;
-    for (size_t i = 0; i < blocks; i++, w += 20, x += 36) {
-        int s = 0;
-        for (int j = 0; j < 16; j++) s += (w[4 + j] & 0x0f) * (int8_t)x[4 + j] + (w[4 + j] >> 4) * (int8_t)x[20 + j];
-        sum += (float)s * ck_half_to_float(w) * ck_half_to_float(x);
-        mins += ck_half_to_float(w + 2) * ck_half_to_float(x + 2);
-    }
-    return sum + mins;
-#endif
-}
 
 #if !CK_AVX2
 static inline int code5(const uint8_t *bits_and_nibbles, int j) {
@@ -228,23 +206,6 @@ CK_VNNI_TARGET static float dot_q5_0_vnni(const uint8_t *w, const uint8_t *x, si
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
     return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
-}
-
-CK_VNNI_TARGET static float dot_q4_1_vnni(const uint8_t *w, const uint8_t *x, size_t blocks) {
-    __m256 acc = _mm256_setzero_ps();
-    __m128 mins = _mm_setzero_ps();
-    for (size_t i = 0; i < blocks; i++, w += 20, x += 36) {
-        int32_t a, b;
-        memcpy(&a, w, 4);
-        memcpy(&b, x, 4);
-        const __m128 dm = _mm_mul_ps(_mm_cvtph_ps(_mm_cvtsi32_si128(a)), _mm_cvtph_ps(_mm_cvtsi32_si128(b)));
-        mins = _mm_add_ps(mins, dm);
-        const __m256i p = _mm256_dpbusd_epi32(_mm256_setzero_si256(), nibbles32_512(w + 4), _mm256_loadu_si256((const __m256i *)(x + 4)));
-        acc = _mm256_fmadd_ps(_mm256_broadcastss_ps(dm), _mm256_cvtepi32_ps(p), acc);
-    }
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s))) + _mm_cvtss_f32(_mm_movehdup_ps(mins));
 }
 
 CK_VNNI_TARGET static float dot_q5_1_vnni(const uint8_t *w, const uint8_t *x, size_t blocks) {
@@ -486,18 +447,6 @@ static float dot_bf16(const uint8_t *w, const float *x, size_t count) {
         for (size_t r = row_begin; r < row_end; r++) y[r] = dot(base + r * row_bytes, (const uint8_t *)x, blocks); \
     }
 
-static void matvec_q4_1(const void *w, size_t row_bytes, size_t row_begin, size_t row_end, const void *x,
-                        size_t blocks, float *y, int vnni) {
-    const uint8_t *base = (const uint8_t *)w;
-    (void)vnni;
-#if CK_HAVE_VNNI_CODE
-    if (vnni) {
-        for (size_t r = row_begin; r < row_end; r++) y[r] = dot_q4_1_vnni(base + r * row_bytes, (const uint8_t *)x, blocks);
-        return;
-    }
-#endif
-    for (size_t r = row_begin; r < row_end; r++) y[r] = dot_q4_1(base + r * row_bytes, (const uint8_t *)x, blocks);
-}
 static void matvec_q5_1(const void *w, size_t row_bytes, size_t row_begin, size_t row_end, const void *x,
                         size_t blocks, float *y, int vnni) {
     const uint8_t *base = (const uint8_t *)w;
@@ -534,14 +483,6 @@ static void matvec_q5_0(const void *w, size_t row_bytes, size_t row_begin, size_
     for (size_t r = row_begin; r < row_end; r++) y[r] = dot_q5_0(base + r * row_bytes, xb, blocks, offsets);
 }
 
-void ck_matvec_q4_1(const void *w, size_t row_bytes, size_t row_begin, size_t row_end, const void *x, size_t blocks, float *y) {
-    matvec_q4_1(w, row_bytes, row_begin, row_end, x, blocks, y, vnni_dots());
-}
-
-void ck_matvec_q4_1_avx2(const void *w, size_t row_bytes, size_t row_begin, size_t row_end, const void *x, size_t blocks, float *y) {
-    matvec_q4_1(w, row_bytes, row_begin, row_end, x, blocks, y, 0);
-}
-
 void ck_matvec_q5_0(const void *w, size_t row_bytes, size_t row_begin, size_t row_end, const void *x, size_t blocks, float *y) {
     matvec_q5_0(w, row_bytes, row_begin, row_end, x, blocks, y, vnni_dots());
 }
@@ -562,75 +503,4 @@ void ck_matvec_bf16(const void *w, size_t row_bytes, size_t row_begin, size_t ro
                     size_t count, float *y) {
     const uint8_t *base = (const uint8_t *)w;
     for (size_t r = row_begin; r < row_end; r++) y[r] = dot_bf16(base + r * row_bytes, x, count);
-}
-
-// ---- Several activation rows against each weight row (speculative decoding's verification) ----
-//
-// For each activation row, the very operations of the single-row dot in the same order (so the same
-// bits as ck_matvec_q4_1 for that row alone), with each weight block loaded and decoded once for all
-// rows: k drafted tokens cost about one token's weight traffic and decoding.
-
-#if CK_HAVE_VNNI_CODE
-CK_VNNI_TARGET static inline __attribute__((always_inline)) void q4_1_rows_vnni(const uint8_t *w, const uint8_t *x, size_t x_stride,
-                                                                                 size_t blocks, float *out, size_t out_stride, const size_t n) {
-    __m256 acc[8];
-    __m128 mins[8];
-    for (size_t j = 0; j < n; j++) { acc[j] = _mm256_setzero_ps(); mins[j] = _mm_setzero_ps(); }
-    for (size_t i = 0; i < blocks; i++, w += 20) {
-        int32_t a;
-        memcpy(&a, w, 4);
-        const __m128 wdm = _mm_cvtph_ps(_mm_cvtsi32_si128(a));
-        const __m256i nibbles = nibbles32_512(w + 4);
-        for (size_t j = 0; j < n; j++) {
-            const uint8_t *xb = x + j * x_stride + i * 36;
-            int32_t b;
-            memcpy(&b, xb, 4);
-            const __m128 dm = _mm_mul_ps(wdm, _mm_cvtph_ps(_mm_cvtsi32_si128(b)));
-            mins[j] = _mm_add_ps(mins[j], dm);
-            const __m256i p = _mm256_dpbusd_epi32(_mm256_setzero_si256(), nibbles, _mm256_loadu_si256((const __m256i *)(xb + 4)));
-            acc[j] = _mm256_fmadd_ps(_mm256_broadcastss_ps(dm), _mm256_cvtepi32_ps(p), acc[j]);
-        }
-    }
-    for (size_t j = 0; j < n; j++) {
-        __m128 s = _mm_add_ps(_mm256_castps256_ps128(acc[j]), _mm256_extractf128_ps(acc[j], 1));
-        s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-        out[j * out_stride] = _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s))) + _mm_cvtss_f32(_mm_movehdup_ps(mins[j]));
-    }
-}
-
-CK_VNNI_TARGET static void matvec_rows_q4_1_vnni(const uint8_t *w, size_t row_bytes, size_t row_begin, size_t row_end,
-                                                 const uint8_t *x, size_t x_stride, size_t n, size_t blocks, float *y, size_t y_stride) {
-    for (size_t j0 = 0; j0 < n; j0 += 8) {
-        const size_t m = n - j0 < 8 ? n - j0 : 8;
-        const uint8_t *xg = x + j0 * x_stride;
-        float *yg = y + j0 * y_stride;
-        for (size_t r = row_begin; r < row_end; r++) {
-            const uint8_t *row = w + r * row_bytes;
-            switch (m) {
-            case 1: q4_1_rows_vnni(row, xg, x_stride, blocks, yg + r, y_stride, 1); break;
-            case 2: q4_1_rows_vnni(row, xg, x_stride, blocks, yg + r, y_stride, 2); break;
-            case 3: q4_1_rows_vnni(row, xg, x_stride, blocks, yg + r, y_stride, 3); break;
-            case 4: q4_1_rows_vnni(row, xg, x_stride, blocks, yg + r, y_stride, 4); break;
-            case 5: q4_1_rows_vnni(row, xg, x_stride, blocks, yg + r, y_stride, 5); break;
-            case 6: q4_1_rows_vnni(row, xg, x_stride, blocks, yg + r, y_stride, 6); break;
-            case 7: q4_1_rows_vnni(row, xg, x_stride, blocks, yg + r, y_stride, 7); break;
-            default: q4_1_rows_vnni(row, xg, x_stride, blocks, yg + r, y_stride, 8); break;
-            }
-        }
-    }
-}
-#endif
-
-void ck_matvec_rows_q4_1(const void *w, size_t row_bytes, size_t row_begin, size_t row_end, const void *x, size_t x_stride,
-                         size_t n, size_t blocks, float *y, size_t y_stride) {
-#if CK_HAVE_VNNI_CODE
-    if (vnni_dots()) {
-        matvec_rows_q4_1_vnni((const uint8_t *)w, row_bytes, row_begin, row_end, (const uint8_t *)x, x_stride, n, blocks, y, y_stride);
-        return;
-    }
-#endif
-    // Row by row, every activation while the weight row is in L1.
-    for (size_t r = row_begin; r < row_end; r++)
-        for (size_t j = 0; j < n; j++)
-            matvec_q4_1(w, row_bytes, r, r + 1, (const uint8_t *)x + j * x_stride, blocks, y + j * y_stride, 0);
 }

@@ -1,5 +1,6 @@
 import Testing
 @testable import Kernels
+import CKernels
 
 @Test(arguments: [(6, 6, 8), (6, 2, 8), (6, 3, 48), (4, 1, 16)], [1, 5, 200])
 func attentionMatchesReference(shape: (Int, Int, Int), length: Int) {
@@ -75,6 +76,40 @@ func attentionRowsGiveEachRowItsOwnBits(shape: (Int, Int, Int), rows: (Int, Int)
                                           length: start + i + 1, heads: heads, kvHeads: kvHeads, headDim: headDim)
         #expect(maxDifference(row, expected) <= 2e-5, "row \(i)")
     }
+}
+
+/// The AVX-512 forms of the score and value kernels (several queries and positions per vector) give the
+/// AVX2 forms' bits, for any number of queries, positions off the multiple of eight, and queries whose value
+/// sums end at different positions (as the rows of a verification pass do).
+@Test(arguments: [(64, 3), (48, 4), (64, 7), (16, 2)], [1, 13, 70, 131])
+func wideAttentionKernelsGiveTheAVX2Bits(shape: (Int, Int), positions: Int) {
+    let (headDim, queries) = shape
+    let stride = headDim + 8   // keys and values of several heads side by side, as in the cache
+    var random = TestRandom(seed: UInt64(headDim * 1000 + queries * 100 + positions))
+    let q = random.floats(queries * headDim, scale: 2)
+    let keys = random.floats(positions * stride, scale: 2).map(floatToHalf)
+    let values = random.floats(positions * stride).map(floatToHalf)
+    var chosen = [Float](repeating: .nan, count: queries * positions), avx2 = chosen
+    ck_attention_scores(q, queries, headDim, keys, stride, positions, headDim, 0.125, &chosen, positions)
+    ck_attention_scores_avx2(q, queries, headDim, keys, stride, positions, headDim, 0.125, &avx2, positions)
+    #expect(chosen.map(\.bitPattern) == avx2.map(\.bitPattern), "scores")
+
+    let weights = random.floats(queries * positions)
+    // Pairs of queries end together, as the heads of one row do; the last rows see fewer positions.
+    let lengths = (0..<queries).map { max(1, positions - (queries - 1 - $0) / 2) }
+    func valueSums(_ kernel: (UnsafePointer<UnsafePointer<Float>?>?, UnsafePointer<Int>?, UnsafePointer<UnsafeMutablePointer<Float>?>?,
+                           Int, UnsafePointer<UInt16>?, Int, Int, Int) -> Void) -> [Float] {
+        var out = [Float](repeating: .nan, count: queries * headDim)
+        weights.withUnsafeBufferPointer { w in
+            out.withUnsafeMutableBufferPointer { o in
+                let rows = (0..<queries).map { Optional(w.baseAddress! + $0 * positions) }
+                let outs = (0..<queries).map { Optional(o.baseAddress! + $0 * headDim) }
+                kernel(rows.map { UnsafePointer($0) }, lengths, outs, queries, values, stride, 0, headDim)
+            }
+        }
+        return out
+    }
+    #expect(valueSums(ck_attention_values).map(\.bitPattern) == valueSums(ck_attention_values_avx2).map(\.bitPattern), "values")
 }
 
 /// Half bits of `values` (as the KV cache stores them) and the floats they stand for (the reference's input).

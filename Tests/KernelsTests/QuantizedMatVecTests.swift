@@ -241,3 +241,47 @@ func arbitraryBytesAndNonFiniteActivationsNeverTrap(type: GGMLType) {
     if Quantization.quantizableTypes.contains(type) { _ = quantized(type, x) }
     _ = quantized(.q8_K, Array(x[0..<256]))
 }
+
+/// Q4_1's one kernel for a token and for several rows: each activation row of a call gets the bits it gets
+/// alone, in the AVX-512 and the AVX2 form alike, with an odd block count (a half-empty last pair) and more
+/// rows than one group of eight; and the sums are the reference product's.
+@Test(arguments: [7, 10])
+func q4_1RowsGiveEachRowItsSingleTokenBits(blocks: Int) {
+    let rows = 37, cols = 32 * blocks, n = 11
+    var random = TestRandom(seed: 21)
+    let stored = randomWeights(.q4_1, count: rows * cols, random: &random)
+    let x = random.floats(n * cols, scale: 2)
+    let stride = 36 * blocks + 12   // rows need not be packed
+    var xq = [UInt8](repeating: 0xee, count: n * stride)
+    xq.withUnsafeMutableBytes { buffer in
+        for j in 0..<n { x.withUnsafeBufferPointer { quantizeActivations(.q8_1, $0.baseAddress! + j * cols, count: cols, into: buffer.baseAddress! + j * stride) } }
+    }
+    let rowBytes = GGMLType.q4_1.rowBytes(cols)!
+    var alone = [Float](repeating: .nan, count: n * rows), aloneAVX2 = alone, together = alone, togetherAVX2 = alone
+    stored.withUnsafeBytes { w in
+        xq.withUnsafeBytes { xb in
+            for j in 0..<n {
+                alone.withUnsafeMutableBufferPointer { ck_matvec_q4_1(w.baseAddress!, rowBytes, 0, rows, xb.baseAddress! + j * stride, blocks, $0.baseAddress! + j * rows) }
+                aloneAVX2.withUnsafeMutableBufferPointer { ck_matvec_q4_1_avx2(w.baseAddress!, rowBytes, 0, rows, xb.baseAddress! + j * stride, blocks, $0.baseAddress! + j * rows) }
+            }
+            // Two calls over row ranges, as the thread pool splits them.
+            for range in [0..<20, 20..<rows] {
+                ck_matvec_rows_q4_1(w.baseAddress!, rowBytes, range.lowerBound, range.upperBound, xb.baseAddress!, stride, n, blocks, &together, rows)
+                ck_matvec_rows_q4_1_avx2(w.baseAddress!, rowBytes, range.lowerBound, range.upperBound, xb.baseAddress!, stride, n, blocks, &togetherAVX2, rows)
+            }
+        }
+    }
+    #expect(together == alone)
+    #expect(togetherAVX2 == alone)
+    #expect(aloneAVX2 == alone)
+    let weights = dequantized(.q4_1, stored, count: rows * cols)
+    for j in 0..<n {
+        let seen = activationsSeenBy(.q4_1, Array(x[(j * cols)..<((j + 1) * cols)]))
+        let expected = referenceProduct(weights, rows: rows, seen)
+        let correction = halfSumCorrection(.q4_1, stored, rows: rows, Array(x[(j * cols)..<((j + 1) * cols)]))
+        for r in 0..<rows {
+            let want = expected[r].dot + correction[r]
+            #expect(abs(Double(alone[j * rows + r]) - want) <= 1e-5 * expected[r].magnitude + 1e-5, "row \(j), output \(r)")
+        }
+    }
+}

@@ -116,6 +116,9 @@ int ck_has_avx2(void);
 /// rows (speculative decoding's verification pass).
 void ck_matvec_rows_q4_1(const void *w, size_t row_bytes, size_t row_begin, size_t row_end, const void *x, size_t x_stride,
                          size_t n, size_t blocks, float *y, size_t y_stride);
+/// ck_matvec_rows_q4_1 without its AVX-512 form, for tests.
+void ck_matvec_rows_q4_1_avx2(const void *w, size_t row_bytes, size_t row_begin, size_t row_end, const void *x, size_t x_stride,
+                              size_t n, size_t blocks, float *y, size_t y_stride);
 /// The same for Q8_0 rows and Q8_0 activations, bit for bit ck_matvec_q8_0 per row.
 void ck_matvec_rows_q8_0(const void *w, size_t row_bytes, size_t row_begin, size_t row_end, const void *x, size_t x_stride,
                          size_t n, size_t blocks, float *y, size_t y_stride);
@@ -132,6 +135,12 @@ void ck_attention_scores(const float *q, size_t queries, size_t q_stride, const 
 // dim_begin <= d < dim_end, each lane summing its positions in order.
 void ck_attention_values(const float *const *weights, const size_t *lengths, float *const *outs, size_t queries,
                          const uint16_t *v, size_t v_stride, size_t dim_begin, size_t dim_end);
+/// ck_attention_scores / ck_attention_values without their AVX-512 forms (what CPUs without AVX-512 run), for
+/// tests: the same bits.
+void ck_attention_scores_avx2(const float *q, size_t queries, size_t q_stride, const uint16_t *k, size_t k_stride,
+                              size_t positions, size_t head_dim, float scale, float *scores, size_t scores_stride);
+void ck_attention_values_avx2(const float *const *weights, const size_t *lengths, float *const *outs, size_t queries,
+                              const uint16_t *v, size_t v_stride, size_t dim_begin, size_t dim_end);
 // Half-float conversions (round to nearest even), for writing and reading the cache.
 void ck_floats_to_halves(const float *x, uint16_t *out, size_t n);
 void ck_halves_to_floats(const uint16_t *x, float *out, size_t n);

@@ -1,0 +1,242 @@
+// Q4_1 weights x Q8_1 activations, for one token (ck_matvec_q4_1) and for several activation rows at once
+// (ck_matvec_rows_q4_1, the verification pass of speculative decoding). Both run one kernel, so a row's
+// result is the same bits whatever else a call computes beside it.
+//
+// Blocks go two at a time: the 64 codes of blocks 2k and 2k+1 against the activations' 64 bytes give 16
+// int32 lane sums of four products each (vpdpbusd, or vpmaddubsw + vpmaddwd with AVX2: the same integers),
+// scaled lane by lane by d_w · d_x of the lane's block into one float accumulator; the mins' terms
+// m_w · s_x accumulate apart. The activation rows are first repacked (quants contiguous, the block scales
+// as float lanes), so that a weight pair is decoded once for all rows and each row then costs about five
+// instructions per pair: in the previous per-block form a row cost nine per block, which is what made a
+// verified row cost about half a token.
+#include <stdlib.h>
+#include "ckernels.h"
+#include "ck_internal.h"
+
+// Activation rows in the kernels' layout: per row, `pairs` entries of 64 quants, 16 scale lanes (d_x of
+// block 2k in lanes 0..7, of block 2k+1 in 8..15) and 4 sum lanes (0, s_x of 2k, 0, s_x of 2k+1). A missing
+// last block (an odd count) is zeros, which add nothing.
+typedef struct {
+    size_t pairs;
+    int8_t *quants;
+    float *scales;
+    float *sums;
+    void *memory;
+} q8_1_rows;
+
+static int repack_q8_1_rows(const uint8_t *x, size_t x_stride, size_t n, size_t blocks, q8_1_rows *out) {
+    const size_t pairs = (blocks + 1) / 2;
+    const size_t quant_bytes = n * pairs * 64, scale_bytes = n * pairs * 16 * sizeof(float), sum_bytes = n * pairs * 4 * sizeof(float);
+    uint8_t *memory = calloc(1, quant_bytes + scale_bytes + sum_bytes + 1);
+    if (!memory) return 0;
+    out->pairs = pairs;
+    out->memory = memory;
+    out->quants = (int8_t *)memory;
+    out->scales = (float *)(memory + quant_bytes);
+    out->sums = (float *)(memory + quant_bytes + scale_bytes);
+    for (size_t j = 0; j < n; j++) {
+        const uint8_t *row = x + j * x_stride;
+        for (size_t i = 0; i < blocks; i++) {
+            const uint8_t *block = row + 36 * i;
+            memcpy(out->quants + (j * pairs) * 64 + 32 * i, block + 4, 32);
+            const float d = ck_half_to_float(block), s = ck_half_to_float(block + 2);
+            float *lanes = out->scales + (j * pairs + i / 2) * 16 + 8 * (i % 2);
+            for (int l = 0; l < 8; l++) lanes[l] = d;
+            out->sums[(j * pairs + i / 2) * 4 + 2 * (i % 2) + 1] = s;
+        }
+    }
+    return 1;
+}
+
+#if CK_AVX2
+// (d, m) of blocks 2k and 2k+1 as (d0, m0, d1, m1); zeros for a missing second block.
+static inline __m128 pair_scales(const uint8_t *pair, int second) {
+    uint32_t first_half, second_half = 0;
+    memcpy(&first_half, pair, 4);
+    if (second) memcpy(&second_half, pair + 20, 4);
+    return _mm_cvtph_ps(_mm_cvtsi64_si128((long long)((uint64_t)first_half | (uint64_t)second_half << 32)));
+}
+
+// The 32 codes of one block: low nibbles (elements 0..15), then high nibbles (16..31).
+static inline __m256i block_codes(const uint8_t *block) {
+    const __m128i packed = _mm_loadu_si128((const __m128i *)(block + 4));
+    return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(packed, 4), packed), _mm256_set1_epi8(0x0f));
+}
+
+// The row's result from its two accumulators: one fixed order of additions for every form.
+static inline float finish(__m256 acc, __m128 mins) {
+    return ck_hsum(acc) + (_mm_cvtss_f32(_mm_movehdup_ps(mins)) + _mm_cvtss_f32(_mm_shuffle_ps(mins, mins, 3)));
+}
+
+static inline __attribute__((always_inline)) void q4_1_rows_avx2(const uint8_t *w, size_t blocks, const q8_1_rows *x, size_t j0,
+                                                                  float *out, size_t out_stride, const size_t n) {
+    __m256 lo[8], hi[8];
+    __m128 mins[8];
+    for (size_t j = 0; j < n; j++) { lo[j] = _mm256_setzero_ps(); hi[j] = _mm256_setzero_ps(); mins[j] = _mm_setzero_ps(); }
+    const size_t pairs = x->pairs;
+    for (size_t k = 0; k < pairs; k++) {
+        const uint8_t *pair = w + 40 * k;
+        const int second = 2 * k + 1 < blocks;
+        const __m128 dm = pair_scales(pair, second);
+        const __m256i codes0 = block_codes(pair), codes1 = second ? block_codes(pair + 20) : _mm256_setzero_si256();
+        const __m256 d0 = _mm256_broadcastss_ps(dm), d1 = _mm256_broadcastss_ps(_mm_movehl_ps(dm, dm));
+        for (size_t j = 0; j < n; j++) {
+            const size_t e = (j0 + j) * pairs + k;
+            const int8_t *q = x->quants + 64 * e;
+            const float *s = x->scales + 16 * e;
+            const __m256i p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(codes0, _mm256_loadu_si256((const __m256i *)q)), _mm256_set1_epi16(1));
+            const __m256i p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(codes1, _mm256_loadu_si256((const __m256i *)(q + 32))), _mm256_set1_epi16(1));
+            lo[j] = _mm256_fmadd_ps(_mm256_mul_ps(d0, _mm256_loadu_ps(s)), _mm256_cvtepi32_ps(p0), lo[j]);
+            hi[j] = _mm256_fmadd_ps(_mm256_mul_ps(d1, _mm256_loadu_ps(s + 8)), _mm256_cvtepi32_ps(p1), hi[j]);
+            mins[j] = _mm_fmadd_ps(dm, _mm_loadu_ps(x->sums + 4 * e), mins[j]);
+        }
+    }
+    for (size_t j = 0; j < n; j++) out[j * out_stride] = finish(_mm256_add_ps(lo[j], hi[j]), mins[j]);
+}
+#endif
+
+#if CK_HAVE_VNNI_CODE
+// The same per lane as q4_1_rows_avx2, one 512-bit vector per pair.
+CK_VNNI_TARGET static inline __attribute__((always_inline)) void q4_1_rows_vnni(const uint8_t *w, size_t blocks, const q8_1_rows *x, size_t j0,
+                                                                                 float *out, size_t out_stride, const size_t n) {
+    __m512 acc[8];
+    __m128 mins[8];
+    for (size_t j = 0; j < n; j++) { acc[j] = _mm512_setzero_ps(); mins[j] = _mm_setzero_ps(); }
+    const size_t pairs = x->pairs;
+    // Lanes 0..7 take d0 (lane 0 of the scales), 8..15 take d1 (lane 2).
+    const __m512i pick = _mm512_set_epi32(2, 2, 2, 2, 2, 2, 2, 2, 0, 0, 0, 0, 0, 0, 0, 0);
+    for (size_t k = 0; k < pairs; k++) {
+        const uint8_t *pair = w + 40 * k;
+        const int second = 2 * k + 1 < blocks;
+        const __m128 dm = pair_scales(pair, second);
+        const __m128i packed0 = _mm_loadu_si128((const __m128i *)(pair + 4));
+        const __m128i packed1 = second ? _mm_loadu_si128((const __m128i *)(pair + 24)) : _mm_setzero_si128();
+        const __m256i both = _mm256_set_m128i(packed1, packed0);
+        const __m256i low = _mm256_and_si256(both, _mm256_set1_epi8(0x0f));
+        const __m256i high = _mm256_and_si256(_mm256_srli_epi16(both, 4), _mm256_set1_epi8(0x0f));
+        // [low0 low1 high0 high1] in 128-bit lanes, reordered to block 2k's codes then block 2k+1's.
+        const __m512i halves = _mm512_inserti64x4(_mm512_castsi256_si512(low), high, 1);
+        const __m512i codes = _mm512_shuffle_i64x2(halves, halves, _MM_SHUFFLE(3, 1, 2, 0));
+        const __m512 wd = _mm512_permutexvar_ps(pick, _mm512_castps128_ps512(dm));
+        for (size_t j = 0; j < n; j++) {
+            const size_t e = (j0 + j) * pairs + k;
+            const __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), codes, _mm512_loadu_si512((const void *)(x->quants + 64 * e)));
+            acc[j] = _mm512_fmadd_ps(_mm512_mul_ps(wd, _mm512_loadu_ps(x->scales + 16 * e)), _mm512_cvtepi32_ps(p), acc[j]);
+            mins[j] = _mm_fmadd_ps(dm, _mm_loadu_ps(x->sums + 4 * e), mins[j]);
+        }
+    }
+    for (size_t j = 0; j < n; j++) {
+        const __m256 high = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc[j]), 1));
+        out[j * out_stride] = finish(_mm256_add_ps(_mm512_castps512_ps256(acc[j]), high), mins[j]);
+    }
+}
+
+CK_VNNI_TARGET static void rows_vnni(const uint8_t *w, size_t row_bytes, size_t row_begin, size_t row_end, const q8_1_rows *x,
+                                     size_t n, size_t blocks, float *y, size_t y_stride) {
+    for (size_t j0 = 0; j0 < n; j0 += 8) {
+        const size_t m = n - j0 < 8 ? n - j0 : 8;
+        float *yg = y + j0 * y_stride;
+        for (size_t r = row_begin; r < row_end; r++) {
+            const uint8_t *row = w + r * row_bytes;
+            switch (m) {
+            case 1: q4_1_rows_vnni(row, blocks, x, j0, yg + r, y_stride, 1); break;
+            case 2: q4_1_rows_vnni(row, blocks, x, j0, yg + r, y_stride, 2); break;
+            case 3: q4_1_rows_vnni(row, blocks, x, j0, yg + r, y_stride, 3); break;
+            case 4: q4_1_rows_vnni(row, blocks, x, j0, yg + r, y_stride, 4); break;
+            case 5: q4_1_rows_vnni(row, blocks, x, j0, yg + r, y_stride, 5); break;
+            case 6: q4_1_rows_vnni(row, blocks, x, j0, yg + r, y_stride, 6); break;
+            case 7: q4_1_rows_vnni(row, blocks, x, j0, yg + r, y_stride, 7); break;
+            default: q4_1_rows_vnni(row, blocks, x, j0, yg + r, y_stride, 8); break;
+            }
+        }
+    }
+}
+#endif
+
+#if CK_AVX2
+static void rows_avx2(const uint8_t *w, size_t row_bytes, size_t row_begin, size_t row_end, const q8_1_rows *x,
+                      size_t n, size_t blocks, float *y, size_t y_stride) {
+    for (size_t j0 = 0; j0 < n; j0 += 4) {
+        const size_t m = n - j0 < 4 ? n - j0 : 4;
+        float *yg = y + j0 * y_stride;
+        for (size_t r = row_begin; r < row_end; r++) {
+            const uint8_t *row = w + r * row_bytes;
+            switch (m) {
+            case 1: q4_1_rows_avx2(row, blocks, x, j0, yg + r, y_stride, 1); break;
+            case 2: q4_1_rows_avx2(row, blocks, x, j0, yg + r, y_stride, 2); break;
+            case 3: q4_1_rows_avx2(row, blocks, x, j0, yg + r, y_stride, 3); break;
+            default: q4_1_rows_avx2(row, blocks, x, j0, yg + r, y_stride, 4); break;
+            }
+        }
+    }
+}
+#else
+// Without AVX2: the plain sums, block by block (not the same bits as the vector forms).
+static float dot_q4_1_portable(const uint8_t *w, const uint8_t *x, size_t blocks) {
+    float sum = 0, mins = 0;
+    for (size_t i = 0; i < blocks; i++, w += 20, x += 36) {
+        int s = 0;
+        for (int j = 0; j < 16; j++) s += (w[4 + j] & 0x0f) * (int8_t)x[4 + j] + (w[4 + j] >> 4) * (int8_t)x[20 + j];
+        sum += (float)s * ck_half_to_float(w) * ck_half_to_float(x);
+        mins += ck_half_to_float(w + 2) * ck_half_to_float(x + 2);
+    }
+    return sum + mins;
+}
+#endif
+
+// vnni: 1 for the AVX-512 form where compiled in and supported, 0 for AVX2.
+static void rows_q4_1(const void *w, size_t row_bytes, size_t row_begin, size_t row_end, const void *x, size_t x_stride,
+                      size_t n, size_t blocks, float *y, size_t y_stride, int vnni) {
+    if (n == 0 || row_begin >= row_end) return;
+#if CK_AVX2
+    q8_1_rows rows;
+    if (repack_q8_1_rows((const uint8_t *)x, x_stride, n, blocks, &rows)) {
+#if CK_HAVE_VNNI_CODE
+        if (vnni) rows_vnni((const uint8_t *)w, row_bytes, row_begin, row_end, &rows, n, blocks, y, y_stride);
+        else
+#endif
+            rows_avx2((const uint8_t *)w, row_bytes, row_begin, row_end, &rows, n, blocks, y, y_stride);
+        free(rows.memory);
+        return;
+    }
+    // Out of memory for the repacked rows: NaN rather than a crash or silent zeros.
+    for (size_t j = 0; j < n; j++)
+        for (size_t r = row_begin; r < row_end; r++) y[j * y_stride + r] = NAN;
+    (void)vnni;
+#else
+    (void)vnni;
+    const uint8_t *base = (const uint8_t *)w;
+    for (size_t j = 0; j < n; j++)
+        for (size_t r = row_begin; r < row_end; r++)
+            y[j * y_stride + r] = dot_q4_1_portable(base + r * row_bytes, (const uint8_t *)x + j * x_stride, blocks);
+#endif
+}
+
+static int use_vnni = -1;
+
+static inline int vnni_supported(void) {
+    int known = __atomic_load_n(&use_vnni, __ATOMIC_RELAXED);
+    if (known < 0) {
+        known = ck_has_vnni();
+        __atomic_store_n(&use_vnni, known, __ATOMIC_RELAXED);
+    }
+    return known;
+}
+
+void ck_matvec_q4_1(const void *w, size_t row_bytes, size_t row_begin, size_t row_end, const void *x, size_t blocks, float *y) {
+    rows_q4_1(w, row_bytes, row_begin, row_end, x, 0, 1, blocks, y, 0, vnni_supported());
+}
+
+void ck_matvec_q4_1_avx2(const void *w, size_t row_bytes, size_t row_begin, size_t row_end, const void *x, size_t blocks, float *y) {
+    rows_q4_1(w, row_bytes, row_begin, row_end, x, 0, 1, blocks, y, 0, 0);
+}
+
+void ck_matvec_rows_q4_1(const void *w, size_t row_bytes, size_t row_begin, size_t row_end, const void *x, size_t x_stride,
+                         size_t n, size_t blocks, float *y, size_t y_stride) {
+    rows_q4_1(w, row_bytes, row_begin, row_end, x, x_stride, n, blocks, y, y_stride, vnni_supported());
+}
+
+void ck_matvec_rows_q4_1_avx2(const void *w, size_t row_bytes, size_t row_begin, size_t row_end, const void *x, size_t x_stride,
+                              size_t n, size_t blocks, float *y, size_t y_stride) {
+    rows_q4_1(w, row_bytes, row_begin, row_end, x, x_stride, n, blocks, y, y_stride, 0);
+}
