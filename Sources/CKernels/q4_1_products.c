@@ -13,39 +13,45 @@
 #include "ckernels.h"
 #include "ck_internal.h"
 
-// Activation rows in the kernels' layout: per row, `pairs` entries of 64 quants, 16 scale lanes (d_x of
-// block 2k in lanes 0..7, of block 2k+1 in 8..15) and 4 sum lanes (0, s_x of 2k, 0, s_x of 2k+1). A missing
-// last block (an odd count) is zeros, which add nothing.
+// Activation rows in the kernels' layout (ck_q4_1_prepare): per row, `pairs` entries of 64 quants, then
+// per row and pair 16 scale lanes (d_x of block 2k in lanes 0..7, of block 2k+1 in 8..15), then 4 sum
+// lanes (0, s_x of 2k, 0, s_x of 2k+1). A missing last block (an odd count) is zeros, which add nothing.
 typedef struct {
     size_t pairs;
-    int8_t *quants;
-    float *scales;
-    float *sums;
-    void *memory;
+    const int8_t *quants;
+    const float *scales;
+    const float *sums;
 } q8_1_rows;
 
-static int repack_q8_1_rows(const uint8_t *x, size_t x_stride, size_t n, size_t blocks, q8_1_rows *out) {
-    const size_t pairs = (blocks + 1) / 2;
-    const size_t quant_bytes = n * pairs * 64, scale_bytes = n * pairs * 16 * sizeof(float), sum_bytes = n * pairs * 4 * sizeof(float);
-    uint8_t *memory = calloc(1, quant_bytes + scale_bytes + sum_bytes + 1);
-    if (!memory) return 0;
-    out->pairs = pairs;
-    out->memory = memory;
-    out->quants = (int8_t *)memory;
-    out->scales = (float *)(memory + quant_bytes);
-    out->sums = (float *)(memory + quant_bytes + scale_bytes);
+static inline size_t pairs_of(size_t blocks) { return (blocks + 1) / 2; }
+
+size_t ck_q4_1_prepared_bytes(size_t n, size_t blocks) { return n * pairs_of(blocks) * (64 + 16 * sizeof(float) + 4 * sizeof(float)); }
+
+static q8_1_rows prepared_rows(const void *prepared, size_t n, size_t blocks) {
+    const size_t pairs = pairs_of(blocks);
+    const uint8_t *base = (const uint8_t *)prepared;
+    q8_1_rows rows = {pairs, (const int8_t *)base, (const float *)(base + n * pairs * 64),
+                      (const float *)(base + n * pairs * (64 + 16 * sizeof(float)))};
+    return rows;
+}
+
+void ck_q4_1_prepare(const void *x, size_t x_stride, size_t n, size_t blocks, void *prepared) {
+    const size_t pairs = pairs_of(blocks);
+    uint8_t *base = (uint8_t *)prepared;
+    memset(base, 0, ck_q4_1_prepared_bytes(n, blocks));
+    int8_t *quants = (int8_t *)base;
+    float *scales = (float *)(base + n * pairs * 64), *sums = (float *)(base + n * pairs * (64 + 16 * sizeof(float)));
     for (size_t j = 0; j < n; j++) {
-        const uint8_t *row = x + j * x_stride;
+        const uint8_t *row = (const uint8_t *)x + j * x_stride;
         for (size_t i = 0; i < blocks; i++) {
             const uint8_t *block = row + 36 * i;
-            memcpy(out->quants + (j * pairs) * 64 + 32 * i, block + 4, 32);
+            memcpy(quants + (j * pairs) * 64 + 32 * i, block + 4, 32);
             const float d = ck_half_to_float(block), s = ck_half_to_float(block + 2);
-            float *lanes = out->scales + (j * pairs + i / 2) * 16 + 8 * (i % 2);
+            float *lanes = scales + (j * pairs + i / 2) * 16 + 8 * (i % 2);
             for (int l = 0; l < 8; l++) lanes[l] = d;
-            out->sums[(j * pairs + i / 2) * 4 + 2 * (i % 2) + 1] = s;
+            sums[(j * pairs + i / 2) * 4 + 2 * (i % 2) + 1] = s;
         }
     }
-    return 1;
 }
 
 #if CK_AVX2
@@ -184,25 +190,40 @@ static float dot_q4_1_portable(const uint8_t *w, const uint8_t *x, size_t blocks
 }
 #endif
 
-// vnni: 1 for the AVX-512 form where compiled in and supported, 0 for AVX2.
+// The prepared rows against weight rows [row_begin, row_end). vnni: 1 for the AVX-512 form (where compiled
+// in and supported), 0 for AVX2.
+static void prepared_q4_1(const void *w, size_t row_bytes, size_t row_begin, size_t row_end, const void *prepared,
+                          size_t n, size_t blocks, float *y, size_t y_stride, int vnni) {
+    (void)vnni;
+    if (n == 0 || row_begin >= row_end) return;
+#if CK_AVX2
+    const q8_1_rows rows = prepared_rows(prepared, n, blocks);
+#if CK_HAVE_VNNI_CODE
+    if (vnni) { rows_vnni((const uint8_t *)w, row_bytes, row_begin, row_end, &rows, n, blocks, y, y_stride); return; }
+#endif
+    rows_avx2((const uint8_t *)w, row_bytes, row_begin, row_end, &rows, n, blocks, y, y_stride);
+#else
+    (void)w; (void)row_bytes; (void)prepared; (void)blocks; (void)y; (void)y_stride;
+#endif
+}
+
+// From Q8_1 rows: prepared on the stack or the heap, then the kernel; without AVX2, the portable sums.
 static void rows_q4_1(const void *w, size_t row_bytes, size_t row_begin, size_t row_end, const void *x, size_t x_stride,
                       size_t n, size_t blocks, float *y, size_t y_stride, int vnni) {
     if (n == 0 || row_begin >= row_end) return;
 #if CK_AVX2
-    q8_1_rows rows;
-    if (repack_q8_1_rows((const uint8_t *)x, x_stride, n, blocks, &rows)) {
-#if CK_HAVE_VNNI_CODE
-        if (vnni) rows_vnni((const uint8_t *)w, row_bytes, row_begin, row_end, &rows, n, blocks, y, y_stride);
-        else
-#endif
-            rows_avx2((const uint8_t *)w, row_bytes, row_begin, row_end, &rows, n, blocks, y, y_stride);
-        free(rows.memory);
+    const size_t bytes = ck_q4_1_prepared_bytes(n, blocks);
+    uint8_t local[4096] __attribute__((aligned(64)));
+    void *prepared = bytes <= sizeof local ? local : malloc(bytes);
+    if (!prepared) {
+        // Out of memory for the prepared rows: NaN rather than a crash or silent zeros.
+        for (size_t j = 0; j < n; j++)
+            for (size_t r = row_begin; r < row_end; r++) y[j * y_stride + r] = NAN;
         return;
     }
-    // Out of memory for the repacked rows: NaN rather than a crash or silent zeros.
-    for (size_t j = 0; j < n; j++)
-        for (size_t r = row_begin; r < row_end; r++) y[j * y_stride + r] = NAN;
-    (void)vnni;
+    ck_q4_1_prepare(x, x_stride, n, blocks, prepared);
+    prepared_q4_1(w, row_bytes, row_begin, row_end, prepared, n, blocks, y, y_stride, vnni);
+    if (prepared != local) free(prepared);
 #else
     (void)vnni;
     const uint8_t *base = (const uint8_t *)w;
@@ -239,4 +260,9 @@ void ck_matvec_rows_q4_1(const void *w, size_t row_bytes, size_t row_begin, size
 void ck_matvec_rows_q4_1_avx2(const void *w, size_t row_bytes, size_t row_begin, size_t row_end, const void *x, size_t x_stride,
                               size_t n, size_t blocks, float *y, size_t y_stride) {
     rows_q4_1(w, row_bytes, row_begin, row_end, x, x_stride, n, blocks, y, y_stride, 0);
+}
+
+void ck_matvec_rows_q4_1_prepared(const void *w, size_t row_bytes, size_t row_begin, size_t row_end, const void *prepared,
+                                  size_t n, size_t blocks, float *y, size_t y_stride) {
+    prepared_q4_1(w, row_bytes, row_begin, row_end, prepared, n, blocks, y, y_stride, vnni_supported());
 }

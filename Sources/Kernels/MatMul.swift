@@ -36,10 +36,18 @@ func matmul(_ w: WeightMatrix, _ x: UnsafePointer<Float>, batch n: Int, into y: 
         matmulRows(w, x, batch: n, rows: 0..<rows, into: y, scratch: pool.threadScratch[0])
         return
     }
-    pool.parallelFor(rows) { range, thread in
-        matmulRows(w, x, batch: n, rows: range, into: y, scratch: pool.threadScratch[thread])
+    // Ranges start at multiples of `matmulRowUnit`, where a one-thread call has a tile edge too: some BLAS
+    // kernels (OpenBLAS's generic Prescott one, which it picks on CPUs it does not know) sum a block's
+    // remainder in another order, so a range starting mid-tile would change bits with the thread count.
+    let units = (rows + matmulRowUnit - 1) / matmulRowUnit
+    pool.parallelFor(units) { range, thread in
+        let rowRange = (range.lowerBound * matmulRowUnit)..<min(rows, range.upperBound * matmulRowUnit)
+        matmulRows(w, x, batch: n, rows: rowRange, into: y, scratch: pool.threadScratch[thread])
     }
 }
+
+/// The granule of a float matmul's row split over threads (a multiple of every BLAS kernel's unroll).
+let matmulRowUnit = 64
 
 /// Whether Q8_0/Q4_0 batches go through the integer (AVX-512 VNNI) kernels, quantizing activations to
 /// Q8_0 as single tokens do; otherwise they multiply f32 activations. Checked once per process.

@@ -46,6 +46,10 @@ public struct WeightMatrix: @unchecked Sendable {
     public func row(_ index: Int) -> UnsafeRawPointer { data + index * rowBytes }
 }
 
+/// Chunks per thread of a matvec: the caller starts its share before a woken worker does, so with one
+/// chunk each it then waits for the worker's; finer chunks let it take over the rest.
+let matvecChunksPerThread = 4
+
 /// Below this many multiply-adds a matvec runs on the calling thread: waking workers costs more.
 let matvecParallelThreshold = 16_384
 
@@ -95,6 +99,8 @@ public func matvec(_ w: WeightMatrix, _ x: UnsafePointer<Float>, into y: UnsafeM
                 y[r] = dotQ4_0(data + r * rowBytes, xq, blocks: blocks)
             }
         }
+    case .q4_1 where useIntrinsicDots:
+        matvecRowsQ4_1(w, x, rows: 1, into: y, pool: pool, parallel: parallel)
     case .q4_1, .q5_0, .q5_1, .q4_K, .q5_K, .q6_K:
         // C for every CPU: AVX2 where compiled in, scalar C otherwise.
         let activation = activationType(for: w.type)
@@ -152,7 +158,7 @@ let useIntrinsicDots = ck_has_avx2() != 0
 @inline(__always)
 private func forRowRanges(_ rows: Int, parallel: Bool, pool: ThreadPool, _ body: (Range<Int>) -> Void) {
     if parallel {
-        pool.parallelFor(rows) { range, _ in body(range) }
+        pool.parallelFor(rows, chunksPerThread: matvecChunksPerThread) { range, _ in body(range) }
     } else {
         body(0..<rows)
     }
@@ -162,7 +168,7 @@ private func forRowRanges(_ rows: Int, parallel: Bool, pool: ThreadPool, _ body:
 @inline(__always)
 private func forRows(_ rows: Int, parallel: Bool, pool: ThreadPool, _ body: (Int) -> Void) {
     if parallel {
-        pool.parallelFor(rows) { range, _ in
+        pool.parallelFor(rows, chunksPerThread: matvecChunksPerThread) { range, _ in
             for r in range { body(r) }
         }
     } else {

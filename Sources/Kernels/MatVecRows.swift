@@ -31,13 +31,15 @@ public func matvecRows(_ w: WeightMatrix, _ x: UnsafePointer<Float>, rows n: Int
             }
         }
         if parallel {
-            pool.parallelFor(outputs) { range, _ in body(range) }
+            pool.parallelFor(outputs, chunksPerThread: matvecChunksPerThread) { range, _ in body(range) }
         } else {
             body(0..<outputs)
         }
     }
 
     switch w.type {
+    case .q4_1 where useIntrinsicDots:
+        matvecRowsQ4_1(w, x, rows: n, into: y, pool: pool, parallel: parallel)
     case .q4_1,  // its C kernel has a portable path
          .q8_0 where useIntrinsicDots:
         // Kernels that decode each weight block once for all activation rows.
@@ -49,7 +51,7 @@ public func matvecRows(_ w: WeightMatrix, _ x: UnsafePointer<Float>, rows n: Int
         let blocks = cols / w.type.blockSize
         let quantized = UnsafeRawPointer(xq)
         if parallel {
-            pool.parallelFor(outputs) { range, _ in
+            pool.parallelFor(outputs, chunksPerThread: matvecChunksPerThread) { range, _ in
                 kernel(data, rowBytes, range.lowerBound, range.upperBound, quantized, stride, n, blocks, y, outputs)
             }
         } else {
@@ -73,5 +75,26 @@ public func matvecRows(_ w: WeightMatrix, _ x: UnsafePointer<Float>, rows n: Int
     default:
         // f32, f16 and the portable Q8_0/Q4_0 dots: row by row through matvec itself.
         for i in 0..<n { matvec(w, x + i * cols, into: y + i * outputs, pool: pool) }
+    }
+}
+
+/// Q4_1 weights against n activation rows (one token when n is 1): the rows are quantized to Q8_1 and laid
+/// out for the kernel once, then the weight rows are split over the pool. The token path and the
+/// verification path run this same code, so a row gets the same bits in either.
+func matvecRowsQ4_1(_ w: WeightMatrix, _ x: UnsafePointer<Float>, rows n: Int, into y: UnsafeMutablePointer<Float>,
+                    pool: ThreadPool, parallel: Bool) {
+    let cols = w.cols, blocks = cols / 32, outputs = w.rows, rowBytes = w.rowBytes, data = w.data
+    let stride = (GGMLType.q8_1.rowBytes(cols)! + 63) & ~63
+    let preparedOffset = n * stride
+    let scratch = pool.sharedScratch.reserve(preparedOffset + ck_q4_1_prepared_bytes(n, blocks))
+    for i in 0..<n { ck_quantize_activations_q8_1(x + i * cols, scratch + i * stride, cols) }
+    let prepared = UnsafeRawPointer(scratch + preparedOffset)
+    ck_q4_1_prepare(scratch, stride, n, blocks, scratch + preparedOffset)
+    if parallel {
+        pool.parallelFor(outputs, chunksPerThread: matvecChunksPerThread) { range, _ in
+            ck_matvec_rows_q4_1_prepared(data, rowBytes, range.lowerBound, range.upperBound, prepared, n, blocks, y, outputs)
+        }
+    } else {
+        ck_matvec_rows_q4_1_prepared(data, rowBytes, 0, outputs, prepared, n, blocks, y, outputs)
     }
 }

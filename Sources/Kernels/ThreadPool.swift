@@ -58,9 +58,12 @@ public final class ThreadPool: @unchecked Sendable {
     ///
     /// `threadIndex` names the thread running the chunk (use it to pick per-thread scratch); one thread
     /// may run several chunks one after another.
-    public func parallelFor(_ count: Int, _ body: (Range<Int>, Int) -> Void) {
+    ///
+    /// `chunksPerThread` > 1 cuts the work finer: threads claim chunks as they come free, so one that
+    /// starts late or runs slow (a woken worker, a busy core) takes fewer, and the caller waits less.
+    public func parallelFor(_ count: Int, chunksPerThread: Int = 1, _ body: (Range<Int>, Int) -> Void) {
         guard count > 0 else { return }
-        let chunks = min(count, state.threadCount)
+        let chunks = state.threadCount == 1 ? 1 : min(count, state.threadCount * max(1, chunksPerThread), 0x7FFF)
         if chunks == 1 {
             body(0..<count, 0)
             return

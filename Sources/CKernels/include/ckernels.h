@@ -116,6 +116,14 @@ int ck_has_avx2(void);
 /// rows (speculative decoding's verification pass).
 void ck_matvec_rows_q4_1(const void *w, size_t row_bytes, size_t row_begin, size_t row_end, const void *x, size_t x_stride,
                          size_t n, size_t blocks, float *y, size_t y_stride);
+/// Bytes of n Q8_1 activation rows of `blocks` blocks in the layout the Q4_1 kernels read.
+size_t ck_q4_1_prepared_bytes(size_t n, size_t blocks);
+/// Writes n Q8_1 activation rows (x_stride bytes apart) in that layout (AVX2 builds; unused otherwise).
+void ck_q4_1_prepare(const void *x, size_t x_stride, size_t n, size_t blocks, void *prepared);
+/// ck_matvec_rows_q4_1 from prepared rows: the same bits, the preparation done once for every row range
+/// a thread pool splits the call into. Needs AVX2.
+void ck_matvec_rows_q4_1_prepared(const void *w, size_t row_bytes, size_t row_begin, size_t row_end, const void *prepared,
+                                  size_t n, size_t blocks, float *y, size_t y_stride);
 /// ck_matvec_rows_q4_1 without its AVX-512 form, for tests.
 void ck_matvec_rows_q4_1_avx2(const void *w, size_t row_bytes, size_t row_begin, size_t row_end, const void *x, size_t x_stride,
                               size_t n, size_t blocks, float *y, size_t y_stride);
