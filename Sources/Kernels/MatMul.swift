@@ -28,6 +28,11 @@ func matmul(_ w: WeightMatrix, _ x: UnsafePointer<Float>, batch n: Int, into y: 
         integerMatmul(w, x, batch: n, into: y, pool: pool, parallel: threads > 1)
         return
     }
+    if allowInteger && w.packedQ4_1 != nil && cols > 0 {
+        // The packed rows' kernel, as single tokens use it: each row of a prompt gets a token's bits.
+        matvecRowsQ4_1(w, x, rows: n, into: y, pool: pool, parallel: threads > 1)
+        return
+    }
     if allowInteger && useVNNIMatmul && generalIntegerMatmulTypes.contains(w.type) && cols > 0 {
         generalIntegerMatmul(w, x, batch: n, into: y, pool: pool, parallel: threads > 1)
         return

@@ -37,6 +37,19 @@ public struct WeightMatrix: @unchecked Sendable {
         self.init(type: type, rows: rows, cols: cols, data: base)
     }
 
+    /// The rows packed sixteen at a time for the AVX-512 VNNI Q4_1 kernel (`packedForProducts()`), or nil.
+    public private(set) var packedQ4_1: PackedRows? = nil
+
+    /// This matrix with a Q4_1 copy packed for the AVX-512 VNNI kernel, which then serves single tokens and
+    /// verification rows alike; unchanged for other types, or without AVX-512 VNNI. Costs one copy of the
+    /// matrix's bytes.
+    public func packedForProducts() -> WeightMatrix {
+        guard type == .q4_1, useVNNIMatmul, packedQ4_1 == nil, rows > 0 else { return self }
+        var copy = self
+        copy.packedQ4_1 = PackedRows(q4_1: self)
+        return copy
+    }
+
     /// Bytes per stored row.
     @inlinable
     public var rowBytes: Int { type.rowBytes(cols)! }
@@ -44,6 +57,19 @@ public struct WeightMatrix: @unchecked Sendable {
     /// The start of row `index`.
     @inlinable
     public func row(_ index: Int) -> UnsafeRawPointer { data + index * rowBytes }
+}
+
+/// A Q4_1 matrix's rows packed for `ck_matvec_rows_q4_1_packed` (owned memory).
+public final class PackedRows: @unchecked Sendable {
+    let bytes: UnsafeMutableRawPointer
+
+    init(q4_1 w: WeightMatrix) {
+        let blocks = w.cols / 32
+        bytes = .allocate(byteCount: max(64, ck_q4_1_packed_bytes(w.rows, blocks)), alignment: 64)
+        ck_q4_1_pack(w.data, w.rowBytes, w.rows, blocks, bytes)
+    }
+
+    deinit { bytes.deallocate() }
 }
 
 /// Chunks per thread of a matvec: the caller starts its share before a woken worker does, so with one

@@ -86,10 +86,30 @@ func matvecRowsQ4_1(_ w: WeightMatrix, _ x: UnsafePointer<Float>, rows n: Int, i
     let cols = w.cols, blocks = cols / 32, outputs = w.rows, rowBytes = w.rowBytes, data = w.data
     let stride = (GGMLType.q8_1.rowBytes(cols)! + 63) & ~63
     let preparedOffset = n * stride
-    let scratch = pool.sharedScratch.reserve(preparedOffset + ck_q4_1_prepared_bytes(n, blocks))
-    for i in 0..<n { ck_quantize_activations_q8_1(x + i * cols, scratch + i * stride, cols) }
+    let packed = w.packedQ4_1
+    let preparedBytes = packed != nil ? ck_q4_1_interleaved_bytes(n, blocks) : ck_q4_1_prepared_bytes(n, blocks)
+    let scratch = pool.sharedScratch.reserve(preparedOffset + preparedBytes)
+    // A prompt's rows are quantized over the pool (one thread would stall the rest); drafted rows are few.
+    pool.parallelRows(n, elementsPerRow: cols) { range in
+        for i in range { ck_quantize_activations_q8_1(x + i * cols, scratch + i * stride, cols) }
+        if packed != nil {
+            ck_q4_1_prepare_interleaved(scratch, stride, n, range.lowerBound, range.upperBound, blocks, scratch + preparedOffset)
+        } else {
+            ck_q4_1_prepare(scratch, stride, n, range.lowerBound, range.upperBound, blocks, scratch + preparedOffset)
+        }
+    }
     let prepared = UnsafeRawPointer(scratch + preparedOffset)
-    ck_q4_1_prepare(scratch, stride, n, blocks, scratch + preparedOffset)
+    if let packed {
+        let groups = (outputs + 15) / 16, bytes = UnsafeRawPointer(packed.bytes)
+        if parallel {
+            pool.parallelFor(groups, chunksPerThread: matvecChunksPerThread) { range, _ in
+                ck_matvec_rows_q4_1_packed(bytes, outputs, range.lowerBound, range.upperBound, prepared, n, blocks, y, outputs)
+            }
+        } else {
+            ck_matvec_rows_q4_1_packed(bytes, outputs, 0, groups, prepared, n, blocks, y, outputs)
+        }
+        return
+    }
     if parallel {
         pool.parallelFor(outputs, chunksPerThread: matvecChunksPerThread) { range, _ in
             ck_matvec_rows_q4_1_prepared(data, rowBytes, range.lowerBound, range.upperBound, prepared, n, blocks, y, outputs)

@@ -118,12 +118,26 @@ void ck_matvec_rows_q4_1(const void *w, size_t row_bytes, size_t row_begin, size
                          size_t n, size_t blocks, float *y, size_t y_stride);
 /// Bytes of n Q8_1 activation rows of `blocks` blocks in the layout the Q4_1 kernels read.
 size_t ck_q4_1_prepared_bytes(size_t n, size_t blocks);
-/// Writes n Q8_1 activation rows (x_stride bytes apart) in that layout (AVX2 builds; unused otherwise).
-void ck_q4_1_prepare(const void *x, size_t x_stride, size_t n, size_t blocks, void *prepared);
+/// Writes rows [row_begin, row_end) of n Q8_1 activation rows (x_stride bytes apart) in that layout (AVX2
+/// builds; unused otherwise); separate ranges may be written by separate threads.
+void ck_q4_1_prepare(const void *x, size_t x_stride, size_t n, size_t row_begin, size_t row_end, size_t blocks, void *prepared);
 /// ck_matvec_rows_q4_1 from prepared rows: the same bits, the preparation done once for every row range
 /// a thread pool splits the call into. Needs AVX2.
 void ck_matvec_rows_q4_1_prepared(const void *w, size_t row_bytes, size_t row_begin, size_t row_end, const void *prepared,
                                   size_t n, size_t blocks, float *y, size_t y_stride);
+/// Bytes of a Q4_1 matrix of `rows` rows packed sixteen rows at a time (ck_q4_1_pack).
+size_t ck_q4_1_packed_bytes(size_t rows, size_t blocks);
+/// Packs a Q4_1 matrix for ck_matvec_rows_q4_1_packed (rows padded to a multiple of 16 with zero rows).
+void ck_q4_1_pack(const void *w, size_t row_bytes, size_t rows, size_t blocks, void *packed);
+/// Bytes of n Q8_1 activation rows of `blocks` blocks in the block-major layout the packed kernel reads.
+size_t ck_q4_1_interleaved_bytes(size_t n, size_t blocks);
+/// Writes rows [row_begin, row_end) of n Q8_1 activation rows (x_stride bytes apart) in that layout.
+void ck_q4_1_prepare_interleaved(const void *x, size_t x_stride, size_t n, size_t row_begin, size_t row_end, size_t blocks,
+                                 void *prepared);
+/// y[j * y_stride + r] for the rows r of groups [group_begin, group_end) (16 rows each; the last one may be
+/// short) and n activation rows prepared by ck_q4_1_prepare_interleaved: every row's result the same bits whatever n. Needs ck_has_vnni().
+void ck_matvec_rows_q4_1_packed(const void *packed, size_t rows, size_t group_begin, size_t group_end, const void *prepared,
+                                size_t n, size_t blocks, float *y, size_t y_stride);
 /// ck_matvec_rows_q4_1 without its AVX-512 form, for tests.
 void ck_matvec_rows_q4_1_avx2(const void *w, size_t row_bytes, size_t row_begin, size_t row_end, const void *x, size_t x_stride,
                               size_t n, size_t blocks, float *y, size_t y_stride);

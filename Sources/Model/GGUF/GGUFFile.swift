@@ -113,6 +113,20 @@ public final class GGUFFile: @unchecked Sendable {
         return UnsafeRawBufferPointer(start: base + start, count: tensor.byteCount)
     }
 
+    /// Drops this process's resident pages of a tensor's bytes (the whole pages inside them) when the file is
+    /// mapped: for a tensor the kernels read from a packed copy. The bytes stay valid and read back from the
+    /// file if touched again. Nothing for a file read into memory (dropping would zero it).
+    public func releasePages(of tensor: GGUFTensorInfo) {
+        guard case .mapped = ownership else { return }
+        let bytes = data(for: tensor)
+        guard let start = bytes.baseAddress else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let first = (Int(bitPattern: start) + page - 1) / page * page
+        let end = (Int(bitPattern: start) + bytes.count) / page * page
+        guard end > first, let address = UnsafeMutableRawPointer(bitPattern: first) else { return }
+        _ = madvise(address, end - first, MADV_DONTNEED)
+    }
+
     /// The bytes of the whole file (header region included); valid while this `GGUFFile` lives.
     public var rawBytes: UnsafeRawBufferPointer {
         UnsafeRawBufferPointer(start: base, count: fileSize)

@@ -37,7 +37,10 @@ public struct LlamaWeights: @unchecked Sendable {
             // Checked: a row that is not a whole number of blocks, or data shorter than the shape needs,
             // is a clear error here rather than a read past the mapping later.
             do {
-                return try WeightMatrix(type: info.type, rows: rows, cols: cols, bytes: file.data(for: info))
+                let packed = try WeightMatrix(type: info.type, rows: rows, cols: cols, bytes: file.data(for: info)).packedForProducts()
+                // Every product reads the packed copy now; the token embedding's rows are read from the file.
+                if packed.packedQ4_1 != nil && name != "token_embd.weight" { file.releasePages(of: info) }
+                return packed
             } catch {
                 throw .tensorData(name: name, reason: "\(error)")
             }
@@ -73,7 +76,7 @@ public struct LlamaWeights: @unchecked Sendable {
             guard let order else { return m }
             let buffer = RowBuffer(m, headOrder: order)
             owned.append(buffer)
-            return WeightMatrix(type: m.type, rows: rows, cols: m.cols, data: UnsafeRawPointer(buffer.bytes))
+            return WeightMatrix(type: m.type, rows: rows, cols: m.cols, data: UnsafeRawPointer(buffer.bytes)).packedForProducts()
         }
         func bias(_ name: String, count: Int, reordered: Bool) throws(ModelError) -> [Float]? {
             guard c.architecture.hasQKVBias else { return nil }
