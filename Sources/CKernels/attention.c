@@ -43,18 +43,18 @@ static inline float dot_fixed(const float *a, const uint16_t *b, size_t n) {
 
 #if CK_HAVE_VNNI_CODE
 // The AVX-512 form: two positions per 512-bit vector (lanes 0..7 position p, 8..15 position p + 1, each
-// lane the same chain of fmas as dot_fixed's), eight positions and up to four queries at a time, so that
+// lane the same chain of fmas as dot_fixed's), eight positions and up to six queries at a time, so that
 // each key is converted from half once for every query of the call and twelve or more independent
 // accumulators keep both FMA ports busy (the AVX2 form below waits on one chain of four). Returns the
 // positions done, a multiple of eight.
-CK_VNNI_TARGET static size_t scores_wide(const float *q, size_t queries, size_t q_stride, const uint16_t *k, size_t k_stride,
-                                         size_t positions, size_t head_dim, float scale, float *scores, size_t scores_stride) {
+CK_VNNI_TARGET static size_t scores_wide(const float *const *qs, float *const *outs, size_t queries, const uint16_t *k, size_t k_stride,
+                                         size_t positions, size_t head_dim, float scale) {
     size_t p = 0;
     for (; p + 8 <= positions; p += 8) {
         const uint16_t *kp = k + p * k_stride;
-        for (size_t j0 = 0; j0 < queries; j0 += 4) {
-            const size_t m = queries - j0 < 4 ? queries - j0 : 4;
-            __m512 acc[4][4];
+        for (size_t j0 = 0; j0 < queries; j0 += 6) {
+            const size_t m = queries - j0 < 6 ? queries - j0 : 6;
+            __m512 acc[6][4];
             for (size_t j = 0; j < m; j++)
                 for (int t = 0; t < 4; t++) acc[j][t] = _mm512_setzero_ps();
             for (size_t d = 0; d < head_dim; d += 8) {
@@ -65,12 +65,12 @@ CK_VNNI_TARGET static size_t scores_wide(const float *q, size_t queries, size_t 
                     keys[t] = _mm512_cvtph_ps(_mm256_set_m128i(b, a));
                 }
                 for (size_t j = 0; j < m; j++) {
-                    const __m512 x = _mm512_castpd_ps(_mm512_broadcast_f64x4(_mm256_castps_pd(_mm256_loadu_ps(q + (j0 + j) * q_stride + d))));
+                    const __m512 x = _mm512_castpd_ps(_mm512_broadcast_f64x4(_mm256_castps_pd(_mm256_loadu_ps(qs[j0 + j] + d))));
                     for (int t = 0; t < 4; t++) acc[j][t] = _mm512_fmadd_ps(x, keys[t], acc[j][t]);
                 }
             }
             for (size_t j = 0; j < m; j++) {
-                float *out = scores + (j0 + j) * scores_stride + p;
+                float *out = outs[j0 + j] + p;
                 for (int t = 0; t < 4; t++) {
                     const __m256 high = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc[j][t]), 1));
                     out[2 * t] = hsum8(_mm512_castps512_ps256(acc[j][t])) * scale;
@@ -95,13 +95,12 @@ static inline int wide_supported(void) {
     return known;
 }
 
-static void attention_scores(const float *q, size_t queries, size_t q_stride, const uint16_t *k, size_t k_stride,
-                             size_t positions, size_t head_dim, float scale, float *scores, size_t scores_stride, int wide) {
+static void attention_scores(const float *const *qs, float *const *outs, size_t queries, const uint16_t *k, size_t k_stride,
+                             size_t positions, size_t head_dim, float scale, int wide) {
     size_t p = 0;
     (void)wide;
 #if CK_HAVE_VNNI_CODE
-    if (wide && head_dim % 8 == 0 && head_dim <= 128)
-        p = scores_wide(q, queries, q_stride, k, k_stride, positions, head_dim, scale, scores, scores_stride);
+    if (wide && head_dim % 8 == 0 && head_dim <= 128) p = scores_wide(qs, outs, queries, k, k_stride, positions, head_dim, scale);
 #endif
 #if CK_AVX2
     if (head_dim % 8 == 0 && head_dim <= 128) {
@@ -110,7 +109,7 @@ static void attention_scores(const float *q, size_t queries, size_t q_stride, co
         for (; p + 4 <= positions; p += 4) {
             const uint16_t *k0 = k + p * k_stride, *k1 = k0 + k_stride, *k2 = k1 + k_stride, *k3 = k2 + k_stride;
             for (size_t j = 0; j < queries; j++) {
-                const float *qj = q + j * q_stride;
+                const float *qj = qs[j];
                 __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
                 for (size_t d = 0; d < head_dim; d += 8) {
                     const __m256 x = _mm256_loadu_ps(qj + d);
@@ -119,7 +118,7 @@ static void attention_scores(const float *q, size_t queries, size_t q_stride, co
                     a2 = _mm256_fmadd_ps(x, load_half8(k2 + d), a2);
                     a3 = _mm256_fmadd_ps(x, load_half8(k3 + d), a3);
                 }
-                float *out = scores + j * scores_stride + p;
+                float *out = outs[j] + p;
                 out[0] = hsum8(a0) * scale;
                 out[1] = hsum8(a1) * scale;
                 out[2] = hsum8(a2) * scale;
@@ -129,18 +128,31 @@ static void attention_scores(const float *q, size_t queries, size_t q_stride, co
     }
 #endif
     for (; p < positions; p++)
-        for (size_t j = 0; j < queries; j++)
-            scores[j * scores_stride + p] = dot_fixed(q + j * q_stride, k + p * k_stride, head_dim) * scale;
+        for (size_t j = 0; j < queries; j++) outs[j][p] = dot_fixed(qs[j], k + p * k_stride, head_dim) * scale;
+}
+
+// The strided form's query and score pointers.
+static void strided_scores(const float *q, size_t queries, size_t q_stride, const uint16_t *k, size_t k_stride, size_t positions,
+                           size_t head_dim, float scale, float *scores, size_t scores_stride, int wide) {
+    const float *qs[queries > 0 ? queries : 1];
+    float *outs[queries > 0 ? queries : 1];
+    for (size_t j = 0; j < queries; j++) { qs[j] = q + j * q_stride; outs[j] = scores + j * scores_stride; }
+    attention_scores(qs, outs, queries, k, k_stride, positions, head_dim, scale, wide);
 }
 
 void ck_attention_scores(const float *q, size_t queries, size_t q_stride, const uint16_t *k, size_t k_stride,
                          size_t positions, size_t head_dim, float scale, float *scores, size_t scores_stride) {
-    attention_scores(q, queries, q_stride, k, k_stride, positions, head_dim, scale, scores, scores_stride, wide_supported());
+    strided_scores(q, queries, q_stride, k, k_stride, positions, head_dim, scale, scores, scores_stride, wide_supported());
 }
 
 void ck_attention_scores_avx2(const float *q, size_t queries, size_t q_stride, const uint16_t *k, size_t k_stride,
                               size_t positions, size_t head_dim, float scale, float *scores, size_t scores_stride) {
-    attention_scores(q, queries, q_stride, k, k_stride, positions, head_dim, scale, scores, scores_stride, 0);
+    strided_scores(q, queries, q_stride, k, k_stride, positions, head_dim, scale, scores, scores_stride, 0);
+}
+
+void ck_attention_scores_gathered(const float *const *queries, float *const *scores, size_t count, const uint16_t *k,
+                                  size_t k_stride, size_t positions, size_t head_dim, float scale) {
+    attention_scores(queries, scores, count, k, k_stride, positions, head_dim, scale, wide_supported());
 }
 
 // Positions per tile of values: a tile (at most 64 x 64 floats) stays in L1 while every query of the
@@ -149,12 +161,12 @@ void ck_attention_scores_avx2(const float *q, size_t queries, size_t q_stride, c
 #define CK_VALUE_TILE 64
 
 #if CK_HAVE_VNNI_CODE
-// The AVX-512 form for up to four queries with the same positions in this tile and 32 output lanes: each
+// The AVX-512 form for up to eight queries with the same positions in this tile and 32 output lanes: each
 // value row is converted from half once for all of them, and their eight accumulators are independent.
 // Every lane is the same chain of fmas over the positions as in the AVX2 form.
 CK_VNNI_TARGET static void values_wide(const float *const *weights, float *const *outs, size_t m, const uint16_t *v,
                                        size_t v_stride, size_t d, size_t tile, size_t end) {
-    __m512 acc[4][2];
+    __m512 acc[8][2];
     for (size_t j = 0; j < m; j++) {
         acc[j][0] = _mm512_loadu_ps(outs[j] + d);
         acc[j][1] = _mm512_loadu_ps(outs[j] + d + 16);
@@ -193,9 +205,9 @@ static void attention_values(const float *const *weights, const size_t *lengths,
             size_t d = dim_begin;
 #if CK_HAVE_VNNI_CODE
             if (wide) {
-                // This query and the next ones (up to four) that end at the same position in this tile.
+                // This query and the next ones (up to eight) that end at the same position in this tile.
                 size_t m = 1;
-                while (m < 4 && j + m < queries) {
+                while (m < 8 && j + m < queries) {
                     const size_t other = lengths[j + m] < tile + CK_VALUE_TILE ? lengths[j + m] : tile + CK_VALUE_TILE;
                     if (other != end) break;
                     m++;

@@ -52,11 +52,28 @@ public func attentionRows(queries q: UnsafePointer<Float>, count n: Int, start: 
     let chunks = (length + attentionScoreChunk - 1) / attentionScoreChunk
     func scoreItem(_ item: Int) {
         let g = item / chunks, first = (item % chunks) * attentionScoreChunk
+        // The positions every row sees in one call for all rows' heads of the group (each key converted once
+        // for all of them), then each row's further positions; a score's bits do not depend on the split.
+        let common = max(0, min(first + attentionScoreChunk, start + 1) - first)
+        if common > 0 {
+            withUnsafeTemporaryAllocation(of: UnsafePointer<Float>?.self, capacity: n * group) { queries in
+                withUnsafeTemporaryAllocation(of: UnsafeMutablePointer<Float>?.self, capacity: n * group) { rows in
+                    for i in 0..<n {
+                        for k in 0..<group {
+                            queries[i * group + k] = UnsafePointer(q + i * qDim + (g * group + k) * headDim)
+                            rows[i * group + k] = scores + (i * heads + g * group + k) * length + first
+                        }
+                    }
+                    ck_attention_scores_gathered(queries.baseAddress, rows.baseAddress, n * group, keys + first * kvDim + g * headDim,
+                                                 kvDim, common, headDim, scale)
+                }
+            }
+        }
         for i in 0..<n {
             let visible = min(first + attentionScoreChunk, start + i + 1) - first
-            guard visible > 0 else { continue }
-            ck_attention_scores(q + i * qDim + g * group * headDim, group, headDim, keys + first * kvDim + g * headDim, kvDim,
-                                visible, headDim, scale, scores + (i * heads + g * group) * length + first, length)
+            guard visible > common else { continue }
+            ck_attention_scores(q + i * qDim + g * group * headDim, group, headDim, keys + (first + common) * kvDim + g * headDim, kvDim,
+                                visible - common, headDim, scale, scores + (i * heads + g * group) * length + first + common, length)
         }
     }
     func softmaxItem(_ item: Int) { softmax(scores + item * length, count: start + item / heads + 1) }

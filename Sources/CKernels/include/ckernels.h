@@ -157,6 +157,10 @@ void ck_attention_scores(const float *q, size_t queries, size_t q_stride, const 
 // dim_begin <= d < dim_end, each lane summing its positions in order.
 void ck_attention_values(const float *const *weights, const size_t *lengths, float *const *outs, size_t queries,
                          const uint16_t *v, size_t v_stride, size_t dim_begin, size_t dim_end);
+/// scores[j][p] = scale * (queries[j] · k_p) for p < positions: ck_attention_scores for queries anywhere (the
+/// heads of several rows in one call, each key converted once for all of them), the same bits per score.
+void ck_attention_scores_gathered(const float *const *queries, float *const *scores, size_t count, const uint16_t *k,
+                                  size_t k_stride, size_t positions, size_t head_dim, float scale);
 /// ck_attention_scores / ck_attention_values without their AVX-512 forms (what CPUs without AVX-512 run), for
 /// tests: the same bits.
 void ck_attention_scores_avx2(const float *q, size_t queries, size_t q_stride, const uint16_t *k, size_t k_stride,
