@@ -11,7 +11,7 @@ struct DraftOptions: ParsableArguments {
     var lookup: Bool?
 
     @Option(help: "Most tokens one prompt-lookup draft proposes.")
-    var lookupTokens = 10
+    var lookupTokens = SpeculationSettings.defaultLookupTokens
 
     @Option(help: "Most tokens one draft-model round proposes; the draft also ends where the draft model's probability for its token falls below --draft-min-probability.")
     var draftTokens = 8

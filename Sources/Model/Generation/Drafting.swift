@@ -137,7 +137,8 @@ public final class CombinedDrafter: Drafter {
     /// The last prompt-lookup draft: its length and the generated count when it was made.
     private var lastLookup: (length: Int, generated: Int)?
 
-    public init(lookup: PromptLookup?, lookupTokens: Int = 10, initialLookupTokens: Int = 4, model: ModelDrafter?) {
+    public init(lookup: PromptLookup?, lookupTokens: Int = SpeculationSettings.defaultLookupTokens, initialLookupTokens: Int = 4,
+                model: ModelDrafter?) {
         self.lookup = lookup
         self.lookupTokens = max(1, lookupTokens)
         self.initialLookupTokens = max(1, min(initialLookupTokens, self.lookupTokens))
