@@ -83,17 +83,6 @@ CK_VNNI_TARGET static size_t scores_wide(const float *const *qs, float *const *o
 }
 #endif
 
-static int use_wide = -1;
-
-// Whether the AVX-512 forms run (checked on first use; every thread stores the same value).
-static inline int wide_supported(void) {
-    int known = __atomic_load_n(&use_wide, __ATOMIC_RELAXED);
-    if (known < 0) {
-        known = ck_has_vnni();
-        __atomic_store_n(&use_wide, known, __ATOMIC_RELAXED);
-    }
-    return known;
-}
 
 static void attention_scores(const float *const *qs, float *const *outs, size_t queries, const uint16_t *k, size_t k_stride,
                              size_t positions, size_t head_dim, float scale, int wide) {
@@ -142,7 +131,7 @@ static void strided_scores(const float *q, size_t queries, size_t q_stride, cons
 
 void ck_attention_scores(const float *q, size_t queries, size_t q_stride, const uint16_t *k, size_t k_stride,
                          size_t positions, size_t head_dim, float scale, float *scores, size_t scores_stride) {
-    strided_scores(q, queries, q_stride, k, k_stride, positions, head_dim, scale, scores, scores_stride, wide_supported());
+    strided_scores(q, queries, q_stride, k, k_stride, positions, head_dim, scale, scores, scores_stride, ck_vnni_enabled());
 }
 
 void ck_attention_scores_avx2(const float *q, size_t queries, size_t q_stride, const uint16_t *k, size_t k_stride,
@@ -152,7 +141,7 @@ void ck_attention_scores_avx2(const float *q, size_t queries, size_t q_stride, c
 
 void ck_attention_scores_gathered(const float *const *queries, float *const *scores, size_t count, const uint16_t *k,
                                   size_t k_stride, size_t positions, size_t head_dim, float scale) {
-    attention_scores(queries, scores, count, k, k_stride, positions, head_dim, scale, wide_supported());
+    attention_scores(queries, scores, count, k, k_stride, positions, head_dim, scale, ck_vnni_enabled());
 }
 
 // Positions per tile of values: a tile (at most 64 x 64 floats) stays in L1 while every query of the
@@ -265,7 +254,7 @@ static void attention_values(const float *const *weights, const size_t *lengths,
 
 void ck_attention_values(const float *const *weights, const size_t *lengths, float *const *outs, size_t queries,
                          const uint16_t *v, size_t v_stride, size_t dim_begin, size_t dim_end) {
-    attention_values(weights, lengths, outs, queries, v, v_stride, dim_begin, dim_end, wide_supported());
+    attention_values(weights, lengths, outs, queries, v, v_stride, dim_begin, dim_end, ck_vnni_enabled());
 }
 
 void ck_attention_values_avx2(const float *const *weights, const size_t *lengths, float *const *outs, size_t queries,

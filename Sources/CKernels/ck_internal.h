@@ -20,6 +20,9 @@
 #define CK_HAVE_VNNI_CODE 0
 #endif
 
+/// ck_has_vnni(), checked once per process (every thread stores the same value): whether the AVX-512 forms run.
+int ck_vnni_enabled(void);
+
 static inline float ck_half_to_float(const uint8_t *p) {
     uint16_t h;
     memcpy(&h, p, 2);

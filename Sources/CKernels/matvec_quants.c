@@ -227,17 +227,6 @@ CK_VNNI_TARGET static float dot_q5_1_vnni(const uint8_t *w, const uint8_t *x, si
 }
 #endif
 
-static int use_vnni_dots = -1;
-
-// Whether the AVX-512 forms above run (checked on first use; every thread stores the same value).
-static inline int vnni_dots(void) {
-    int known = __atomic_load_n(&use_vnni_dots, __ATOMIC_RELAXED);
-    if (known < 0) {
-        known = ck_has_vnni();
-        __atomic_store_n(&use_vnni_dots, known, __ATOMIC_RELAXED);
-    }
-    return known;
-}
 
 // ---- K-quants (x Q8_K: float d at 0, int8 q[256] at 4, int16 sums of 16 at 260) ----
 
@@ -484,11 +473,11 @@ static void matvec_q5_0(const void *w, size_t row_bytes, size_t row_begin, size_
 }
 
 void ck_matvec_q5_0(const void *w, size_t row_bytes, size_t row_begin, size_t row_end, const void *x, size_t blocks, float *y) {
-    matvec_q5_0(w, row_bytes, row_begin, row_end, x, blocks, y, vnni_dots());
+    matvec_q5_0(w, row_bytes, row_begin, row_end, x, blocks, y, ck_vnni_enabled());
 }
 
 void ck_matvec_q5_1(const void *w, size_t row_bytes, size_t row_begin, size_t row_end, const void *x, size_t blocks, float *y) {
-    matvec_q5_1(w, row_bytes, row_begin, row_end, x, blocks, y, vnni_dots());
+    matvec_q5_1(w, row_bytes, row_begin, row_end, x, blocks, y, ck_vnni_enabled());
 }
 
 void ck_matvec_q5_0_avx2(const void *w, size_t row_bytes, size_t row_begin, size_t row_end, const void *x, size_t blocks, float *y) {

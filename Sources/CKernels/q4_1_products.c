@@ -235,19 +235,9 @@ static void rows_q4_1(const void *w, size_t row_bytes, size_t row_begin, size_t 
 #endif
 }
 
-static int use_vnni = -1;
-
-static inline int vnni_supported(void) {
-    int known = __atomic_load_n(&use_vnni, __ATOMIC_RELAXED);
-    if (known < 0) {
-        known = ck_has_vnni();
-        __atomic_store_n(&use_vnni, known, __ATOMIC_RELAXED);
-    }
-    return known;
-}
 
 void ck_matvec_q4_1(const void *w, size_t row_bytes, size_t row_begin, size_t row_end, const void *x, size_t blocks, float *y) {
-    rows_q4_1(w, row_bytes, row_begin, row_end, x, 0, 1, blocks, y, 0, vnni_supported());
+    rows_q4_1(w, row_bytes, row_begin, row_end, x, 0, 1, blocks, y, 0, ck_vnni_enabled());
 }
 
 void ck_matvec_q4_1_avx2(const void *w, size_t row_bytes, size_t row_begin, size_t row_end, const void *x, size_t blocks, float *y) {
@@ -256,7 +246,7 @@ void ck_matvec_q4_1_avx2(const void *w, size_t row_bytes, size_t row_begin, size
 
 void ck_matvec_rows_q4_1(const void *w, size_t row_bytes, size_t row_begin, size_t row_end, const void *x, size_t x_stride,
                          size_t n, size_t blocks, float *y, size_t y_stride) {
-    rows_q4_1(w, row_bytes, row_begin, row_end, x, x_stride, n, blocks, y, y_stride, vnni_supported());
+    rows_q4_1(w, row_bytes, row_begin, row_end, x, x_stride, n, blocks, y, y_stride, ck_vnni_enabled());
 }
 
 void ck_matvec_rows_q4_1_avx2(const void *w, size_t row_bytes, size_t row_begin, size_t row_end, const void *x, size_t x_stride,
@@ -266,7 +256,7 @@ void ck_matvec_rows_q4_1_avx2(const void *w, size_t row_bytes, size_t row_begin,
 
 void ck_matvec_rows_q4_1_prepared(const void *w, size_t row_bytes, size_t row_begin, size_t row_end, const void *prepared,
                                   size_t n, size_t blocks, float *y, size_t y_stride) {
-    prepared_q4_1(w, row_bytes, row_begin, row_end, prepared, n, blocks, y, y_stride, vnni_supported());
+    prepared_q4_1(w, row_bytes, row_begin, row_end, prepared, n, blocks, y, y_stride, ck_vnni_enabled());
 }
 
 // ---- Q4_1 rows packed sixteen at a time (AVX-512 VNNI) ----

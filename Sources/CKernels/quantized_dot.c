@@ -314,24 +314,21 @@ CK_VNNI_TARGET static void matvec_vnni_rows(const void *w, size_t row_bytes, siz
 }
 #endif
 
-#if CK_HAVE_VNNI_CODE
-static int matvec_vnni_enabled = -1;
+static int vnni_enabled = -1;
 
-// Whether the VNNI forms run (checked on first use; every thread stores the same value).
-static inline int matvec_vnni(void) {
-    int known = __atomic_load_n(&matvec_vnni_enabled, __ATOMIC_RELAXED);
+int ck_vnni_enabled(void) {
+    int known = __atomic_load_n(&vnni_enabled, __ATOMIC_RELAXED);
     if (known < 0) {
         known = ck_has_vnni();
-        __atomic_store_n(&matvec_vnni_enabled, known, __ATOMIC_RELAXED);
+        __atomic_store_n(&vnni_enabled, known, __ATOMIC_RELAXED);
     }
     return known;
 }
-#endif
 
 void ck_matvec_q8_0(const void *w, size_t row_bytes, size_t row_begin, size_t row_end,
                     const void *x, size_t blocks, float *y) {
 #if CK_HAVE_VNNI_CODE
-    if (matvec_vnni()) { matvec_vnni_rows(w, row_bytes, row_begin, row_end, x, blocks, y, 0); return; }
+    if (ck_vnni_enabled()) { matvec_vnni_rows(w, row_bytes, row_begin, row_end, x, blocks, y, 0); return; }
 #endif
     ck_matvec_q8_0_avx2(w, row_bytes, row_begin, row_end, x, blocks, y);
 }
@@ -339,7 +336,7 @@ void ck_matvec_q8_0(const void *w, size_t row_bytes, size_t row_begin, size_t ro
 void ck_matvec_q4_0(const void *w, size_t row_bytes, size_t row_begin, size_t row_end,
                     const void *x, size_t blocks, float *y) {
 #if CK_HAVE_VNNI_CODE
-    if (matvec_vnni()) { matvec_vnni_rows(w, row_bytes, row_begin, row_end, x, blocks, y, 1); return; }
+    if (ck_vnni_enabled()) { matvec_vnni_rows(w, row_bytes, row_begin, row_end, x, blocks, y, 1); return; }
 #endif
     ck_matvec_q4_0_avx2(w, row_bytes, row_begin, row_end, x, blocks, y);
 }
@@ -415,7 +412,7 @@ CK_VNNI_TARGET static void matvec_rows_q8_0_vnni(const uint8_t *w, size_t row_by
 void ck_matvec_rows_q8_0(const void *w, size_t row_bytes, size_t row_begin, size_t row_end, const void *x, size_t x_stride,
                          size_t n, size_t blocks, float *y, size_t y_stride) {
 #if CK_HAVE_VNNI_CODE
-    if (matvec_vnni()) {
+    if (ck_vnni_enabled()) {
         matvec_rows_q8_0_vnni((const uint8_t *)w, row_bytes, row_begin, row_end, (const uint8_t *)x, x_stride, n, blocks, y, y_stride);
         return;
     }
