@@ -1,4 +1,5 @@
 import Model
+import TestFixtures
 import Testing
 @testable import Training
 
@@ -26,20 +27,20 @@ struct CorpusFIMTests {
     /// both orders, and the middle. In SPM the prompt is the example's start and the prefix tokens it
     /// took back for token healing come first in what follows; in PSM, where the middle follows the
     /// suffix, the prompt is the example without those tokens (the model writes their bytes again at
-    /// the start of the middle). Not yet for a cut right after a line's indentation: there the prompt
-    /// ends as code is cut (`FIMPromptBuilder.splittingIndentationAsText`, since session 13) while a
-    /// training example still tokenizes its prefix alone; the next training run should cut alike.
+    /// the start of the middle). Also for a cut right after a line's indentation (15: before "let"),
+    /// where both end the prefix as code is cut and the middle starts with the last blank.
     @Test(arguments: [(FIMOrder.psm, FIMMode.psm), (.spm, .spm)])
     func trainingExamplesMatchTheLanguageServersPromptBuilder(order: FIMOrder, mode: FIMMode) throws {
         let text = Array("func f() {\n    let a = 1\n    return a\n}\n".utf8)
         let builder = FIMPromptBuilder(tokenizer: tokenizer, budget: 512, order: order)
-        for (a, b) in [(17, 25), (0, 10), (11, 11), (30, text.count)] {
+        for (a, b) in [(17, 25), (0, 10), (11, 11), (30, text.count), (15, 25)] {
             let prompt = try builder.build(prefix: text[..<a], suffix: text[b...])
             var example = fim.example(text, cuts: a, b, mode: mode)
+            let (prefixTokens, middleStart) = fim.prefixPiece(text, cut: a)
+            #expect(middleStart == a || a == 15, "only a cut after a line's indentation may move the middle's start")
             if mode == .psm {
                 let suffixMarker = try #require(prompt.tokens.firstIndex(of: tokenizer.specials.fimSuffix!))
                 let kept = Array(prompt.tokens[1..<suffixMarker])
-                let prefixTokens = tokenizer.encode(bytes: Array(text[..<a]))
                 #expect(prefixTokens.starts(with: kept))
                 #expect(tokenizer.decode(Array(prefixTokens[kept.count...])) == prompt.healing)
                 example.removeSubrange((1 + kept.count)..<(1 + prefixTokens.count))
@@ -49,9 +50,40 @@ struct CorpusFIMTests {
             #expect(rest.last == 0)
             switch mode {
             case .spm: #expect(tokenizer.decode(Array(rest.dropLast())) == prompt.healing + Array(text[a..<b]))
-            case .psm: #expect(rest == tokenizer.encode(bytes: Array(text[a..<b])) + [0])
+            case .psm: #expect(rest == tokenizer.encode(bytes: Array(text[middleStart..<b])) + [0])
             }
         }
+    }
+
+    /// A cut after a line's indentation in a vocabulary that writes "\n        return" as "\n       " + " return"
+    /// (as SmolLM2's does): the example's prefix ends as the prompt's does, its middle starts with the blank
+    /// the prompt heals, and the annotated sources still cover the text byte for byte.
+    @Test(arguments: [FIMMode.spm, .psm])
+    func aCutAfterIndentationEndsThePrefixAsThePromptDoes(mode: FIMMode) throws {
+        let blanks = (1...7).map { "\n" + String(repeating: " ", count: $0) }
+        let words = [" a", " r", " re", " ret", " retu", " retur", " return"]
+        let tokenizer = try Fixtures.byteVocabulary(merges: blanks + words + Fixtures.codeMerges).makeTokenizer()
+        let fim = try FIMTransform(tokenizer: tokenizer)
+        let text = Array("def f():\n        return 1\n".utf8)
+        let a = 17, b = 25   // before "return", to the line's end
+        let prompt = try FIMPromptBuilder(tokenizer: tokenizer, budget: 100, order: mode == .spm ? .spm : .psm)
+            .build(prefix: text[..<a], suffix: text[b...])
+        let (prefixTokens, middleStart) = fim.prefixPiece(text, cut: a)
+        #expect(!prompt.healing.isEmpty && middleStart == a - prompt.healing.count)
+        #expect(tokenizer.decode(prefixTokens) + prompt.healing == Array(text[..<a]))
+        let example = fim.example(text, cuts: a, b, mode: mode)
+        let middle = tokenizer.encode(bytes: Array(text[middleStart..<b]))
+        #expect(tokenizer.tokenBytes(middle[0]).first == 0x20)
+        switch mode {
+        case .spm: #expect(example == prompt.tokens + middle + [tokenizer.specials.endOfText!])
+        case .psm: #expect(Array(example.prefix(prompt.tokens.count)) == prompt.tokens)
+        }
+        let (tokens, sources) = fim.annotatedExample(text, cuts: FIMCuts(first: a, second: b, mode: mode), shard: 0, document: 0, base: 0)
+        #expect(tokens == example)
+        let covered = sources.compactMap { $0 }.filter { $0.end > $0.start }
+        #expect(covered.filter { !$0.isMiddle }.map { $0.end - $0.start }.reduce(0, +) == middleStart)
+        #expect(covered.filter(\.isMiddle).first?.start == middleStart)
+        #expect(covered.filter(\.isMiddle).last?.end == b)
     }
 
     @Test func cutsFallOnScalarBoundaries() {

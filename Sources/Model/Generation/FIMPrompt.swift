@@ -106,7 +106,7 @@ public struct FIMPromptBuilder: Sendable {
     /// 44 such Python dev lines with a blank); as "\n       " + healed " " the prompt reads as code
     /// does and the first token is a word with its space (" return"). Nil when the prefix does not end
     /// in a line end and blanks.
-    static func splittingIndentationAsText(_ prefixTokens: inout [Int32], tokenizer: BPETokenizer) -> [UInt8]? {
+    public static func splittingIndentationAsText(_ prefixTokens: inout [Int32], tokenizer: BPETokenizer) -> [UInt8]? {
         let isBlank = RelatedLines.isIndentation
         // The last tokens back to the one holding the line end, all of them blank (a vocabulary may
         // or may not merge the line end with the indentation).

@@ -61,11 +61,24 @@ public struct FIMTransform: Sendable {
         return points
     }
 
+    /// The prefix's tokens as the language server's prompt ends for a cursor at `cut`, and where the middle
+    /// then starts. After a line's indentation the prompt ends as the tokenizer cuts that text when code
+    /// follows ("\n       ", the last blank left to the first generated token:
+    /// `FIMPromptBuilder.splittingIndentationAsText`), so an example cuts alike and its middle starts with
+    /// that blank (" return"), which is also how a file-order teacher pass tokenizes the same bytes.
+    public func prefixPiece(_ text: [UInt8], cut: Int) -> (tokens: [Int32], middleStart: Int) {
+        var tokens = tokenizer.encode(bytes: Array(text[..<cut]))
+        if let healed = FIMPromptBuilder.splittingIndentationAsText(&tokens, tokenizer: tokenizer) {
+            return (tokens, cut - healed.count)
+        }
+        return (tokens, cut)
+    }
+
     /// The example for given cuts (byte offsets, `first <= second`), end-of-text last.
     public func example(_ text: [UInt8], cuts first: Int, _ second: Int, mode: FIMMode) -> [Int32] {
         precondition(0 <= first && first <= second && second <= text.count, "cuts \(first), \(second) outside 0...\(text.count)")
-        let prefix = tokenizer.encode(bytes: Array(text[..<first]))
-        let middle = tokenizer.encode(bytes: Array(text[first..<second]))
+        let (prefix, middleStart) = prefixPiece(text, cut: first)
+        let middle = tokenizer.encode(bytes: Array(text[middleStart..<second]))
         let suffix = tokenizer.encode(bytes: Array(text[second...]))
         return Self.layout(mode, prefix: prefix, middle: middle, suffix: suffix,
                            markers: (prefixID, suffixID, middleID, endOfText))
@@ -135,8 +148,8 @@ public struct FIMTransform: Sendable {
     /// FIM token right before a piece an empty range where that piece starts, since it predicts the piece's
     /// first token from the text before it; suffix tokens and the other specials nil.
     public func annotatedExample(_ text: [UInt8], cuts: FIMCuts, shard: Int, document: Int, base: Int) -> (tokens: [Int32], sources: [TokenSource?]) {
-        let prefix = tokenizer.encode(bytes: Array(text[..<cuts.first]))
-        let middle = tokenizer.encode(bytes: Array(text[cuts.first..<cuts.second]))
+        let (prefix, middleStart) = prefixPiece(text, cut: cuts.first)
+        let middle = tokenizer.encode(bytes: Array(text[middleStart..<cuts.second]))
         let suffix = tokenizer.encode(bytes: Array(text[cuts.second...]))
         func located(_ tokens: [Int32], from start: Int, middle: Bool = false) -> [TokenSource?] {
             var at = base + start
@@ -149,11 +162,11 @@ public struct FIMTransform: Sendable {
         // A marker right before the prefix or the middle stands for the text before that piece.
         let before = { (offset: Int) -> TokenSource? in TokenSource(shard: shard, document: document, start: base + offset, end: base + offset) }
         let markers: (prefix: TokenSource?, suffix: TokenSource?, middle: TokenSource?, end: TokenSource?) = cuts.mode == .psm
-            ? (before(0), nil, before(cuts.first), nil)
+            ? (before(0), nil, before(middleStart), nil)
             : (nil, nil, before(0), nil)
         let tokens = Self.layout(cuts.mode, prefix: prefix, middle: middle, suffix: suffix,
                                  markers: (prefixID, suffixID, middleID, endOfText))
-        let sources = Self.layout(cuts.mode, prefix: located(prefix, from: 0), middle: located(middle, from: cuts.first, middle: true),
+        let sources = Self.layout(cuts.mode, prefix: located(prefix, from: 0), middle: located(middle, from: middleStart, middle: true),
                                   suffix: [TokenSource?](repeating: nil, count: suffix.count), markers: markers)
         return (tokens, sources)
     }
