@@ -44,8 +44,8 @@ static inline float dot_fixed(const float *a, const uint16_t *b, size_t n) {
 #if CK_HAVE_VNNI_CODE
 // The AVX-512 form: two positions per 512-bit vector (lanes 0..7 position p, 8..15 position p + 1, each
 // lane the same chain of fmas as dot_fixed's), eight positions and up to six queries at a time, so that
-// each key is converted from half once for every query of the call and twelve or more independent
-// accumulators keep both FMA ports busy (the AVX2 form below waits on one chain of four). Returns the
+// each key is converted from half once for every query of the call and there are twelve or more independent
+// accumulators (the AVX2 form below waits on one chain of four). Returns the
 // positions done, a multiple of eight.
 CK_VNNI_TARGET static size_t scores_wide(const float *const *qs, float *const *outs, size_t queries, const uint16_t *k, size_t k_stride,
                                          size_t positions, size_t head_dim, float scale) {
@@ -82,7 +82,6 @@ CK_VNNI_TARGET static size_t scores_wide(const float *const *qs, float *const *o
     return p;
 }
 #endif
-
 
 static void attention_scores(const float *const *qs, float *const *outs, size_t queries, const uint16_t *k, size_t k_stride,
                              size_t positions, size_t head_dim, float scale, int wide) {
@@ -203,7 +202,8 @@ static void attention_values(const float *const *weights, const size_t *lengths,
                 }
                 for (; d + 32 <= dim_end; d += 32) values_wide(weights + j, outs + j, m, v, v_stride, d, tile, end);
                 if (m > 1) {
-                    // The other queries' remaining lanes (head_dim not a multiple of 32) one by one below.
+                    // The other queries' lanes past the last 32 (head_dim not a multiple of 32), lane by lane
+                    // here; this query's go on below.
                     if (d < dim_end) {
                         for (size_t o = 1; o < m; o++) {
                             const float *wo = weights[j + o];

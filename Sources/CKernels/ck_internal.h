@@ -20,6 +20,27 @@
 #define CK_HAVE_VNNI_CODE 0
 #endif
 
+/// Calls KERNEL(args..., m) with m (1 ... 8, or 1 ... 4) as a constant, so each row count gets its own
+/// unrolled copy of an always-inline kernel (accumulators in registers); counts past the last go to it.
+#define CK_ROWS_UP_TO_4(m, KERNEL, ...)                                                   \
+    switch (m) {                                                                          \
+    case 1: KERNEL(__VA_ARGS__, 1); break;                                                \
+    case 2: KERNEL(__VA_ARGS__, 2); break;                                                \
+    case 3: KERNEL(__VA_ARGS__, 3); break;                                                \
+    default: KERNEL(__VA_ARGS__, 4); break;                                               \
+    }
+#define CK_ROWS_UP_TO_8(m, KERNEL, ...)                                                   \
+    switch (m) {                                                                          \
+    case 1: KERNEL(__VA_ARGS__, 1); break;                                                \
+    case 2: KERNEL(__VA_ARGS__, 2); break;                                                \
+    case 3: KERNEL(__VA_ARGS__, 3); break;                                                \
+    case 4: KERNEL(__VA_ARGS__, 4); break;                                                \
+    case 5: KERNEL(__VA_ARGS__, 5); break;                                                \
+    case 6: KERNEL(__VA_ARGS__, 6); break;                                                \
+    case 7: KERNEL(__VA_ARGS__, 7); break;                                                \
+    default: KERNEL(__VA_ARGS__, 8); break;                                               \
+    }
+
 /// ck_has_vnni(), checked once per process (every thread stores the same value): whether the AVX-512 forms run.
 int ck_vnni_enabled(void);
 

@@ -146,16 +146,7 @@ CK_VNNI_TARGET static void rows_vnni(const uint8_t *w, size_t row_bytes, size_t 
         float *yg = y + j0 * y_stride;
         for (size_t r = row_begin; r < row_end; r++) {
             const uint8_t *row = w + r * row_bytes;
-            switch (m) {
-            case 1: q4_1_rows_vnni(row, blocks, x, j0, yg + r, y_stride, 1); break;
-            case 2: q4_1_rows_vnni(row, blocks, x, j0, yg + r, y_stride, 2); break;
-            case 3: q4_1_rows_vnni(row, blocks, x, j0, yg + r, y_stride, 3); break;
-            case 4: q4_1_rows_vnni(row, blocks, x, j0, yg + r, y_stride, 4); break;
-            case 5: q4_1_rows_vnni(row, blocks, x, j0, yg + r, y_stride, 5); break;
-            case 6: q4_1_rows_vnni(row, blocks, x, j0, yg + r, y_stride, 6); break;
-            case 7: q4_1_rows_vnni(row, blocks, x, j0, yg + r, y_stride, 7); break;
-            default: q4_1_rows_vnni(row, blocks, x, j0, yg + r, y_stride, 8); break;
-            }
+            CK_ROWS_UP_TO_8(m, q4_1_rows_vnni, row, blocks, x, j0, yg + r, y_stride);
         }
     }
 }
@@ -169,12 +160,7 @@ static void rows_avx2(const uint8_t *w, size_t row_bytes, size_t row_begin, size
         float *yg = y + j0 * y_stride;
         for (size_t r = row_begin; r < row_end; r++) {
             const uint8_t *row = w + r * row_bytes;
-            switch (m) {
-            case 1: q4_1_rows_avx2(row, blocks, x, j0, yg + r, y_stride, 1); break;
-            case 2: q4_1_rows_avx2(row, blocks, x, j0, yg + r, y_stride, 2); break;
-            case 3: q4_1_rows_avx2(row, blocks, x, j0, yg + r, y_stride, 3); break;
-            default: q4_1_rows_avx2(row, blocks, x, j0, yg + r, y_stride, 4); break;
-            }
+            CK_ROWS_UP_TO_4(m, q4_1_rows_avx2, row, blocks, x, j0, yg + r, y_stride);
         }
     }
 }
@@ -235,7 +221,6 @@ static void rows_q4_1(const void *w, size_t row_bytes, size_t row_begin, size_t 
 #endif
 }
 
-
 void ck_matvec_q4_1(const void *w, size_t row_bytes, size_t row_begin, size_t row_end, const void *x, size_t blocks, float *y) {
     rows_q4_1(w, row_bytes, row_begin, row_end, x, 0, 1, blocks, y, 0, ck_vnni_enabled());
 }
@@ -271,24 +256,6 @@ void ck_matvec_rows_q4_1_prepared(const void *w, size_t row_bytes, size_t row_be
 
 #define CK_Q4_1_GROUP 16
 
-size_t ck_q4_1_interleaved_bytes(size_t n, size_t blocks) { return n * blocks * (32 + 2 * sizeof(float)); }
-
-// The packed kernel's activations, block-major so that a block's rows sit side by side: quants [block][row][32],
-// then d [block][row], then s [block][row] (the Q8_1 halves as floats).
-void ck_q4_1_prepare_interleaved(const void *x, size_t x_stride, size_t n, size_t row_begin, size_t row_end, size_t blocks,
-                                 void *prepared) {
-    int8_t *quants = (int8_t *)prepared;
-    float *d = (float *)((uint8_t *)prepared + n * blocks * 32), *s = d + n * blocks;
-    for (size_t j = row_begin; j < row_end; j++) {
-        const uint8_t *row = (const uint8_t *)x + j * x_stride;
-        for (size_t b = 0; b < blocks; b++) {
-            memcpy(quants + (b * n + j) * 32, row + 36 * b + 4, 32);
-            d[b * n + j] = ck_half_to_float(row + 36 * b);
-            s[b * n + j] = ck_half_to_float(row + 36 * b + 2);
-        }
-    }
-}
-
 #define CK_Q4_1_GROUP_BLOCK 320
 
 size_t ck_q4_1_packed_bytes(size_t rows, size_t blocks) {
@@ -310,6 +277,24 @@ void ck_q4_1_pack(const void *w, size_t row_bytes, size_t rows, size_t blocks, v
                 memcpy(dst + 288 + 2 * r, block + 2, 2);
             }
         }
+}
+
+size_t ck_q4_1_interleaved_bytes(size_t n, size_t blocks) { return n * blocks * (32 + 2 * sizeof(float)); }
+
+// The packed kernel's activations, block-major so that a block's rows sit side by side: quants [block][row][32],
+// then d [block][row], then s [block][row] (the Q8_1 halves as floats).
+void ck_q4_1_prepare_interleaved(const void *x, size_t x_stride, size_t n, size_t row_begin, size_t row_end, size_t blocks,
+                                 void *prepared) {
+    int8_t *quants = (int8_t *)prepared;
+    float *d = (float *)((uint8_t *)prepared + n * blocks * 32), *s = d + n * blocks;
+    for (size_t j = row_begin; j < row_end; j++) {
+        const uint8_t *row = (const uint8_t *)x + j * x_stride;
+        for (size_t b = 0; b < blocks; b++) {
+            memcpy(quants + (b * n + j) * 32, row + 36 * b + 4, 32);
+            d[b * n + j] = ck_half_to_float(row + 36 * b);
+            s[b * n + j] = ck_half_to_float(row + 36 * b + 2);
+        }
+    }
 }
 
 #if CK_HAVE_VNNI_CODE
@@ -362,16 +347,7 @@ CK_VNNI_TARGET static void packed_vnni(const uint8_t *packed, size_t rows, size_
         for (size_t j0 = 0; j0 < n; j0 += 8) {
             const size_t m = n - j0 < 8 ? n - j0 : 8;
             float *yg = y + j0 * y_stride + first;
-            switch (m) {
-            case 1: q4_1_group_vnni(group, blocks, quants, xd, xs, n, j0, yg, y_stride, valid, 1); break;
-            case 2: q4_1_group_vnni(group, blocks, quants, xd, xs, n, j0, yg, y_stride, valid, 2); break;
-            case 3: q4_1_group_vnni(group, blocks, quants, xd, xs, n, j0, yg, y_stride, valid, 3); break;
-            case 4: q4_1_group_vnni(group, blocks, quants, xd, xs, n, j0, yg, y_stride, valid, 4); break;
-            case 5: q4_1_group_vnni(group, blocks, quants, xd, xs, n, j0, yg, y_stride, valid, 5); break;
-            case 6: q4_1_group_vnni(group, blocks, quants, xd, xs, n, j0, yg, y_stride, valid, 6); break;
-            case 7: q4_1_group_vnni(group, blocks, quants, xd, xs, n, j0, yg, y_stride, valid, 7); break;
-            default: q4_1_group_vnni(group, blocks, quants, xd, xs, n, j0, yg, y_stride, valid, 8); break;
-            }
+            CK_ROWS_UP_TO_8(m, q4_1_group_vnni, group, blocks, quants, xd, xs, n, j0, yg, y_stride, valid);
         }
     }
 }

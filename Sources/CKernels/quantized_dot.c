@@ -394,16 +394,7 @@ CK_VNNI_TARGET static void matvec_rows_q8_0_vnni(const uint8_t *w, size_t row_by
             }
         for (size_t r = row_begin; r < row_end; r++) {
             const uint8_t *row = w + r * row_bytes;
-            switch (m) {
-            case 1: q8_0_rows_vnni(row, blocks, xu, xd, yg + r, y_stride, 1); break;
-            case 2: q8_0_rows_vnni(row, blocks, xu, xd, yg + r, y_stride, 2); break;
-            case 3: q8_0_rows_vnni(row, blocks, xu, xd, yg + r, y_stride, 3); break;
-            case 4: q8_0_rows_vnni(row, blocks, xu, xd, yg + r, y_stride, 4); break;
-            case 5: q8_0_rows_vnni(row, blocks, xu, xd, yg + r, y_stride, 5); break;
-            case 6: q8_0_rows_vnni(row, blocks, xu, xd, yg + r, y_stride, 6); break;
-            case 7: q8_0_rows_vnni(row, blocks, xu, xd, yg + r, y_stride, 7); break;
-            default: q8_0_rows_vnni(row, blocks, xu, xd, yg + r, y_stride, 8); break;
-            }
+            CK_ROWS_UP_TO_8(m, q8_0_rows_vnni, row, blocks, xu, xd, yg + r, y_stride);
         }
     }
 }
