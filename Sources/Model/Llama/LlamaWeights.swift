@@ -26,7 +26,9 @@ public struct LlamaWeights: @unchecked Sendable {
 
     /// Looks up and checks every tensor llama.cpp's `llama` architecture names.
     public init(gguf file: GGUFFile, config c: LlamaConfig) throws(ModelError) {
-        func matrix(_ name: String, rows: Int, cols: Int) throws(ModelError) -> WeightMatrix {
+        /// `packed`: with the copy the products read (`packedForProducts`), the file's pages then released; off
+        /// for a matrix whose rows are reordered first (the copy is made from the reordered rows).
+        func matrix(_ name: String, rows: Int, cols: Int, packed: Bool = true) throws(ModelError) -> WeightMatrix {
             guard let info = file.tensor(named: name) else { throw .missingTensor(name) }
             guard info.dimensions == [cols, rows] else {
                 throw .tensorShape(name: name, expected: [cols, rows], found: info.dimensions)
@@ -37,10 +39,12 @@ public struct LlamaWeights: @unchecked Sendable {
             // Checked: a row that is not a whole number of blocks, or data shorter than the shape needs,
             // is a clear error here rather than a read past the mapping later.
             do {
-                let packed = try WeightMatrix(type: info.type, rows: rows, cols: cols, bytes: file.data(for: info)).packedForProducts()
+                let m = try WeightMatrix(type: info.type, rows: rows, cols: cols, bytes: file.data(for: info))
+                guard packed else { return m }
+                let product = m.packedForProducts()
                 // Every product reads the packed copy now; the token embedding's rows are read from the file.
-                if packed.packedQ4_1 != nil && name != "token_embd.weight" { file.releasePages(of: info) }
-                return packed
+                if product.packedQ4_1 != nil && name != "token_embd.weight" { file.releasePages(of: info) }
+                return product
             } catch {
                 throw .tensorData(name: name, reason: "\(error)")
             }
@@ -72,7 +76,7 @@ public struct LlamaWeights: @unchecked Sendable {
         var owned: [RowBuffer] = []
         let order = c.architecture.rotatesHalves ? Self.pairAdjacentOrder(headDim: c.headDim) : nil
         func rotated(_ name: String, rows: Int) throws(ModelError) -> WeightMatrix {
-            let m = try matrix(name, rows: rows, cols: c.dim)
+            let m = try matrix(name, rows: rows, cols: c.dim, packed: order == nil)
             guard let order else { return m }
             let buffer = RowBuffer(m, headOrder: order)
             owned.append(buffer)
