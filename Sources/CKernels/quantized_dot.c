@@ -412,3 +412,133 @@ void ck_matvec_rows_q8_0(const void *w, size_t row_bytes, size_t row_begin, size
         for (size_t j = 0; j < n; j++)
             ck_matvec_q8_0(w, row_bytes, r, r + 1, (const uint8_t *)x + j * x_stride, blocks, y + j * y_stride);
 }
+
+// ---- Q8_0 rows packed sixteen at a time (AVX-512 VNNI) ----
+//
+// Q4_1's packed layout (q4_1_products.c) for Q8_0: per group of 16 rows, per block, eight 64-byte vectors
+// whose 4-byte lane r holds codes 4t..4t+3 of row r offset to unsigned (w + 128, xor 0x80), then after all
+// of a group's blocks their 16 rows' scales (halves). vpdpbusd against four broadcast signed activations
+// gives 16 rows' partial sums; the chain starts at -128 Σx of the activation block, so each lane ends on
+// the exact integer Σ w·x. Each output is one lane with one fixed chain, acc = fma(d_w · d_x, Σ, acc) block
+// by block, so a row's result is the same bits whatever else the call computes: single tokens, verified
+// rows and prompt batches run this one kernel. (The row-major kernels above keep eight lanes per row and
+// sum them at the end: other bits, the ones ggml's AVX2 path gives.)
+
+#define CK_Q8_0_GROUP 16
+
+static size_t q8_0_group_bytes(size_t blocks) { return (blocks * (512 + 32) + 63) & ~(size_t)63; }
+
+size_t ck_q8_0_packed_bytes(size_t rows, size_t blocks) {
+    return (rows + CK_Q8_0_GROUP - 1) / CK_Q8_0_GROUP * q8_0_group_bytes(blocks);
+}
+
+void ck_q8_0_pack(const void *w, size_t row_bytes, size_t rows, size_t blocks, void *packed) {
+    const uint8_t *src = (const uint8_t *)w;
+    uint8_t *out = (uint8_t *)packed;
+    const size_t groups = (rows + CK_Q8_0_GROUP - 1) / CK_Q8_0_GROUP, group_bytes = q8_0_group_bytes(blocks);
+    memset(out, 0, ck_q8_0_packed_bytes(rows, blocks));
+    for (size_t g = 0; g < groups; g++) {
+        uint8_t *group = out + g * group_bytes, *scales = group + blocks * 512;
+        for (size_t r = 0; r < CK_Q8_0_GROUP; r++) {
+            const int present = g * CK_Q8_0_GROUP + r < rows;
+            for (size_t b = 0; b < blocks; b++) {
+                uint8_t *codes = group + 512 * b;
+                if (!present) {
+                    // A missing row is zeros: (0 xor 0x80) codes against a zero scale add nothing.
+                    for (int t = 0; t < 8; t++) memset(codes + 64 * t + 4 * r, 0x80, 4);
+                    continue;
+                }
+                const uint8_t *block = src + (g * CK_Q8_0_GROUP + r) * row_bytes + 34 * b;
+                for (int t = 0; t < 8; t++)
+                    for (int e = 0; e < 4; e++) codes[64 * t + 4 * r + e] = block[2 + 4 * t + e] ^ 0x80;
+                memcpy(scales + 32 * b + 2 * r, block, 2);
+            }
+        }
+    }
+}
+
+size_t ck_q8_0_interleaved_bytes(size_t n, size_t blocks) { return n * blocks * (32 + sizeof(float) + sizeof(int32_t)); }
+
+// The packed kernel's activations, block-major: quants [block][row][32], then d [block][row] (the half as a
+// float), then -128 Σx [block][row].
+void ck_q8_0_prepare_interleaved(const void *x, size_t x_stride, size_t n, size_t row_begin, size_t row_end, size_t blocks,
+                                 void *prepared) {
+    int8_t *quants = (int8_t *)prepared;
+    float *d = (float *)((uint8_t *)prepared + n * blocks * 32);
+    int32_t *starts = (int32_t *)(d + n * blocks);
+    for (size_t j = row_begin; j < row_end; j++) {
+        const uint8_t *row = (const uint8_t *)x + j * x_stride;
+        for (size_t b = 0; b < blocks; b++) {
+            const int8_t *q = (const int8_t *)(row + 34 * b + 2);
+            int32_t sum = 0;
+            for (int e = 0; e < 32; e++) sum += q[e];
+            memcpy(quants + (b * n + j) * 32, q, 32);
+            d[b * n + j] = ck_half_to_float(row + 34 * b);
+            starts[b * n + j] = -128 * sum;
+        }
+    }
+}
+
+#if CK_HAVE_VNNI_CODE
+static inline int32_t q8_word_at(const int8_t *p) { int32_t v; memcpy(&v, p, 4); return v; }
+
+// One group of 16 rows against activation rows j0 ..< j0 + n (n <= 8, a constant after inlining) of `total`.
+CK_VNNI_TARGET static inline __attribute__((always_inline)) void q8_0_group_vnni(const uint8_t *group, size_t blocks, const int8_t *quants,
+                                                                                  const float *xd, const int32_t *xs, size_t total, size_t j0,
+                                                                                  float *y, size_t y_stride, __mmask16 valid, const size_t n) {
+    __m512 acc[8];
+    for (size_t j = 0; j < n; j++) acc[j] = _mm512_setzero_ps();
+    const uint8_t *scales = group + blocks * 512;
+    for (size_t b = 0; b < blocks; b++) {
+        __m512i codes[8];
+        for (int t = 0; t < 8; t++) codes[t] = _mm512_load_si512((const void *)(group + 512 * b + 64 * t));
+        const __m512 wd = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(scales + 32 * b)));
+        const int8_t *qb = quants + (b * total + j0) * 32;
+        const float *db = xd + b * total + j0;
+        const int32_t *sb = xs + b * total + j0;
+#pragma clang loop unroll(full)
+        for (size_t j = 0; j < n; j++) {
+            const int8_t *q = qb + 32 * j;
+            // Four independent chains of two (element groups t and t + 4), then exact integer adds.
+            __m512i p[4];
+            p[0] = _mm512_set1_epi32(sb[j]);
+            for (int t = 1; t < 4; t++) p[t] = _mm512_setzero_si512();
+            for (int t = 0; t < 4; t++) {
+                p[t] = _mm512_dpbusd_epi32(p[t], codes[t], _mm512_set1_epi32(q8_word_at(q + 4 * t)));
+                p[t] = _mm512_dpbusd_epi32(p[t], codes[t + 4], _mm512_set1_epi32(q8_word_at(q + 16 + 4 * t)));
+            }
+            const __m512i sum = _mm512_add_epi32(_mm512_add_epi32(p[0], p[1]), _mm512_add_epi32(p[2], p[3]));
+            acc[j] = _mm512_fmadd_ps(_mm512_mul_ps(wd, _mm512_set1_ps(db[j])), _mm512_cvtepi32_ps(sum), acc[j]);
+        }
+    }
+    for (size_t j = 0; j < n; j++) _mm512_mask_storeu_ps(y + j * y_stride, valid, acc[j]);
+}
+
+CK_VNNI_TARGET static void q8_0_packed_vnni(const uint8_t *packed, size_t rows, size_t group_begin, size_t group_end, const void *prepared,
+                                            size_t n, size_t blocks, float *y, size_t y_stride) {
+    const int8_t *quants = (const int8_t *)prepared;
+    const float *xd = (const float *)((const uint8_t *)prepared + n * blocks * 32);
+    const int32_t *xs = (const int32_t *)(xd + n * blocks);
+    const size_t group_bytes = q8_0_group_bytes(blocks);
+    for (size_t g = group_begin; g < group_end; g++) {
+        const uint8_t *group = packed + g * group_bytes;
+        const size_t first = g * CK_Q8_0_GROUP, count = rows - first < CK_Q8_0_GROUP ? rows - first : CK_Q8_0_GROUP;
+        const __mmask16 valid = (__mmask16)((1u << count) - 1);
+        for (size_t j0 = 0; j0 < n; j0 += 8) {
+            const size_t m = n - j0 < 8 ? n - j0 : 8;
+            float *yg = y + j0 * y_stride + first;
+            CK_ROWS_UP_TO_8(m, q8_0_group_vnni, group, blocks, quants, xd, xs, n, j0, yg, y_stride, valid);
+        }
+    }
+}
+#endif
+
+void ck_matvec_rows_q8_0_packed(const void *packed, size_t rows, size_t group_begin, size_t group_end, const void *prepared,
+                                size_t n, size_t blocks, float *y, size_t y_stride) {
+#if CK_HAVE_VNNI_CODE
+    if (n == 0 || group_begin >= group_end) return;
+    q8_0_packed_vnni((const uint8_t *)packed, rows, group_begin, group_end, prepared, n, blocks, y, y_stride);
+#else
+    (void)packed; (void)rows; (void)group_begin; (void)group_end; (void)prepared; (void)n; (void)blocks; (void)y; (void)y_stride;
+#endif
+}

@@ -24,13 +24,13 @@ func matmul(_ w: WeightMatrix, _ x: UnsafePointer<Float>, batch n: Int, into y: 
     let rows = w.rows, cols = w.cols
     let work = n * rows * cols
     let threads = work >= 1 << 20 ? pool.threadCount : 1
-    if allowInteger && useVNNIMatmul && (w.type == .q8_0 || w.type == .q4_0) && cols > 0 {
-        integerMatmul(w, x, batch: n, into: y, pool: pool, parallel: threads > 1)
+    if allowInteger && w.packed != nil && cols > 0 {
+        // The packed rows' kernel, as single tokens use it: each row of a prompt gets a token's bits.
+        matvecRowsPacked(w, x, rows: n, into: y, pool: pool, parallel: threads > 1)
         return
     }
-    if allowInteger && w.packedQ4_1 != nil && cols > 0 {
-        // The packed rows' kernel, as single tokens use it: each row of a prompt gets a token's bits.
-        matvecRowsQ4_1(w, x, rows: n, into: y, pool: pool, parallel: threads > 1)
+    if allowInteger && useVNNIMatmul && (w.type == .q8_0 || w.type == .q4_0) && cols > 0 {
+        integerMatmul(w, x, batch: n, into: y, pool: pool, parallel: threads > 1)
         return
     }
     if allowInteger && useVNNIMatmul && generalIntegerMatmulTypes.contains(w.type) && cols > 0 {

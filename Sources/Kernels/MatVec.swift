@@ -37,16 +37,16 @@ public struct WeightMatrix: @unchecked Sendable {
         self.init(type: type, rows: rows, cols: cols, data: base)
     }
 
-    /// The rows packed sixteen at a time for the AVX-512 VNNI Q4_1 kernel (`packedForProducts()`), or nil.
-    public private(set) var packedQ4_1: PackedRows? = nil
+    /// The rows packed sixteen at a time for the AVX-512 VNNI Q4_1 or Q8_0 kernel (`packedForProducts()`), or nil.
+    public private(set) var packed: PackedRows? = nil
 
-    /// This matrix with a Q4_1 copy packed for the AVX-512 VNNI kernel, which then serves single tokens and
-    /// verification rows alike; unchanged for other types, or without AVX-512 VNNI. Costs one copy of the
-    /// matrix's bytes.
+    /// This matrix with a Q4_1 or Q8_0 copy packed for the AVX-512 VNNI kernel, which then serves single
+    /// tokens, verification rows and prompt batches alike; unchanged for other types, or without AVX-512
+    /// VNNI. Costs one copy of the matrix's bytes.
     public func packedForProducts() -> WeightMatrix {
-        guard type == .q4_1, useVNNIMatmul, packedQ4_1 == nil, rows > 0 else { return self }
+        guard PackedRows.packs(type), useVNNIMatmul, packed == nil, rows > 0 else { return self }
         var copy = self
-        copy.packedQ4_1 = PackedRows(q4_1: self)
+        copy.packed = PackedRows(self)
         return copy
     }
 
@@ -59,14 +59,24 @@ public struct WeightMatrix: @unchecked Sendable {
     public func row(_ index: Int) -> UnsafeRawPointer { data + index * rowBytes }
 }
 
-/// A Q4_1 matrix's rows packed for `ck_matvec_rows_q4_1_packed` (owned memory).
+/// A Q4_1 or Q8_0 matrix's rows packed for `ck_matvec_rows_q4_1_packed` / `ck_matvec_rows_q8_0_packed`
+/// (owned memory).
 public final class PackedRows: @unchecked Sendable {
     let bytes: UnsafeMutableRawPointer
 
-    init(q4_1 w: WeightMatrix) {
+    /// The types with a packed kernel.
+    static func packs(_ type: GGMLType) -> Bool { type == .q4_1 || type == .q8_0 }
+
+    init(_ w: WeightMatrix) {
         let blocks = w.cols / 32
-        bytes = .allocate(byteCount: max(64, ck_q4_1_packed_bytes(w.rows, blocks)), alignment: 64)
-        ck_q4_1_pack(w.data, w.rowBytes, w.rows, blocks, bytes)
+        if w.type == .q4_1 {
+            bytes = .allocate(byteCount: max(64, ck_q4_1_packed_bytes(w.rows, blocks)), alignment: 64)
+            ck_q4_1_pack(w.data, w.rowBytes, w.rows, blocks, bytes)
+        } else {
+            precondition(w.type == .q8_0, "PackedRows: no packed kernel for \(w.type)")
+            bytes = .allocate(byteCount: max(64, ck_q8_0_packed_bytes(w.rows, blocks)), alignment: 64)
+            ck_q8_0_pack(w.data, w.rowBytes, w.rows, blocks, bytes)
+        }
     }
 
     deinit { bytes.deallocate() }
@@ -101,6 +111,8 @@ public func matvec(_ w: WeightMatrix, _ x: UnsafePointer<Float>, into y: UnsafeM
         forRowRanges(w.rows, parallel: parallel, pool: pool) { range in
             ck_matvec_bf16(data, rowBytes, range.lowerBound, range.upperBound, x, cols, y)
         }
+    case .q8_0 where w.packed != nil:
+        matvecRowsPacked(w, x, rows: 1, into: y, pool: pool, parallel: parallel)
     case .q8_0, .q4_0:
         let blocks = cols / 32
         let xq = UnsafeRawPointer(pool.sharedScratch.reserve(blocks * 34))
@@ -126,7 +138,7 @@ public func matvec(_ w: WeightMatrix, _ x: UnsafePointer<Float>, into y: UnsafeM
             }
         }
     case .q4_1 where useIntrinsicDots:
-        matvecRowsQ4_1(w, x, rows: 1, into: y, pool: pool, parallel: parallel)
+        matvecRowsPacked(w, x, rows: 1, into: y, pool: pool, parallel: parallel)
     case .q4_1, .q5_0, .q5_1, .q4_K, .q5_K, .q6_K:
         // C for every CPU: AVX2 where compiled in, scalar C otherwise.
         let activation = activationType(for: w.type)

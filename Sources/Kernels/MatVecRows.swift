@@ -38,8 +38,8 @@ public func matvecRows(_ w: WeightMatrix, _ x: UnsafePointer<Float>, rows n: Int
     }
 
     switch w.type {
-    case .q4_1 where useIntrinsicDots:
-        matvecRowsQ4_1(w, x, rows: n, into: y, pool: pool, parallel: parallel)
+    case .q4_1 where useIntrinsicDots, .q8_0 where w.packed != nil:
+        matvecRowsPacked(w, x, rows: n, into: y, pool: pool, parallel: parallel)
     case .q4_1,  // its C kernel has a portable path
          .q8_0 where useIntrinsicDots:
         // Kernels that decode each weight block once for all activation rows.
@@ -78,21 +78,28 @@ public func matvecRows(_ w: WeightMatrix, _ x: UnsafePointer<Float>, rows n: Int
     }
 }
 
-/// Q4_1 weights against n activation rows (one token when n is 1): the rows are quantized to Q8_1 and laid
-/// out for the kernel once, then the weight rows are split over the pool. The token path and the
-/// verification path run this same code, so a row gets the same bits in either.
-func matvecRowsQ4_1(_ w: WeightMatrix, _ x: UnsafePointer<Float>, rows n: Int, into y: UnsafeMutablePointer<Float>,
-                    pool: ThreadPool, parallel: Bool) {
+/// Q4_1 or Q8_0 weights against n activation rows (one token when n is 1): the rows are quantized (Q8_1,
+/// Q8_0) and laid out for the kernel once, then the weight rows are split over the pool. Tokens, verified
+/// rows and prompt batches run this same code, so a row gets the same bits in each. Q8_0 comes here only
+/// packed; Q4_1 packed where the CPU has AVX-512 VNNI, else through the row-major kernel.
+func matvecRowsPacked(_ w: WeightMatrix, _ x: UnsafePointer<Float>, rows n: Int, into y: UnsafeMutablePointer<Float>,
+                      pool: ThreadPool, parallel: Bool) {
     let cols = w.cols, blocks = cols / 32, outputs = w.rows, rowBytes = w.rowBytes, data = w.data
-    let stride = (GGMLType.q8_1.rowBytes(cols)! + 63) & ~63
+    let isQ8_0 = w.type == .q8_0
+    precondition(!isQ8_0 || w.packed != nil, "matvecRowsPacked: Q8_0 weights must be packed")
+    let activation: GGMLType = isQ8_0 ? .q8_0 : .q8_1
+    let stride = (activation.rowBytes(cols)! + 63) & ~63
     let preparedOffset = n * stride
-    let packed = w.packedQ4_1
-    let preparedBytes = packed != nil ? ck_q4_1_interleaved_bytes(n, blocks) : ck_q4_1_prepared_bytes(n, blocks)
+    let packed = w.packed
+    let preparedBytes = isQ8_0 ? ck_q8_0_interleaved_bytes(n, blocks)
+        : packed != nil ? ck_q4_1_interleaved_bytes(n, blocks) : ck_q4_1_prepared_bytes(n, blocks)
     let scratch = pool.sharedScratch.reserve(preparedOffset + preparedBytes)
     // A prompt's rows are quantized over the pool (one thread would stall the rest); drafted rows are few.
     pool.parallelRows(n, elementsPerRow: cols) { range in
-        for i in range { ck_quantize_activations_q8_1(x + i * cols, scratch + i * stride, cols) }
-        if packed != nil {
+        for i in range { quantizeActivations(activation, x + i * cols, count: cols, into: scratch + i * stride) }
+        if isQ8_0 {
+            ck_q8_0_prepare_interleaved(scratch, stride, n, range.lowerBound, range.upperBound, blocks, scratch + preparedOffset)
+        } else if packed != nil {
             ck_q4_1_prepare_interleaved(scratch, stride, n, range.lowerBound, range.upperBound, blocks, scratch + preparedOffset)
         } else {
             ck_q4_1_prepare(scratch, stride, n, range.lowerBound, range.upperBound, blocks, scratch + preparedOffset)
@@ -101,12 +108,13 @@ func matvecRowsQ4_1(_ w: WeightMatrix, _ x: UnsafePointer<Float>, rows n: Int, i
     let prepared = UnsafeRawPointer(scratch + preparedOffset)
     if let packed {
         let groups = (outputs + 15) / 16, bytes = UnsafeRawPointer(packed.bytes)
+        let kernel = isQ8_0 ? ck_matvec_rows_q8_0_packed : ck_matvec_rows_q4_1_packed
         if parallel {
             pool.parallelFor(groups, chunksPerThread: matvecChunksPerThread) { range, _ in
-                ck_matvec_rows_q4_1_packed(bytes, outputs, range.lowerBound, range.upperBound, prepared, n, blocks, y, outputs)
+                kernel(bytes, outputs, range.lowerBound, range.upperBound, prepared, n, blocks, y, outputs)
             }
         } else {
-            ck_matvec_rows_q4_1_packed(bytes, outputs, 0, groups, prepared, n, blocks, y, outputs)
+            kernel(bytes, outputs, 0, groups, prepared, n, blocks, y, outputs)
         }
         return
     }

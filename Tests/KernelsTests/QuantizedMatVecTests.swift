@@ -286,34 +286,36 @@ func q4_1RowsGiveEachRowItsSingleTokenBits(blocks: Int) {
     }
 }
 
-/// Q4_1 packed sixteen rows at a time (AVX-512 VNNI, what a model file's matrices get at load): a token and
-/// a call of several rows give each row the same bits, with row counts off the group of 16, odd block counts
-/// and split over threads; and the sums are the reference product's.
-@Test(arguments: [(37, 7), (48, 10), (5, 2), (300, 16)])
-func packedQ4_1RowsGiveEachRowItsSingleTokenBits(shape: (Int, Int)) {
+/// Q4_1 and Q8_0 packed sixteen rows at a time (AVX-512 VNNI, what a model file's matrices get at load): a
+/// token, a call of several rows and a prompt batch give each row the same bits, with row counts off the
+/// group of 16, odd block counts and split over threads; and the sums are the reference product's.
+@Test(arguments: [GGMLType.q4_1, .q8_0], [(37, 7), (48, 10), (5, 2), (300, 16)])
+func packedRowsGiveEachRowItsSingleTokenBits(type: GGMLType, shape: (Int, Int)) {
     let (rows, blocks) = shape
     let cols = 32 * blocks, n = 11
     var random = TestRandom(seed: UInt64(rows * 100 + blocks))
-    let stored = randomWeights(.q4_1, count: rows * cols, random: &random)
+    let stored = randomWeights(type, count: rows * cols, random: &random)
     let x = random.floats(n * cols, scale: 2)
     let pool = ThreadPool(threads: 2)
-    var alone = [Float](repeating: .nan, count: n * rows), together = alone
+    var alone = [Float](repeating: .nan, count: n * rows), together = alone, batch = alone
     stored.withUnsafeBytes { bytes in
-        let w = WeightMatrix(type: .q4_1, rows: rows, cols: cols, data: bytes.baseAddress!).packedForProducts()
-        #expect((w.packedQ4_1 != nil) == useVNNIMatmul)
+        let w = WeightMatrix(type: type, rows: rows, cols: cols, data: bytes.baseAddress!).packedForProducts()
+        #expect((w.packed != nil) == useVNNIMatmul)
         x.withUnsafeBufferPointer { xp in
             alone.withUnsafeMutableBufferPointer { yp in
                 for j in 0..<n { matvec(w, xp.baseAddress! + j * cols, into: yp.baseAddress! + j * rows, pool: pool) }
             }
             together.withUnsafeMutableBufferPointer { yp in matvecRows(w, xp.baseAddress!, rows: n, into: yp.baseAddress!, pool: pool) }
+            batch.withUnsafeMutableBufferPointer { yp in matmul(w, xp.baseAddress!, batch: n, into: yp.baseAddress!, pool: pool) }
         }
     }
+    if useVNNIMatmul { #expect(batch.map(\.bitPattern) == alone.map(\.bitPattern)) }
     #expect(together.map(\.bitPattern) == alone.map(\.bitPattern))
-    let weights = dequantized(.q4_1, stored, count: rows * cols)
+    let weights = dequantized(type, stored, count: rows * cols)
     for j in 0..<n {
         let row = Array(x[(j * cols)..<((j + 1) * cols)])
-        let expected = referenceProduct(weights, rows: rows, activationsSeenBy(.q4_1, row))
-        let correction = halfSumCorrection(.q4_1, stored, rows: rows, row)
+        let expected = referenceProduct(weights, rows: rows, activationsSeenBy(type, row))
+        let correction = halfSumCorrection(type, stored, rows: rows, row)
         for r in 0..<rows {
             #expect(abs(Double(alone[j * rows + r]) - (expected[r].dot + correction[r])) <= 1e-5 * expected[r].magnitude + 1e-5,
                     "row \(j), output \(r)")

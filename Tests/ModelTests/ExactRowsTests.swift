@@ -29,14 +29,14 @@ func exactRowsEqualTokenByToken(type: GGMLType) throws {
         }
         #expect(try context.append([42]) == next, "\(type), split \(split): the cache the rows left")
     }
-    // Why the verification pass has its own path: the batched one rounds differently (Q8_0's integer GEMM);
-    // except Q4_1 packed for AVX-512 VNNI, whose batches run the single-token kernel (attention for a batch
-    // this short is `attentionRows` too), so there a batch gives a token's bits.
-    if type == .q4_1 || type == .q8_0 {
+    // Why the verification pass has its own path: the batched one rounds differently (Q4_0's integer GEMM);
+    // except Q4_1 and Q8_0 packed for AVX-512 VNNI, whose batches run the single-token kernel (attention for
+    // a batch this short is `attentionRows` too), so there a batch gives a token's bits.
+    if type == .q4_1 || type == .q8_0 || type == .q4_0 {
         context.truncate(to: 5)
         let batched = try context.appendReturningAllLogits(Array(rowsTokens.dropFirst(5)))
-        if type == .q4_1 && model.weights.layers[0].query.packedQ4_1 != nil {
-            #expect(batched == sequential, "Q4_1 packed: a batch was expected to give a token's bits")
+        if type != .q4_0 && model.weights.layers[0].query.packed != nil {
+            #expect(batched == sequential, "\(type) packed: a batch was expected to give a token's bits")
         } else {
             #expect(batched != sequential, "\(type): the batched rows were expected to differ in rounding")
         }

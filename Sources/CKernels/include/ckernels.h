@@ -138,6 +138,16 @@ void ck_q4_1_prepare_interleaved(const void *x, size_t x_stride, size_t n, size_
 /// short) and n activation rows prepared by ck_q4_1_prepare_interleaved: every row's result the same bits whatever n. Needs ck_has_vnni().
 void ck_matvec_rows_q4_1_packed(const void *packed, size_t rows, size_t group_begin, size_t group_end, const void *prepared,
                                 size_t n, size_t blocks, float *y, size_t y_stride);
+/// The same packing for Q8_0 (codes offset to unsigned, a group's scales after its blocks; 64-byte aligned
+/// groups when `packed` is): ck_q8_0_pack, the activations from Q8_0 rows by ck_q8_0_prepare_interleaved,
+/// ck_matvec_rows_q8_0_packed. Every row's result the same bits whatever n. Needs ck_has_vnni().
+size_t ck_q8_0_packed_bytes(size_t rows, size_t blocks);
+void ck_q8_0_pack(const void *w, size_t row_bytes, size_t rows, size_t blocks, void *packed);
+size_t ck_q8_0_interleaved_bytes(size_t n, size_t blocks);
+void ck_q8_0_prepare_interleaved(const void *x, size_t x_stride, size_t n, size_t row_begin, size_t row_end, size_t blocks,
+                                 void *prepared);
+void ck_matvec_rows_q8_0_packed(const void *packed, size_t rows, size_t group_begin, size_t group_end, const void *prepared,
+                                size_t n, size_t blocks, float *y, size_t y_stride);
 /// ck_matvec_rows_q4_1 without its AVX-512 form, for tests.
 void ck_matvec_rows_q4_1_avx2(const void *w, size_t row_bytes, size_t row_begin, size_t row_end, const void *x, size_t x_stride,
                               size_t n, size_t blocks, float *y, size_t y_stride);

@@ -42,8 +42,9 @@ public struct LlamaWeights: @unchecked Sendable {
                 let m = try WeightMatrix(type: info.type, rows: rows, cols: cols, bytes: file.data(for: info))
                 guard packed else { return m }
                 let product = m.packedForProducts()
-                // Every product reads the packed copy now; the token embedding's rows are read from the file.
-                if product.packedQ4_1 != nil && name != "token_embd.weight" { file.releasePages(of: info) }
+                // Every product reads the packed copy now. A tied token embedding (the classifier too) also
+                // looks rows up in the file's bytes: its pages come back one by one as tokens are seen.
+                if product.packed != nil { file.releasePages(of: info) }
                 return product
             } catch {
                 throw .tensorData(name: name, reason: "\(error)")
