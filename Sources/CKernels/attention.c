@@ -43,10 +43,52 @@ static inline float dot_fixed(const float *a, const uint16_t *b, size_t n) {
 
 #if CK_HAVE_VNNI_CODE
 // The AVX-512 form: two positions per 512-bit vector (lanes 0..7 position p, 8..15 position p + 1, each
-// lane the same chain of fmas as dot_fixed's), eight positions and up to six queries at a time, so that
-// each key is converted from half once for every query of the call and there are twelve or more independent
-// accumulators (the AVX2 form below waits on one chain of four). Returns the
-// positions done, a multiple of eight.
+// lane the same chain of fmas as dot_fixed's), eight positions and m queries (at most six, a constant in
+// each inlined copy, so the 4m accumulators stay in registers) at a time: each key is converted from half
+// once for every query, and there are twelve or more independent accumulators. The eight positions' sums
+// are then formed together, shuffles and adds across the four accumulators that make, lane for lane, the
+// additions hsum8 makes one position at a time: ((a0+a4)+(a2+a6)) + ((a1+a5)+(a3+a7)), the same bits.
+CK_VNNI_TARGET static inline __attribute__((always_inline)) void scores8_wide(const float *const *qs, float *const *outs, const uint16_t *kp,
+                                                                               size_t k_stride, size_t p, size_t head_dim, float scale,
+                                                                               const size_t m) {
+    __m512 acc[6][4];
+    for (size_t j = 0; j < m; j++)
+        for (int t = 0; t < 4; t++) acc[j][t] = _mm512_setzero_ps();
+    for (size_t d = 0; d < head_dim; d += 8) {
+        __m512 keys[4];
+        for (int t = 0; t < 4; t++) {
+            const __m128i a = _mm_loadu_si128((const __m128i *)(kp + (2 * t) * k_stride + d));
+            const __m128i b = _mm_loadu_si128((const __m128i *)(kp + (2 * t + 1) * k_stride + d));
+            keys[t] = _mm512_cvtph_ps(_mm256_set_m128i(b, a));
+        }
+#pragma clang loop unroll(full)
+        for (size_t j = 0; j < m; j++) {
+            const __m512 x = _mm512_castpd_ps(_mm512_broadcast_f64x4(_mm256_castps_pd(_mm256_loadu_ps(qs[j] + d))));
+            for (int t = 0; t < 4; t++) acc[j][t] = _mm512_fmadd_ps(x, keys[t], acc[j][t]);
+        }
+    }
+    // Output lane k of `order` is position k's score (the sums below leave position i in 128-bit lane i % 4,
+    // element i / 4).
+    const __m512i order = _mm512_set_epi32(15, 11, 7, 3, 14, 10, 6, 2, 13, 9, 5, 1, 12, 8, 4, 0);
+    const __m512 scales = _mm512_set1_ps(scale);
+    for (size_t j = 0; j < m; j++) {
+        // Step 1, per position: its lanes 0..3 plus its lanes 4..7 (128-bit quarter i: position i, or 4 + i).
+        const __m512 low01 = _mm512_shuffle_f32x4(acc[j][0], acc[j][1], _MM_SHUFFLE(2, 0, 2, 0));
+        const __m512 high01 = _mm512_shuffle_f32x4(acc[j][0], acc[j][1], _MM_SHUFFLE(3, 1, 3, 1));
+        const __m512 low23 = _mm512_shuffle_f32x4(acc[j][2], acc[j][3], _MM_SHUFFLE(2, 0, 2, 0));
+        const __m512 high23 = _mm512_shuffle_f32x4(acc[j][2], acc[j][3], _MM_SHUFFLE(3, 1, 3, 1));
+        const __m512 s01 = _mm512_add_ps(low01, high01), s23 = _mm512_add_ps(low23, high23);
+        // Step 2: (s0 + s2, s1 + s3) of positions i and 4 + i side by side in quarter i.
+        const __m512 u = _mm512_add_ps(_mm512_shuffle_ps(s01, s23, _MM_SHUFFLE(1, 0, 1, 0)),
+                                       _mm512_shuffle_ps(s01, s23, _MM_SHUFFLE(3, 2, 3, 2)));
+        // Step 3: u0 + u1: position i in element 0 of quarter i, position 4 + i in element 1.
+        const __m512 f = _mm512_add_ps(_mm512_shuffle_ps(u, u, _MM_SHUFFLE(2, 0, 2, 0)), _mm512_shuffle_ps(u, u, _MM_SHUFFLE(3, 1, 3, 1)));
+        const __m512 scores = _mm512_mul_ps(_mm512_permutexvar_ps(order, f), scales);
+        _mm256_storeu_ps(outs[j] + p, _mm512_castps512_ps256(scores));
+    }
+}
+
+// Returns the positions done, a multiple of eight.
 CK_VNNI_TARGET static size_t scores_wide(const float *const *qs, float *const *outs, size_t queries, const uint16_t *k, size_t k_stride,
                                          size_t positions, size_t head_dim, float scale) {
     size_t p = 0;
@@ -54,28 +96,13 @@ CK_VNNI_TARGET static size_t scores_wide(const float *const *qs, float *const *o
         const uint16_t *kp = k + p * k_stride;
         for (size_t j0 = 0; j0 < queries; j0 += 6) {
             const size_t m = queries - j0 < 6 ? queries - j0 : 6;
-            __m512 acc[6][4];
-            for (size_t j = 0; j < m; j++)
-                for (int t = 0; t < 4; t++) acc[j][t] = _mm512_setzero_ps();
-            for (size_t d = 0; d < head_dim; d += 8) {
-                __m512 keys[4];
-                for (int t = 0; t < 4; t++) {
-                    const __m128i a = _mm_loadu_si128((const __m128i *)(kp + (2 * t) * k_stride + d));
-                    const __m128i b = _mm_loadu_si128((const __m128i *)(kp + (2 * t + 1) * k_stride + d));
-                    keys[t] = _mm512_cvtph_ps(_mm256_set_m128i(b, a));
-                }
-                for (size_t j = 0; j < m; j++) {
-                    const __m512 x = _mm512_castpd_ps(_mm512_broadcast_f64x4(_mm256_castps_pd(_mm256_loadu_ps(qs[j0 + j] + d))));
-                    for (int t = 0; t < 4; t++) acc[j][t] = _mm512_fmadd_ps(x, keys[t], acc[j][t]);
-                }
-            }
-            for (size_t j = 0; j < m; j++) {
-                float *out = outs[j0 + j] + p;
-                for (int t = 0; t < 4; t++) {
-                    const __m256 high = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc[j][t]), 1));
-                    out[2 * t] = hsum8(_mm512_castps512_ps256(acc[j][t])) * scale;
-                    out[2 * t + 1] = hsum8(high) * scale;
-                }
+            switch (m) {
+            case 1: scores8_wide(qs + j0, outs + j0, kp, k_stride, p, head_dim, scale, 1); break;
+            case 2: scores8_wide(qs + j0, outs + j0, kp, k_stride, p, head_dim, scale, 2); break;
+            case 3: scores8_wide(qs + j0, outs + j0, kp, k_stride, p, head_dim, scale, 3); break;
+            case 4: scores8_wide(qs + j0, outs + j0, kp, k_stride, p, head_dim, scale, 4); break;
+            case 5: scores8_wide(qs + j0, outs + j0, kp, k_stride, p, head_dim, scale, 5); break;
+            default: scores8_wide(qs + j0, outs + j0, kp, k_stride, p, head_dim, scale, 6); break;
             }
         }
     }
@@ -150,21 +177,27 @@ void ck_attention_scores_gathered(const float *const *queries, float *const *sco
 
 #if CK_HAVE_VNNI_CODE
 // The AVX-512 form for up to eight queries with the same positions in this tile and 32 output lanes: each
-// value row is converted from half once for all of them, and their eight accumulators are independent.
-// Every lane is the same chain of fmas over the positions as in the AVX2 form.
-CK_VNNI_TARGET static void values_wide(const float *const *weights, float *const *outs, size_t m, const uint16_t *v,
-                                       size_t v_stride, size_t d, size_t tile, size_t end) {
+// value row is converted from half once for all of them, and their accumulators are independent. Every lane
+// is the same chain of fmas over the positions as in the AVX2 form. m is a constant in each inlined copy
+// (CK_ROWS_UP_TO_8), so the accumulators stay in registers: with m known only at run time the compiler kept
+// them on the stack, a store and a reload around every fma.
+CK_VNNI_TARGET static inline __attribute__((always_inline)) void values_wide_m(const float *const *weights, float *const *outs,
+                                                                                const uint16_t *v, size_t v_stride, size_t d,
+                                                                                size_t tile, size_t end, const size_t m) {
     __m512 acc[8][2];
+    const float *w[8];
     for (size_t j = 0; j < m; j++) {
         acc[j][0] = _mm512_loadu_ps(outs[j] + d);
         acc[j][1] = _mm512_loadu_ps(outs[j] + d + 16);
+        w[j] = weights[j];
     }
     for (size_t p = tile; p < end; p++) {
         const uint16_t *row = v + p * v_stride + d;
         const __m512 v0 = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)row));
         const __m512 v1 = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(row + 16)));
+#pragma clang loop unroll(full)
         for (size_t j = 0; j < m; j++) {
-            const __m512 x = _mm512_set1_ps(weights[j][p]);
+            const __m512 x = _mm512_set1_ps(w[j][p]);
             acc[j][0] = _mm512_fmadd_ps(x, v0, acc[j][0]);
             acc[j][1] = _mm512_fmadd_ps(x, v1, acc[j][1]);
         }
@@ -173,6 +206,11 @@ CK_VNNI_TARGET static void values_wide(const float *const *weights, float *const
         _mm512_storeu_ps(outs[j] + d, acc[j][0]);
         _mm512_storeu_ps(outs[j] + d + 16, acc[j][1]);
     }
+}
+
+CK_VNNI_TARGET static void values_wide(const float *const *weights, float *const *outs, size_t m, const uint16_t *v,
+                                       size_t v_stride, size_t d, size_t tile, size_t end) {
+    CK_ROWS_UP_TO_8(m, values_wide_m, weights, outs, v, v_stride, d, tile, end);
 }
 #endif
 
