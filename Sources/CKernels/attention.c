@@ -316,3 +316,62 @@ void ck_halves_to_floats(const uint16_t *x, float *out, size_t n) {
 #endif
     for (; i < n; i++) out[i] = half_at(x + i);
 }
+
+// ---- Softmax of a score row (AVX-512) ----
+//
+// The attention rows' softmax, sixteen lanes at a time: the maximum, e^(x - max) by the polynomial of
+// VectorExp.swift (Cephes' coefficients, Horner's rule with fmas here), the sum lane by lane then one fixed
+// reduction, and a multiplication by its reciprocal. The arithmetic depends only on the row and its length,
+// so a query gets the same weights alone or among drafted rows.
+#if CK_HAVE_VNNI_CODE
+CK_VNNI_TARGET static inline __m512 exp16(__m512 x) {
+    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.3f)), _mm512_set1_ps(88.3f));
+    const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    // ln 2 in two parts, so that n times the first is exact.
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+    r = _mm512_fmadd_ps(n, _mm512_set1_ps(2.12194440e-4f), r);
+    __m512 p = _mm512_set1_ps(1.98756915e-4f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.39819995e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.33345190e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.16657959e-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.66666655e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.00000012e-1f));
+    p = _mm512_add_ps(_mm512_fmadd_ps(p, _mm512_mul_ps(r, r), r), _mm512_set1_ps(1.0f));
+    const __m512i biased = _mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127));
+    return _mm512_mul_ps(p, _mm512_castsi512_ps(_mm512_slli_epi32(biased, 23)));
+}
+
+CK_VNNI_TARGET static void softmax_wide(float *x, size_t count) {
+    const size_t full = count & ~(size_t)15;
+    const __mmask16 tail = (__mmask16)((1u << (count - full)) - 1);
+    __m512 maxima = _mm512_set1_ps(-INFINITY);
+    for (size_t i = 0; i < full; i += 16) maxima = _mm512_max_ps(maxima, _mm512_loadu_ps(x + i));
+    if (tail) maxima = _mm512_max_ps(maxima, _mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), tail, x + full));
+    const __m512 maximum = _mm512_set1_ps(_mm512_reduce_max_ps(maxima));
+    __m512 sums = _mm512_setzero_ps();
+    for (size_t i = 0; i < full; i += 16) {
+        const __m512 e = exp16(_mm512_sub_ps(_mm512_loadu_ps(x + i), maximum));
+        _mm512_storeu_ps(x + i, e);
+        sums = _mm512_add_ps(sums, e);
+    }
+    if (tail) {
+        const __m512 e = exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(tail, x + full), maximum));
+        _mm512_mask_storeu_ps(x + full, tail, e);
+        sums = _mm512_add_ps(sums, _mm512_maskz_mov_ps(tail, e));
+    }
+    const __m512 inverse = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(sums));
+    for (size_t i = 0; i < full; i += 16) _mm512_storeu_ps(x + i, _mm512_mul_ps(_mm512_loadu_ps(x + i), inverse));
+    if (tail) _mm512_mask_storeu_ps(x + full, tail, _mm512_mul_ps(_mm512_maskz_loadu_ps(tail, x + full), inverse));
+}
+#endif
+
+int ck_softmax_wide(float *x, size_t count) {
+#if CK_HAVE_VNNI_CODE
+    if (count == 0 || !ck_vnni_enabled()) return 0;
+    softmax_wide(x, count);
+    return 1;
+#else
+    (void)x; (void)count;
+    return 0;
+#endif
+}

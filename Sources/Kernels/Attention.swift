@@ -76,7 +76,11 @@ public func attentionRows(queries q: UnsafePointer<Float>, count n: Int, start: 
                                 visible - common, headDim, scale, scores + (i * heads + g * group) * length + first + common, length)
         }
     }
-    func softmaxItem(_ item: Int) { softmax(scores + item * length, count: start + item / heads + 1) }
+    func softmaxItem(_ item: Int) {
+        let row = scores + item * length, count = start + item / heads + 1
+        // AVX-512 where the CPU has it (the attention kernels' machines), else the SIMD8 softmax.
+        if ck_softmax_wide(row, count) == 0 { softmax(row, count: count) }
+    }
     // The lanes of a head split the same way for any row count, so a lane's arithmetic never depends on it.
     let slice = headDim >= 64 && headDim % 32 == 0 ? 32 : headDim
     let slices = headDim / slice

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import Kernels
 import CKernels
@@ -116,4 +117,24 @@ func wideAttentionKernelsGiveTheAVX2Bits(shape: (Int, Int), positions: Int) {
 private func halves(_ values: [Float]) -> (bits: [UInt16], floats: [Float]) {
     let bits = values.map(floatToHalf)
     return (bits, bits.map(halfToFloat))
+}
+
+/// The attention rows' AVX-512 softmax against a Double reference, for lengths on and off its 16 lanes and
+/// for scores far below the maximum (their weights underflow to 0 rather than turning into NaN).
+@Test(arguments: [1, 7, 16, 17, 250, 1027])
+func wideSoftmaxMatchesTheReference(count: Int) {
+    var random = TestRandom(seed: UInt64(count))
+    var x = random.floats(count, scale: 12)
+    if count > 3 { x[1] = -3_000; x[2] = 40 }
+    var y = x
+    let ran = ck_softmax_wide(&y, count)
+    #expect((ran == 1) == useVNNIMatmul)
+    guard ran == 1 else { return }
+    let top = Double(x.max()!)
+    let e = x.map { exp(Double($0) - top) }, total = e.reduce(0, +)
+    for i in 0..<count {
+        let want: Double = e[i] / total
+        #expect(abs(Double(y[i]) - want) <= 2e-6 * want + 1e-9, "element \(i)")
+    }
+    #expect(abs(Double(y.reduce(0, +)) - 1) <= 1e-5)
 }

@@ -148,6 +148,9 @@ void ck_q8_0_prepare_interleaved(const void *x, size_t x_stride, size_t n, size_
                                  void *prepared);
 void ck_matvec_rows_q8_0_packed(const void *packed, size_t rows, size_t group_begin, size_t group_end, const void *prepared,
                                 size_t n, size_t blocks, float *y, size_t y_stride);
+/// Softmax of x[0 ..< count] in place with AVX-512 (attention's score rows): returns 1, or 0 (x untouched)
+/// where the CPU lacks it or count is 0, and the caller's own softmax runs.
+int ck_softmax_wide(float *x, size_t count);
 /// ck_matvec_rows_q4_1 without its AVX-512 form, for tests.
 void ck_matvec_rows_q4_1_avx2(const void *w, size_t row_bytes, size_t row_begin, size_t row_end, const void *x, size_t x_stride,
                               size_t n, size_t blocks, float *y, size_t y_stride);
