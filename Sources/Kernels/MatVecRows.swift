@@ -78,51 +78,79 @@ public func matvecRows(_ w: WeightMatrix, _ x: UnsafePointer<Float>, rows n: Int
     }
 }
 
-/// Q4_1 or Q8_0 weights against n activation rows (one token when n is 1): the rows are quantized (Q8_1,
-/// Q8_0) and laid out for the kernel once, then the weight rows are split over the pool. Tokens, verified
-/// rows and prompt batches run this same code, so a row gets the same bits in each. Q8_0 comes here only
-/// packed; Q4_1 packed where the CPU has AVX-512 VNNI, else through the row-major kernel.
+/// The products of several matrices with one input, y_k[i] = W_k · x[i] (a layer's query, key and value;
+/// its gate and up), each output the bits `matvecRows` gives it alone. Packed matrices of one type and
+/// width share the quantized input and one split of their row groups over the pool: one wait for the
+/// threads instead of one per matrix. Others go one by one.
+public func matvecRows(_ products: [(weights: WeightMatrix, into: UnsafeMutablePointer<Float>)], _ x: UnsafePointer<Float>,
+                       rows n: Int, pool: ThreadPool) {
+    guard n > 0, let first = products.first?.weights else { return }
+    let shared = products.allSatisfy {
+        $0.weights.packed != nil && $0.weights.type == first.type && $0.weights.cols == first.cols
+    }
+    guard shared else {
+        for (w, y) in products { matvecRows(w, x, rows: n, into: y, pool: pool) }
+        return
+    }
+    let work = products.reduce(0) { $0 + $1.weights.rows * $1.weights.cols }
+    matvecRowsPacked(products, x, rows: n, pool: pool, parallel: work >= matvecParallelThreshold)
+}
+
+/// `matvecRowsPacked` for one matrix.
 func matvecRowsPacked(_ w: WeightMatrix, _ x: UnsafePointer<Float>, rows n: Int, into y: UnsafeMutablePointer<Float>,
                       pool: ThreadPool, parallel: Bool) {
-    let cols = w.cols, blocks = cols / 32, outputs = w.rows, rowBytes = w.rowBytes, data = w.data
-    let isQ8_0 = w.type == .q8_0
-    precondition(!isQ8_0 || w.packed != nil, "matvecRowsPacked: Q8_0 weights must be packed")
+    matvecRowsPacked([(w, y)], x, rows: n, pool: pool, parallel: parallel)
+}
+
+/// Q4_1 or Q8_0 weights against n activation rows (one token when n is 1): the rows are quantized (Q8_1,
+/// Q8_0) and laid out for the kernel once, then the weight rows of every product (matrices of one type
+/// and width) are split over the pool together. Tokens, verified rows and prompt batches run this same
+/// code, so a row gets the same bits in each. Q8_0 comes here only packed; Q4_1 packed where the CPU has
+/// AVX-512 VNNI, else through the row-major kernel.
+func matvecRowsPacked(_ products: [(weights: WeightMatrix, into: UnsafeMutablePointer<Float>)], _ x: UnsafePointer<Float>,
+                      rows n: Int, pool: ThreadPool, parallel: Bool) {
+    let w = products[0].weights
+    let cols = w.cols, blocks = cols / 32
+    let isQ8_0 = w.type == .q8_0, packed = w.packed != nil
+    precondition(!isQ8_0 || packed, "matvecRowsPacked: Q8_0 weights must be packed")
     let activation: GGMLType = isQ8_0 ? .q8_0 : .q8_1
     let stride = (activation.rowBytes(cols)! + 63) & ~63
     let preparedOffset = n * stride
-    let packed = w.packed
     let preparedBytes = isQ8_0 ? ck_q8_0_interleaved_bytes(n, blocks)
-        : packed != nil ? ck_q4_1_interleaved_bytes(n, blocks) : ck_q4_1_prepared_bytes(n, blocks)
+        : packed ? ck_q4_1_interleaved_bytes(n, blocks) : ck_q4_1_prepared_bytes(n, blocks)
     let scratch = pool.sharedScratch.reserve(preparedOffset + preparedBytes)
     // A prompt's rows are quantized over the pool (one thread would stall the rest); drafted rows are few.
     pool.parallelRows(n, elementsPerRow: cols) { range in
         for i in range { quantizeActivations(activation, x + i * cols, count: cols, into: scratch + i * stride) }
         if isQ8_0 {
             ck_q8_0_prepare_interleaved(scratch, stride, n, range.lowerBound, range.upperBound, blocks, scratch + preparedOffset)
-        } else if packed != nil {
+        } else if packed {
             ck_q4_1_prepare_interleaved(scratch, stride, n, range.lowerBound, range.upperBound, blocks, scratch + preparedOffset)
         } else {
             ck_q4_1_prepare(scratch, stride, n, range.lowerBound, range.upperBound, blocks, scratch + preparedOffset)
         }
     }
     let prepared = UnsafeRawPointer(scratch + preparedOffset)
-    if let packed {
-        let groups = (outputs + 15) / 16, bytes = UnsafeRawPointer(packed.bytes)
-        let kernel = isQ8_0 ? ck_matvec_rows_q8_0_packed : ck_matvec_rows_q4_1_packed
-        if parallel {
-            pool.parallelFor(groups, chunksPerThread: matvecChunksPerThread) { range, _ in
-                kernel(bytes, outputs, range.lowerBound, range.upperBound, prepared, n, blocks, y, outputs)
+    // Work units: packed, groups of 16 rows; row-major, single rows. Product k owns units starts[k] ..< starts[k + 1].
+    let unitRows = packed ? 16 : 1
+    var starts = [0]
+    for (m, _) in products { starts.append(starts.last! + (m.rows + unitRows - 1) / unitRows) }
+    let kernel = isQ8_0 ? ck_matvec_rows_q8_0_packed : ck_matvec_rows_q4_1_packed
+    func run(_ units: Range<Int>) {
+        for k in products.indices {
+            let lower = max(units.lowerBound, starts[k]), upper = min(units.upperBound, starts[k + 1])
+            guard lower < upper else { continue }
+            let (m, y) = products[k], outputs = m.rows
+            if let rows = m.packed {
+                kernel(UnsafeRawPointer(rows.bytes), outputs, lower - starts[k], upper - starts[k], prepared, n, blocks, y, outputs)
+            } else {
+                ck_matvec_rows_q4_1_prepared(m.data, m.rowBytes, lower - starts[k], upper - starts[k], prepared, n, blocks, y, outputs)
             }
-        } else {
-            kernel(bytes, outputs, 0, groups, prepared, n, blocks, y, outputs)
         }
-        return
     }
     if parallel {
-        pool.parallelFor(outputs, chunksPerThread: matvecChunksPerThread) { range, _ in
-            ck_matvec_rows_q4_1_prepared(data, rowBytes, range.lowerBound, range.upperBound, prepared, n, blocks, y, outputs)
-        }
+        pool.parallelFor(starts.last!, chunksPerThread: matvecChunksPerThread) { range, _ in run(range) }
     } else {
-        ck_matvec_rows_q4_1_prepared(data, rowBytes, 0, outputs, prepared, n, blocks, y, outputs)
+        run(0..<starts.last!)
     }
 }

@@ -189,9 +189,7 @@ public final class InferenceContext: @unchecked Sendable {
         embed(token, into: x)
         for (l, layer) in w.layers.enumerated() {
             rmsNorm(x, weight: layer.attentionNorm, count: c.dim, epsilon: c.normEpsilon, into: xb)
-            matvec(layer.query, xb, into: q, pool: pool)
-            matvec(layer.key, xb, into: k, pool: pool)
-            matvec(layer.value, xb, into: v, pool: pool)
+            matvecRows([(layer.query, q), (layer.key, k), (layer.value, v)], xb, rows: 1, pool: pool)
             positionRows(1, layer: l, start: position)
             attention(query: q, keys: keys[l], values: values[l], length: position + 1,
                       heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, into: att, pool: pool)
@@ -199,8 +197,7 @@ public final class InferenceContext: @unchecked Sendable {
             add(x, xb2, count: c.dim, into: x)
 
             rmsNorm(x, weight: layer.ffnNorm, count: c.dim, epsilon: c.normEpsilon, into: xb)
-            matvec(layer.gate, xb, into: gate, pool: pool)
-            matvec(layer.up, xb, into: up, pool: pool)
+            matvecRows([(layer.gate, gate), (layer.up, up)], xb, rows: 1, pool: pool)
             swiglu(gate: gate, up: up, count: c.hiddenDim, into: gate)
             matvec(layer.down, gate, into: xb2, pool: pool)
             add(x, xb2, count: c.dim, into: x)
@@ -222,9 +219,7 @@ public final class InferenceContext: @unchecked Sendable {
         for (i, token) in batch.enumerated() { embed(token, into: x + i * c.dim) }
         for (l, layer) in w.layers.enumerated() {
             normRows(x, weight: layer.attentionNorm, rows: n, into: xb)
-            matvecRows(layer.query, xb, rows: n, into: q, pool: pool)
-            matvecRows(layer.key, xb, rows: n, into: k, pool: pool)
-            matvecRows(layer.value, xb, rows: n, into: v, pool: pool)
+            matvecRows([(layer.query, q), (layer.key, k), (layer.value, v)], xb, rows: n, pool: pool)
             positionRows(n, layer: l, start: start)
             // Each row's attention is the bits `forwardOne` computes for it (`attentionRows`).
             attentionRows(queries: q, count: n, start: start, keys: keys[l], values: values[l],
@@ -233,8 +228,7 @@ public final class InferenceContext: @unchecked Sendable {
             addRows(xb2, to: x, rows: n)
 
             normRows(x, weight: layer.ffnNorm, rows: n, into: xb)
-            matvecRows(layer.gate, xb, rows: n, into: gate, pool: pool)
-            matvecRows(layer.up, xb, rows: n, into: up, pool: pool)
+            matvecRows([(layer.gate, gate), (layer.up, up)], xb, rows: n, pool: pool)
             for i in 0..<n {
                 let offset = i * c.hiddenDim
                 swiglu(gate: gate + offset, up: up + offset, count: c.hiddenDim, into: gate + offset)
