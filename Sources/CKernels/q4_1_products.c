@@ -369,3 +369,16 @@ void ck_matvec_rows_q4_1_packed(const void *packed, size_t rows, size_t group_be
     (void)packed; (void)rows; (void)group_begin; (void)group_end; (void)prepared; (void)n; (void)blocks; (void)y; (void)y_stride;
 #endif
 }
+
+// Row `row` of a packed Q4_1 matrix back in ggml's layout (blocks × 20 bytes), for a tied embedding.
+void ck_q4_1_unpack_row(const void *packed, size_t blocks, size_t row, void *out) {
+    const uint8_t *group = (const uint8_t *)packed + row / CK_Q4_1_GROUP * blocks * CK_Q4_1_GROUP_BLOCK;
+    const size_t r = row % CK_Q4_1_GROUP;
+    uint8_t *dst = (uint8_t *)out;
+    for (size_t b = 0; b < blocks; b++, dst += 20) {
+        const uint8_t *block = group + b * CK_Q4_1_GROUP_BLOCK;
+        memcpy(dst, block + 256 + 2 * r, 2);
+        memcpy(dst + 2, block + 288 + 2 * r, 2);
+        for (int t = 0; t < 4; t++) memcpy(dst + 4 + 4 * t, block + 64 * t + 4 * r, 4);
+    }
+}

@@ -544,3 +544,16 @@ void ck_matvec_rows_q8_0_packed(const void *packed, size_t rows, size_t group_be
     (void)packed; (void)rows; (void)group_begin; (void)group_end; (void)prepared; (void)n; (void)blocks; (void)y; (void)y_stride;
 #endif
 }
+
+// Row `row` of a packed Q8_0 matrix back in ggml's layout (blocks × 34 bytes): a tied embedding looks its
+// rows up here, so the file's pages of the matrix stay released.
+void ck_q8_0_unpack_row(const void *packed, size_t blocks, size_t row, void *out) {
+    const uint8_t *group = (const uint8_t *)packed + row / CK_Q8_0_GROUP * q8_0_group_bytes(blocks);
+    const size_t r = row % CK_Q8_0_GROUP;
+    uint8_t *dst = (uint8_t *)out;
+    for (size_t b = 0; b < blocks; b++, dst += 34) {
+        memcpy(dst, group + blocks * 512 + 32 * b + 2 * r, 2);
+        for (int t = 0; t < 8; t++)
+            for (int e = 0; e < 4; e++) dst[2 + 4 * t + e] = group[512 * b + 64 * t + 4 * r + e] ^ 0x80;
+    }
+}

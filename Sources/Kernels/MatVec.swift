@@ -50,6 +50,21 @@ public struct WeightMatrix: @unchecked Sendable {
         return copy
     }
 
+    /// Row `index` dequantized to floats, read from the packed copy when there is one (so that a tied
+    /// embedding's lookups leave the file's released pages alone).
+    public func dequantizeRow(_ index: Int, into out: UnsafeMutablePointer<Float>) {
+        precondition(index >= 0 && index < rows, "WeightMatrix.dequantizeRow: row \(index) of \(rows)")
+        guard let packed else { return Quantization.dequantize(type, row(index), count: cols, into: out) }
+        withUnsafeTemporaryAllocation(byteCount: rowBytes, alignment: 16) { buffer in
+            if type == .q8_0 {
+                ck_q8_0_unpack_row(packed.bytes, cols / 32, index, buffer.baseAddress!)
+            } else {
+                ck_q4_1_unpack_row(packed.bytes, cols / 32, index, buffer.baseAddress!)
+            }
+            Quantization.dequantize(type, UnsafeRawPointer(buffer.baseAddress!), count: cols, into: out)
+        }
+    }
+
     /// Bytes per stored row.
     @inlinable
     public var rowBytes: Int { type.rowBytes(cols)! }

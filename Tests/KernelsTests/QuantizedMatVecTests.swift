@@ -310,6 +310,17 @@ func packedRowsGiveEachRowItsSingleTokenBits(type: GGMLType, shape: (Int, Int)) 
         }
     }
     if useVNNIMatmul { #expect(batch.map(\.bitPattern) == alone.map(\.bitPattern)) }
+    // Rows read back from the packed copy (a tied embedding's lookups) are the stored rows' values.
+    stored.withUnsafeBytes { bytes in
+        let plain = WeightMatrix(type: type, rows: rows, cols: cols, data: bytes.baseAddress!)
+        let w = plain.packedForProducts()
+        var fromPacked = [Float](repeating: .nan, count: cols), fromFile = fromPacked
+        for r in 0..<rows {
+            w.dequantizeRow(r, into: &fromPacked)
+            Quantization.dequantize(type, plain.row(r), count: cols, into: &fromFile)
+            #expect(fromPacked.map(\.bitPattern) == fromFile.map(\.bitPattern), "row \(r)")
+        }
+    }
     #expect(together.map(\.bitPattern) == alone.map(\.bitPattern))
     let weights = dequantized(type, stored, count: rows * cols)
     for j in 0..<n {

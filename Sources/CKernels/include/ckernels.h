@@ -151,6 +151,9 @@ void ck_matvec_rows_q8_0_packed(const void *packed, size_t rows, size_t group_be
 /// Softmax of x[0 ..< count] in place with AVX-512 (attention's score rows): returns 1, or 0 (x untouched)
 /// where the CPU lacks it or count is 0, and the caller's own softmax runs.
 int ck_softmax_wide(float *x, size_t count);
+/// One row of a packed Q8_0 / Q4_1 matrix written back in ggml's block layout (for embedding lookups).
+void ck_q8_0_unpack_row(const void *packed, size_t blocks, size_t row, void *out);
+void ck_q4_1_unpack_row(const void *packed, size_t blocks, size_t row, void *out);
 /// ck_matvec_rows_q4_1 without its AVX-512 form, for tests.
 void ck_matvec_rows_q4_1_avx2(const void *w, size_t row_bytes, size_t row_begin, size_t row_end, const void *x, size_t x_stride,
                               size_t n, size_t blocks, float *y, size_t y_stride);

@@ -336,8 +336,6 @@ public final class InferenceContext: @unchecked Sendable {
     }
 
     private func embed(_ token: Int32, into out: UnsafeMutablePointer<Float>) {
-        let e = model.weights.tokenEmbedding
-        let rowBytes = e.type.rowBytes(e.cols)!
-        Quantization.dequantize(e.type, e.data + Int(token) * rowBytes, count: e.cols, into: out)
+        model.weights.tokenEmbedding.dequantizeRow(Int(token), into: out)
     }
 }

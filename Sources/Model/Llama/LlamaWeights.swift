@@ -42,8 +42,7 @@ public struct LlamaWeights: @unchecked Sendable {
                 let m = try WeightMatrix(type: info.type, rows: rows, cols: cols, bytes: file.data(for: info))
                 guard packed else { return m }
                 let product = m.packedForProducts()
-                // Every product reads the packed copy now. A tied token embedding (the classifier too) also
-                // looks rows up in the file's bytes: its pages come back one by one as tokens are seen.
+                // Every product, and a token embedding's lookups (`dequantizeRow`), read the packed copy now.
                 if product.packed != nil { file.releasePages(of: info) }
                 return product
             } catch {
