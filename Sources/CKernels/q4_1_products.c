@@ -329,13 +329,15 @@ CK_VNNI_TARGET static inline __attribute__((always_inline)) void q4_1_group_vnni
 #pragma clang loop unroll(full)
         for (size_t j = 0; j < n; j++) {
             const int8_t *q = qb + 32 * j;
-            // Four independent chains of two (element groups t and t + 4), then exact integer adds.
-            __m512i p[4];
+            // Two chains of four (the low nibbles' element groups, the high ones'), then one exact integer
+            // add: the other rows' and blocks' chains run beside them, and fewer adds leave more of the
+            // vector ports to vpdpbusd (the kernel is bound by its instruction count).
+            __m512i lo = _mm512_setzero_si512(), hi = _mm512_setzero_si512();
             for (int t = 0; t < 4; t++) {
-                p[t] = _mm512_dpbusd_epi32(_mm512_setzero_si512(), codes[t], _mm512_set1_epi32(word_at(q + 4 * t)));
-                p[t] = _mm512_dpbusd_epi32(p[t], codes[t + 4], _mm512_set1_epi32(word_at(q + 16 + 4 * t)));
+                lo = _mm512_dpbusd_epi32(lo, codes[t], _mm512_set1_epi32(word_at(q + 4 * t)));
+                hi = _mm512_dpbusd_epi32(hi, codes[t + 4], _mm512_set1_epi32(word_at(q + 16 + 4 * t)));
             }
-            const __m512i sum = _mm512_add_epi32(_mm512_add_epi32(p[0], p[1]), _mm512_add_epi32(p[2], p[3]));
+            const __m512i sum = _mm512_add_epi32(lo, hi);
             acc[j] = _mm512_fmadd_ps(_mm512_mul_ps(wd, _mm512_set1_ps(db[j])), _mm512_cvtepi32_ps(sum), acc[j]);
             mins[j] = _mm512_fmadd_ps(wm, _mm512_set1_ps(sb[j]), mins[j]);
         }
