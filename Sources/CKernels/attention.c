@@ -96,14 +96,7 @@ CK_VNNI_TARGET static size_t scores_wide(const float *const *qs, float *const *o
         const uint16_t *kp = k + p * k_stride;
         for (size_t j0 = 0; j0 < queries; j0 += 6) {
             const size_t m = queries - j0 < 6 ? queries - j0 : 6;
-            switch (m) {
-            case 1: scores8_wide(qs + j0, outs + j0, kp, k_stride, p, head_dim, scale, 1); break;
-            case 2: scores8_wide(qs + j0, outs + j0, kp, k_stride, p, head_dim, scale, 2); break;
-            case 3: scores8_wide(qs + j0, outs + j0, kp, k_stride, p, head_dim, scale, 3); break;
-            case 4: scores8_wide(qs + j0, outs + j0, kp, k_stride, p, head_dim, scale, 4); break;
-            case 5: scores8_wide(qs + j0, outs + j0, kp, k_stride, p, head_dim, scale, 5); break;
-            default: scores8_wide(qs + j0, outs + j0, kp, k_stride, p, head_dim, scale, 6); break;
-            }
+            CK_ROWS_UP_TO_6(m, scores8_wide, qs + j0, outs + j0, kp, k_stride, p, head_dim, scale);
         }
     }
     return p;

@@ -29,6 +29,15 @@
     case 3: KERNEL(__VA_ARGS__, 3); break;                                                \
     default: KERNEL(__VA_ARGS__, 4); break;                                               \
     }
+#define CK_ROWS_UP_TO_6(m, KERNEL, ...)                                                   \
+    switch (m) {                                                                          \
+    case 1: KERNEL(__VA_ARGS__, 1); break;                                                \
+    case 2: KERNEL(__VA_ARGS__, 2); break;                                                \
+    case 3: KERNEL(__VA_ARGS__, 3); break;                                                \
+    case 4: KERNEL(__VA_ARGS__, 4); break;                                                \
+    case 5: KERNEL(__VA_ARGS__, 5); break;                                                \
+    default: KERNEL(__VA_ARGS__, 6); break;                                               \
+    }
 #define CK_ROWS_UP_TO_8(m, KERNEL, ...)                                                   \
     switch (m) {                                                                          \
     case 1: KERNEL(__VA_ARGS__, 1); break;                                                \
@@ -40,6 +49,13 @@
     case 7: KERNEL(__VA_ARGS__, 7); break;                                                \
     default: KERNEL(__VA_ARGS__, 8); break;                                               \
     }
+
+/// Bytes ahead of the block in use that the packed Q4_1 and Q8_0 kernels prefetch: their weights stream
+/// through once, and fetching a few blocks ahead keeps the loads from waiting.
+#define CK_PACKED_PREFETCH_BYTES 2560
+
+/// Four bytes at p as an int32 (unaligned): the activations a vpdpbusd broadcasts.
+static inline int32_t ck_load_i32(const void *p) { int32_t v; memcpy(&v, p, 4); return v; }
 
 /// ck_has_vnni(), checked once per process (every thread stores the same value): whether the AVX-512 forms run.
 int ck_vnni_enabled(void);

@@ -258,11 +258,6 @@ void ck_matvec_rows_q4_1_prepared(const void *w, size_t row_bytes, size_t row_be
 
 #define CK_Q4_1_GROUP_BLOCK 320
 
-// Bytes ahead of the block in use that the packed kernel prefetches.
-#ifndef CK_Q4_1_PREFETCH
-#define CK_Q4_1_PREFETCH 2560
-#endif
-
 size_t ck_q4_1_packed_bytes(size_t rows, size_t blocks) {
     return (rows + CK_Q4_1_GROUP - 1) / CK_Q4_1_GROUP * blocks * CK_Q4_1_GROUP_BLOCK;
 }
@@ -303,8 +298,6 @@ void ck_q4_1_prepare_interleaved(const void *x, size_t x_stride, size_t n, size_
 }
 
 #if CK_HAVE_VNNI_CODE
-static inline int32_t word_at(const int8_t *p) { int32_t v; memcpy(&v, p, 4); return v; }
-
 // One group of 16 rows against activation rows j0 ..< j0 + n (n <= 8, a constant after inlining) of the
 // `total` interleaved rows: a block's rows sit at fixed offsets, so the unrolled rows need no pointer each.
 CK_VNNI_TARGET static inline __attribute__((always_inline)) void q4_1_group_vnni(const uint8_t *group, size_t blocks, const int8_t *quants,
@@ -315,8 +308,7 @@ CK_VNNI_TARGET static inline __attribute__((always_inline)) void q4_1_group_vnni
     const __m512i low = _mm512_set1_epi8(0x0f);
     for (size_t b = 0; b < blocks; b++, group += CK_Q4_1_GROUP_BLOCK) {
         __m512i codes[8];
-        // The weights stream through once; fetching a few blocks ahead keeps the loads below from waiting.
-        for (int t = 0; t < 5; t++) _mm_prefetch((const char *)(group + CK_Q4_1_PREFETCH + 64 * t), _MM_HINT_T0);
+        for (int t = 0; t < 5; t++) _mm_prefetch((const char *)(group + CK_PACKED_PREFETCH_BYTES + 64 * t), _MM_HINT_T0);
         for (int t = 0; t < 4; t++) {
             const __m512i v = _mm512_loadu_si512((const void *)(group + 64 * t));
             codes[t] = _mm512_and_si512(v, low);
@@ -334,8 +326,8 @@ CK_VNNI_TARGET static inline __attribute__((always_inline)) void q4_1_group_vnni
             // vector ports to vpdpbusd (the kernel is bound by its instruction count).
             __m512i lo = _mm512_setzero_si512(), hi = _mm512_setzero_si512();
             for (int t = 0; t < 4; t++) {
-                lo = _mm512_dpbusd_epi32(lo, codes[t], _mm512_set1_epi32(word_at(q + 4 * t)));
-                hi = _mm512_dpbusd_epi32(hi, codes[t + 4], _mm512_set1_epi32(word_at(q + 16 + 4 * t)));
+                lo = _mm512_dpbusd_epi32(lo, codes[t], _mm512_set1_epi32(ck_load_i32(q + 4 * t)));
+                hi = _mm512_dpbusd_epi32(hi, codes[t + 4], _mm512_set1_epi32(ck_load_i32(q + 16 + 4 * t)));
             }
             const __m512i sum = _mm512_add_epi32(lo, hi);
             acc[j] = _mm512_fmadd_ps(_mm512_mul_ps(wd, _mm512_set1_ps(db[j])), _mm512_cvtepi32_ps(sum), acc[j]);

@@ -194,7 +194,6 @@ CK_VNNI_TARGET static void pack_rows(const uint8_t *w, size_t row_bytes, size_t 
     }
 }
 
-static inline int32_t load_i32(const uint8_t *p) { int32_t v; memcpy(&v, p, 4); return v; }
 
 // Y for the packed eight rows and activation rows c0 ..< c0 + rn (a constant after inlining).
 CK_VNNI_TARGET static inline __attribute__((always_inline)) void packed_tile(
@@ -211,8 +210,8 @@ CK_VNNI_TARGET static inline __attribute__((always_inline)) void packed_tile(
             // Two independent chains, so consecutive vpdpbusd do not wait for each other.
             __m256i even = _mm256_set1_epi32(x_starts[b]), odd = _mm256_setzero_si256();
             for (int g = 0; g < 8; g += 2) {
-                even = _mm256_dpbusd_epi32(even, _mm256_load_si256(wv + g), _mm256_set1_epi32(load_i32(xb + 4 * g)));
-                odd = _mm256_dpbusd_epi32(odd, _mm256_load_si256(wv + g + 1), _mm256_set1_epi32(load_i32(xb + 4 * g + 4)));
+                even = _mm256_dpbusd_epi32(even, _mm256_load_si256(wv + g), _mm256_set1_epi32(ck_load_i32(xb + 4 * g)));
+                odd = _mm256_dpbusd_epi32(odd, _mm256_load_si256(wv + g + 1), _mm256_set1_epi32(ck_load_i32(xb + 4 * g + 4)));
             }
             const __m256 dots = _mm256_cvtepi32_ps(_mm256_add_epi32(even, odd));
             acc[c] = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_set1_ps(x_scales[b])), dots, acc[c]);
@@ -480,8 +479,6 @@ void ck_q8_0_prepare_interleaved(const void *x, size_t x_stride, size_t n, size_
 }
 
 #if CK_HAVE_VNNI_CODE
-static inline int32_t q8_word_at(const int8_t *p) { int32_t v; memcpy(&v, p, 4); return v; }
-
 // One group of 16 rows against activation rows j0 ..< j0 + n (n <= 8, a constant after inlining) of `total`.
 CK_VNNI_TARGET static inline __attribute__((always_inline)) void q8_0_group_vnni(const uint8_t *group, size_t blocks, const int8_t *quants,
                                                                                   const float *xd, const int32_t *xs, size_t total, size_t j0,
@@ -491,8 +488,7 @@ CK_VNNI_TARGET static inline __attribute__((always_inline)) void q8_0_group_vnni
     const uint8_t *scales = group + blocks * 512;
     for (size_t b = 0; b < blocks; b++) {
         __m512i codes[8];
-        // As in the Q4_1 kernel: the weights stream through once, fetched a few blocks ahead.
-        for (int t = 0; t < 8; t++) _mm_prefetch((const char *)(group + 512 * b + 2560 + 64 * t), _MM_HINT_T0);
+        for (int t = 0; t < 8; t++) _mm_prefetch((const char *)(group + 512 * b + CK_PACKED_PREFETCH_BYTES + 64 * t), _MM_HINT_T0);
         for (int t = 0; t < 8; t++) codes[t] = _mm512_load_si512((const void *)(group + 512 * b + 64 * t));
         const __m512 wd = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(scales + 32 * b)));
         const int8_t *qb = quants + (b * total + j0) * 32;
@@ -505,8 +501,8 @@ CK_VNNI_TARGET static inline __attribute__((always_inline)) void q8_0_group_vnni
             // vpdpbusd per cycle).
             __m512i lo = _mm512_set1_epi32(sb[j]), hi = _mm512_setzero_si512();
             for (int t = 0; t < 4; t++) {
-                lo = _mm512_dpbusd_epi32(lo, codes[t], _mm512_set1_epi32(q8_word_at(q + 4 * t)));
-                hi = _mm512_dpbusd_epi32(hi, codes[t + 4], _mm512_set1_epi32(q8_word_at(q + 16 + 4 * t)));
+                lo = _mm512_dpbusd_epi32(lo, codes[t], _mm512_set1_epi32(ck_load_i32(q + 4 * t)));
+                hi = _mm512_dpbusd_epi32(hi, codes[t + 4], _mm512_set1_epi32(ck_load_i32(q + 16 + 4 * t)));
             }
             const __m512i sum = _mm512_add_epi32(lo, hi);
             acc[j] = _mm512_fmadd_ps(_mm512_mul_ps(wd, _mm512_set1_ps(db[j])), _mm512_cvtepi32_ps(sum), acc[j]);

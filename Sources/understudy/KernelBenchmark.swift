@@ -179,7 +179,7 @@ struct BenchKernels: ParsableCommand {
                 let bytes = UnsafeMutableRawPointer.allocate(byteCount: type.rowBytes(cols)! * rows, alignment: 64)
                 storage.append(bytes)
                 fillWeights(type, rows: rows, cols: cols, into: bytes)
-                // Packed as a model file's matrices are at load (Q4_1 with AVX-512 VNNI), so the figures are what ships.
+                // Packed as a model file's matrices are at load (Q4_1 and Q8_0 with AVX-512 VNNI), so the figures are what ships.
                 matrices.append(WeightMatrix(type: type, rows: rows, cols: cols, data: bytes).packedForProducts())
             }
             for w in matrices {
